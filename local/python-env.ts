@@ -2,8 +2,8 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { requireTool } from "./prerequisites.ts";
 import { cacheDir, repoRoot } from "./paths.ts";
+import { requireTool } from "./prerequisites.ts";
 
 export const trainerDir = join(repoRoot, "functions", "train");
 const requirementsFile = join(trainerDir, "requirements.lock");
@@ -35,7 +35,15 @@ export function ensureTrainerVenv(log: (line: string) => void = console.error): 
   // A venv without its `.complete` marker is a broken earlier attempt: start it again.
   rmSync(venv, { recursive: true, force: true });
   run(python, ["-m", "venv", venv]);
-  const pip = [venvPython(venv), "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"];
+  const pip = [
+    venvPython(venv),
+    "-m",
+    "pip",
+    "install",
+    "--disable-pip-version-check",
+    "--progress-bar",
+    "off",
+  ];
   run(pip[0] as string, [...pip.slice(1), "-q", "--upgrade", "pip"]);
   run(pip[0] as string, [...pip.slice(1), "-r", requirementsFile]);
   writeFileSync(join(venv, ".complete"), new Date().toISOString());

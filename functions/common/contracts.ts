@@ -1,0 +1,233 @@
+/**
+ * The one place for every message, record and document the stages exchange.
+ * Shapes stay compatible with the original FLTS services (see DESIGN.md, "Contracts").
+ */
+import { z } from "zod";
+
+export const TOPICS = {
+  trainingData: "training-data",
+  modelTraining: "model-training",
+  modelSelected: "model-selected",
+  inferenceData: "inference-data",
+} as const;
+export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
+export const ALL_TOPICS: readonly Topic[] = Object.values(TOPICS);
+export const dlqTopic = (topic: string): string => `DLQ-${topic}`;
+
+export const MODEL_TYPES = ["GRU", "LSTM", "PROPHET"] as const;
+export const ModelType = z.enum(MODEL_TYPES);
+export type ModelType = z.infer<typeof ModelType>;
+
+export const RUN_STATUSES = ["RUNNING", "SUCCESS", "FAILED"] as const;
+export const RunStatus = z.enum(RUN_STATUSES);
+export type RunStatus = z.infer<typeof RunStatus>;
+
+const ConfigHash = z.string().regex(/^[0-9a-f]{64}$/, "must be a 64-character lowercase hex SHA-256");
+const Identifier = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' and '-' only");
+const RunId = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' and '-' only");
+const S3Uri = z.string().regex(/^s3:\/\/[^/]+\/.*/, "must be an s3://bucket/key URI");
+
+export const ErrorMetrics = z.object({
+  mae: z.number().nonnegative(),
+  rmse: z.number().nonnegative(),
+  mse: z.number().nonnegative(),
+});
+export type ErrorMetrics = z.infer<typeof ErrorMetrics>;
+export const PerTargetMetrics = z.record(z.string(), ErrorMetrics);
+export type PerTargetMetrics = z.infer<typeof PerTargetMetrics>;
+
+/** `training-data`: the claim check for one processed data set. */
+export const TrainingDataMessage = z.looseObject({
+  bucket: z.string().min(1),
+  object_key: z.string().min(1),
+  test_object_key: z.string().min(1),
+  config_hash: ConfigHash,
+  identifier: Identifier,
+  v: z.literal(1),
+  size: z.number().int().nonnegative(),
+});
+export type TrainingDataMessage = z.infer<typeof TrainingDataMessage>;
+
+/** `model-training`: one run's state change. `metrics` is the mean over targets, as in the original. */
+export const ModelTrainingMessage = z.looseObject({
+  operation: z.string().min(1),
+  status: RunStatus,
+  run_id: RunId,
+  model_type: ModelType,
+  config_hash: ConfigHash,
+  identifier: Identifier,
+  artifact_uri: S3Uri,
+  metrics: ErrorMetrics.nullable().default(null),
+  per_target: PerTargetMetrics.optional(),
+  error: z.string().nullable().default(null),
+});
+export type ModelTrainingMessage = z.infer<typeof ModelTrainingMessage>;
+
+export const ScoreboardEntry = z.object({
+  run_id: z.string(),
+  model_type: z.string(),
+  kind: z.enum(["candidate", "baseline", "champion"]),
+  status: z.enum(["SCORED", "FAILED", "MISSING"]),
+  score: z.number().nullable(),
+  rmse: z.number().nullable(),
+  mae: z.number().nullable(),
+  mse: z.number().nullable(),
+  per_target: PerTargetMetrics.optional(),
+  error: z.string().optional(),
+});
+export type ScoreboardEntry = z.infer<typeof ScoreboardEntry>;
+
+/** `model-selected`: a promotion. */
+export const ModelSelectedMessage = z.looseObject({
+  model_uri: S3Uri,
+  run_id: RunId,
+  model_type: ModelType,
+  config_hash: ConfigHash,
+  identifier: Identifier,
+  score: z.number(),
+  rmse: z.number(),
+  mae: z.number(),
+  mse: z.number(),
+  scoreboard: z.array(ScoreboardEntry),
+});
+export type ModelSelectedMessage = z.infer<typeof ModelSelectedMessage>;
+
+/** What lands in `DLQ-<topic>` when a message fails validation or exhausts its retries. */
+export const DlqEnvelope = z.object({
+  source_topic: z.string(),
+  partition: z.number().int(),
+  offset: z.string(),
+  key: z.string().nullable(),
+  value: z.string(),
+  consumer_group: z.string(),
+  function: z.string(),
+  error: z.string(),
+  attempts: z.number().int().positive(),
+  failed_at: z.string(),
+});
+export type DlqEnvelope = z.infer<typeof DlqEnvelope>;
+
+export const TrainParams = z.object({
+  window: z.number().int().positive().default(10),
+  horizon: z.number().int().positive().default(1),
+  targets: z.array(z.string().min(1)).min(1).default(["down", "up"]),
+  features: z.array(z.string().min(1)).min(1).nullable().default(null),
+  step_seconds: z.number().positive().default(120),
+  gap_tolerance_seconds: z.number().positive().default(360),
+  max_epochs: z.number().int().positive().nullable().default(null),
+  seed: z.number().int().default(42),
+  device: z.enum(["auto", "cpu", "cuda"]).default("auto"),
+});
+export type TrainParams = z.infer<typeof TrainParams>;
+
+/** What a trainer process, Lambda or task receives (mirrored by functions/train/src/flts_train/spec.py). */
+export const TrainerJobSpec = z.object({
+  v: z.literal(1),
+  run_id: RunId,
+  model_type: ModelType,
+  identifier: Identifier,
+  config_hash: ConfigHash,
+  training_data: TrainingDataMessage,
+  artifacts: z.object({ bucket: z.string().min(1), prefix: z.string().regex(/^runs\/[^/]+\/$/) }),
+  params: TrainParams.partial().default({}),
+});
+export type TrainerJobSpec = z.infer<typeof TrainerJobSpec>;
+
+/** `model-artifacts/runs/<run_id>/run.json`, written by train-dispatch and kept by the pipeline. */
+export const RunRecord = z.object({
+  run_id: RunId,
+  model_type: ModelType,
+  identifier: Identifier,
+  config_hash: ConfigHash,
+  backend: z.enum(["local", "lambda", "ecs"]),
+  status: RunStatus,
+  artifact_uri: S3Uri,
+  training_data: TrainingDataMessage,
+  created_at: z.string(),
+});
+export type RunRecord = z.infer<typeof RunRecord>;
+
+/** `runs/<run_id>/model.json`: the model card written by the trainer. */
+export const ModelCard = z.looseObject({
+  v: z.literal(1),
+  run_id: RunId,
+  model_type: ModelType,
+  identifier: Identifier,
+  config_hash: ConfigHash,
+  features: z.array(z.string()).min(1),
+  targets: z.array(z.string()).min(1),
+  window: z.number().int().positive(),
+  horizon: z.number().int().positive(),
+  step_seconds: z.number().positive(),
+  training_data: TrainingDataMessage,
+  hyperparameters: z.record(z.string(), z.unknown()).default({}),
+  metrics: z.object({ test: PerTargetMetrics, persistence: PerTargetMetrics }),
+  library_versions: z.record(z.string(), z.string()).default({}),
+  device: z.string(),
+  epochs: z.number().int().nonnegative().nullable().default(null),
+  timings: z.record(z.string(), z.number()).default({}),
+  created_at: z.string(),
+});
+export type ModelCard = z.infer<typeof ModelCard>;
+
+/** `runs/<run_id>/metrics.json`: the trainer's own test metrics. */
+export const TrainerMetrics = z.looseObject({
+  test: PerTargetMetrics,
+  persistence: PerTargetMetrics,
+  n_test_windows: z.number().int().nonnegative(),
+});
+export type TrainerMetrics = z.infer<typeof TrainerMetrics>;
+
+/** `model-promotion/<scope>/current.json` and `<scope>/<config_hash>/current.json`. */
+export const PromotionPointer = z.looseObject({
+  model_uri: S3Uri,
+  run_id: RunId,
+  model_type: ModelType,
+  config_hash: ConfigHash,
+  identifier: Identifier,
+  scope: z.string().min(1),
+  score: z.number(),
+  card_uri: S3Uri,
+  promoted_at: z.string(),
+});
+export type PromotionPointer = z.infer<typeof PromotionPointer>;
+
+/** `model-promotion/<scope>/<config_hash>/promotion-<timestamp>.json`. */
+export const PromotionHistoryEntry = z.object({
+  pointer: PromotionPointer,
+  previous: PromotionPointer.nullable(),
+  scoreboard: z.array(ScoreboardEntry),
+  reason: z.string(),
+});
+export type PromotionHistoryEntry = z.infer<typeof PromotionHistoryEntry>;
+
+/** Formats a zod error as `field: problem; field: problem`, naming each offending path. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length ? issue.path.join(".") : "(root)"}: ${issue.message}`)
+    .join("; ");
+}
+
+export class ContractError extends Error {
+  constructor(
+    readonly contract: string,
+    readonly details: string,
+  ) {
+    super(`invalid ${contract}: ${details}`);
+  }
+}
+
+/** Parses `value` against `schema`, throwing a ContractError that names each bad field. */
+export function parseContract<S extends z.ZodType>(schema: S, contract: string, value: unknown): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new ContractError(contract, describeIssues(result.error));
+  return result.data;
+}

@@ -1,0 +1,124 @@
+/**
+ * Every event function, its trigger and what it may touch. The CDK app (infra/) and the local
+ * runtime (local/runtime) both read this list, so wiring is declared once.
+ */
+import { TOPICS, type Topic } from "./common/contracts.ts";
+
+export type BucketRole = "raw" | "processed" | "artifacts" | "promotion" | "inferenceLogs";
+export type NativeLayer = "duckdb" | "onnxruntime";
+
+export interface KafkaTrigger {
+  kind: "kafka";
+  topic: Topic;
+  consumerGroup: string;
+  batchSize: number;
+  startingPosition: "TRIM_HORIZON" | "LATEST";
+  /** Attempts per batch before its messages go to `DLQ-<topic>`. */
+  maxAttempts: number;
+}
+
+export interface S3Trigger {
+  kind: "s3";
+  bucket: BucketRole;
+  prefix?: string;
+  /** The object key must end with one of these. */
+  suffixes: string[];
+}
+
+export type Trigger = KafkaTrigger | S3Trigger;
+
+export interface BucketGrant {
+  bucket: BucketRole;
+  prefix: string;
+  access: "read" | "write" | "readwrite";
+}
+
+export interface FunctionSpec {
+  name: string;
+  /** Module path from the repo root; it exports `handler` (Lambda) and `handle` (plain function). */
+  entry: string;
+  trigger: Trigger;
+  memoryMb: number;
+  timeoutSeconds: number;
+  layers: NativeLayer[];
+  buckets: BucketGrant[];
+  produces: Topic[];
+  /** Launches trainer Lambdas / ECS tasks. */
+  launchesTrainers?: boolean;
+}
+
+export const FUNCTIONS: readonly FunctionSpec[] = [
+  {
+    name: "preprocess",
+    entry: "functions/preprocess/handler.ts",
+    trigger: { kind: "s3", bucket: "raw", suffixes: [".csv"] },
+    memoryMb: 2048,
+    timeoutSeconds: 300,
+    layers: ["duckdb"],
+    buckets: [
+      { bucket: "raw", prefix: "", access: "read" },
+      { bucket: "processed", prefix: "", access: "readwrite" },
+    ],
+    produces: [TOPICS.trainingData],
+  },
+  {
+    name: "train-dispatch",
+    entry: "functions/train-dispatch/handler.ts",
+    trigger: {
+      kind: "kafka",
+      topic: TOPICS.trainingData,
+      consumerGroup: "flts-train-dispatch",
+      batchSize: 10,
+      startingPosition: "TRIM_HORIZON",
+      maxAttempts: 3,
+    },
+    memoryMb: 512,
+    timeoutSeconds: 60,
+    layers: [],
+    buckets: [
+      { bucket: "processed", prefix: "", access: "read" },
+      { bucket: "artifacts", prefix: "runs/", access: "readwrite" },
+      { bucket: "artifacts", prefix: "guards/", access: "readwrite" },
+    ],
+    produces: [TOPICS.modelTraining],
+    launchesTrainers: true,
+  },
+  {
+    name: "train-complete",
+    entry: "functions/train-complete/handler.ts",
+    trigger: { kind: "s3", bucket: "artifacts", prefix: "runs/", suffixes: ["/_SUCCESS", "/_FAILED"] },
+    memoryMb: 512,
+    timeoutSeconds: 60,
+    layers: [],
+    buckets: [{ bucket: "artifacts", prefix: "runs/", access: "read" }],
+    produces: [TOPICS.modelTraining],
+  },
+  {
+    name: "evaluate",
+    entry: "functions/evaluate/handler.ts",
+    trigger: {
+      kind: "kafka",
+      topic: TOPICS.modelTraining,
+      consumerGroup: "flts-evaluate",
+      batchSize: 10,
+      startingPosition: "TRIM_HORIZON",
+      maxAttempts: 3,
+    },
+    memoryMb: 2048,
+    timeoutSeconds: 300,
+    layers: ["onnxruntime", "duckdb"],
+    buckets: [
+      { bucket: "processed", prefix: "", access: "read" },
+      { bucket: "artifacts", prefix: "runs/", access: "read" },
+      { bucket: "artifacts", prefix: "evaluations/", access: "readwrite" },
+      { bucket: "promotion", prefix: "", access: "readwrite" },
+    ],
+    produces: [TOPICS.modelSelected],
+  },
+];
+
+export function functionByName(name: string): FunctionSpec {
+  const spec = FUNCTIONS.find((f) => f.name === name);
+  if (!spec) throw new Error(`no function named '${name}' in the manifest`);
+  return spec;
+}

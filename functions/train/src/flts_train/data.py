@@ -1,0 +1,133 @@
+"""Tabular input (Parquet from the preprocess stage, or CSV for the bench) and sliding windows."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+class DataError(ValueError):
+    """Input data that cannot be trained on."""
+
+
+@dataclass(frozen=True)
+class Series:
+    """One time-ordered table: ``times`` in Unix seconds (float64), ``values`` [n, n_columns] float64."""
+
+    times: np.ndarray
+    columns: tuple[str, ...]
+    values: np.ndarray
+
+    def select(self, names: tuple[str, ...] | list[str]) -> np.ndarray:
+        idx = [self.columns.index(n) for n in names]
+        return self.values[:, idx]
+
+    def __len__(self) -> int:
+        return int(self.times.shape[0])
+
+
+def _times_to_seconds(col: pd.Series) -> np.ndarray:
+    if pd.api.types.is_datetime64_any_dtype(col):
+        if getattr(col.dt, "tz", None) is not None:
+            col = col.dt.tz_convert("UTC").dt.tz_localize(None)
+        ns = col.astype("datetime64[ns]").astype("int64").to_numpy()
+        return ns.astype(np.float64) / 1e9
+    if pd.api.types.is_numeric_dtype(col):
+        return col.to_numpy(dtype=np.float64)
+    parsed = pd.to_datetime(col, utc=True, errors="raise").dt.tz_localize(None)
+    return parsed.astype("datetime64[ns]").astype("int64").to_numpy().astype(np.float64) / 1e9
+
+
+def frame_to_series(df: pd.DataFrame, source: str) -> Series:
+    if "time" not in df.columns:
+        raise DataError(f"{source}: column 'time' is missing (columns: {', '.join(map(str, df.columns))})")
+    if len(df) == 0:
+        raise DataError(f"{source}: no rows")
+    times = _times_to_seconds(df["time"])
+    numeric = [c for c in df.columns if c != "time" and pd.api.types.is_numeric_dtype(df[c])]
+    values = df[numeric].to_numpy(dtype=np.float64)
+    if not np.all(np.isfinite(times)):
+        raise DataError(f"{source}: column 'time' has missing values")
+    if np.any(np.diff(times) <= 0):
+        raise DataError(f"{source}: column 'time' is not strictly increasing")
+    bad = ~np.isfinite(values)
+    if bad.any():
+        cols = sorted({numeric[j] for j in np.nonzero(bad)[1]})
+        raise DataError(f"{source}: NaN or infinite values in {', '.join(cols)}")
+    return Series(times=times, columns=tuple(str(c) for c in numeric), values=values)
+
+
+def read_parquet_bytes(data: bytes, source: str) -> Series:
+    try:
+        table: pa.Table = pq.read_table(io.BytesIO(data))
+    except Exception as exc:  # pyarrow raises several types
+        raise DataError(f"{source}: not a readable Parquet file ({exc})") from exc
+    return frame_to_series(table.to_pandas(), source)
+
+
+def read_csv(path: str) -> Series:
+    df = pd.read_csv(path)
+    if "time" in df.columns and not pd.api.types.is_numeric_dtype(df["time"]):
+        df["time"] = pd.to_datetime(df["time"], utc=True).dt.tz_localize(None)
+    return frame_to_series(df, path)
+
+
+def resolve_columns(series: Series, features: tuple[str, ...] | None, targets: tuple[str, ...]) -> tuple[str, ...]:
+    """Feature list: the given one, or every numeric column except ``time`` in table order."""
+    cols = series.columns
+    for t in targets:
+        if t not in cols:
+            raise DataError(f"target column '{t}' is not in the data (columns: {', '.join(cols)})")
+    if features is None:
+        return cols
+    for f in features:
+        if f not in cols:
+            raise DataError(f"feature column '{f}' is not in the data (columns: {', '.join(cols)})")
+    return tuple(features)
+
+
+def window_starts(times: np.ndarray, window: int, horizon: int, gap_tolerance: float) -> np.ndarray:
+    """Start indices i such that rows i .. i+window+horizon-1 contain no gap larger than the tolerance."""
+    n = times.shape[0]
+    span = window + horizon
+    if n < span:
+        return np.zeros(0, dtype=np.int64)
+    gaps = (np.diff(times) > gap_tolerance).astype(np.int64)
+    csum = np.concatenate([[0], np.cumsum(gaps)])
+    starts = np.arange(0, n - span + 1)
+    # number of gaps between row s and row s+span-1 = csum[s+span-1] - csum[s]
+    ok = (csum[starts + span - 1] - csum[starts]) == 0
+    return starts[ok]
+
+
+@dataclass(frozen=True)
+class Windows:
+    x: np.ndarray  # [n, window, n_features] float64 raw
+    t: np.ndarray  # [n, horizon] float64 unix seconds of the forecast steps
+    y: np.ndarray  # [n, horizon, n_targets] float64 raw
+    last: np.ndarray  # [n, n_targets] last observed target values (persistence)
+
+
+def make_windows(
+    series: Series,
+    features: tuple[str, ...],
+    targets: tuple[str, ...],
+    window: int,
+    horizon: int,
+    gap_tolerance: float,
+) -> Windows:
+    starts = window_starts(series.times, window, horizon, gap_tolerance)
+    feats = series.select(features)
+    targs = series.select(targets)
+    xi = starts[:, None] + np.arange(window)[None, :]
+    yi = starts[:, None] + window + np.arange(horizon)[None, :]
+    x = feats[xi]
+    y = targs[yi]
+    t = series.times[yi]
+    last = targs[starts + window - 1]
+    return Windows(x=x, t=t, y=y, last=last)
