@@ -1,9 +1,11 @@
 import { defineConfig } from "vitest/config";
+import { localServiceEnv } from "./local/services/env.ts";
 
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     globalSetup: ["test/setup/local-services.ts"],
+    env: localServiceEnv(),
     testTimeout: 120_000,
     hookTimeout: 600_000,
     fileParallelism: false,

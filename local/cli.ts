@@ -1,0 +1,99 @@
+/** `npm run local:up|local:status|local:down|train:venv|test|test:py`. */
+import { spawnSync } from "node:child_process";
+import { repoRoot } from "./paths.ts";
+import { MissingPrerequisiteError } from "./prerequisites.ts";
+import { ensureTrainerVenv, trainerDir, venvPython } from "./python-env.ts";
+import { localServiceEnv } from "./services/env.ts";
+import { down, ensureLocalServices, status, up } from "./services/index.ts";
+import { runningPid } from "./services/processes.ts";
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
+async function printStatus(): Promise<boolean> {
+  const rows = await status();
+  const header = ["service", "state", "pid", "address", "version", "health"];
+  const table = [
+    header,
+    ...rows.map((r) => [r.service, r.state, String(r.pid ?? "-"), r.address, r.version, r.health]),
+  ];
+  const widths = header.map((_, i) => Math.max(...table.map((row) => (row[i] ?? "").length)));
+  for (const row of table) console.log(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join("  "));
+  return rows.every((r) => r.health === "healthy");
+}
+
+function runPytest(): number {
+  const venv = ensureTrainerVenv();
+  const result = spawnSync(venvPython(venv), ["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], {
+    cwd: trainerDir,
+    stdio: "inherit",
+    env: { ...process.env, ...localServiceEnv(), PYTHONPATH: `${trainerDir}/src`, PYTHONUNBUFFERED: "1" },
+  });
+  return result.status ?? 1;
+}
+
+function runVitest(): number {
+  const result = spawnSync("npx", ["vitest", "run"], {
+    cwd: repoRoot,
+    stdio: "inherit",
+    env: { ...process.env, ...localServiceEnv() },
+  });
+  return result.status ?? 1;
+}
+
+/** Runs both suites against services it starts if needed, and stops only what it started. */
+async function runTests(): Promise<number> {
+  const wasRunning = runningPid("kafka") !== null && runningPid("minio") !== null;
+  await ensureLocalServices();
+  ensureTrainerVenv();
+  try {
+    const vitest = runVitest();
+    const pytest = runPytest();
+    return vitest !== 0 ? vitest : pytest;
+  } finally {
+    if (!wasRunning) await down();
+  }
+}
+
+async function main(): Promise<number> {
+  const command = process.argv[2];
+  switch (command) {
+    case "up": {
+      const result = await up();
+      if (result.alreadyRunning) console.log("local services already running; nothing changed");
+      return (await printStatus()) ? 0 : 1;
+    }
+    case "status":
+      return (await printStatus()) ? 0 : 3;
+    case "down": {
+      const stopped = await down();
+      console.log(stopped.length ? `stopped: ${stopped.join(", ")}` : "nothing was running");
+      return 0;
+    }
+    case "venv":
+      console.log(ensureTrainerVenv());
+      return 0;
+    case "pytest": {
+      const wasRunning = runningPid("kafka") !== null && runningPid("minio") !== null;
+      await ensureLocalServices();
+      try {
+        return runPytest();
+      } finally {
+        if (!wasRunning) await down();
+      }
+    }
+    case "test":
+      return runTests();
+    default:
+      console.error("usage: tsx local/cli.ts up|status|down|venv|test|pytest");
+      return 2;
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof MissingPrerequisiteError) console.error(error.message);
+    else console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    process.exit(1);
+  },
+);

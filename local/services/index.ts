@@ -1,0 +1,97 @@
+/** Bringing the local Kafka and MinIO up, reporting on them and taking them down. */
+import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { stateDir } from "../paths.ts";
+import { applyLocalServiceEnv, type LocalServiceSettings, localServiceSettings } from "./env.ts";
+import { kafkaHealthy, kafkaVersion, startKafka } from "./kafka.ts";
+import { minioHealthy, minioVersion, startMinio } from "./minio.ts";
+import { runningPid, stopService, withLock } from "./processes.ts";
+import { ensureBuckets, ensureTopics } from "./provision.ts";
+
+export type Log = (line: string) => void;
+const stderr: Log = (line) => process.stderr.write(`${line}\n`);
+
+export interface UpResult {
+  alreadyRunning: boolean;
+  createdTopics: string[];
+  createdBuckets: string[];
+}
+
+const provisionedMarker = join(stateDir, "provisioned");
+
+async function allHealthy(settings: LocalServiceSettings): Promise<boolean> {
+  return (
+    existsSync(provisionedMarker) &&
+    runningPid("kafka") !== null &&
+    runningPid("minio") !== null &&
+    (await kafkaHealthy(settings)) &&
+    (await minioHealthy(settings))
+  );
+}
+
+/** Starts Kafka then MinIO (whose notifications need Kafka), then topics and buckets. Idempotent. */
+export async function up(log: Log = stderr): Promise<UpResult> {
+  const settings = localServiceSettings();
+  if (await allHealthy(settings)) return { alreadyRunning: true, createdTopics: [], createdBuckets: [] };
+  return withLock("services", async () => {
+    if (await allHealthy(settings)) return { alreadyRunning: true, createdTopics: [], createdBuckets: [] };
+    await startKafka(settings, log);
+    const createdTopics = await ensureTopics(settings);
+    if (createdTopics.length > 0) log(`[kafka] created topics: ${createdTopics.join(", ")}`);
+    await startMinio(settings, log);
+    const createdBuckets = await ensureBuckets(settings);
+    if (createdBuckets.length > 0) log(`[minio] created buckets: ${createdBuckets.join(", ")}`);
+    writeFileSync(provisionedMarker, new Date().toISOString());
+    return { alreadyRunning: false, createdTopics, createdBuckets };
+  });
+}
+
+/** For tests and CLIs: services up and `process.env` pointing at them. */
+export async function ensureLocalServices(log: Log = stderr): Promise<UpResult> {
+  const result = await up(log);
+  applyLocalServiceEnv();
+  return result;
+}
+
+/** Stops MinIO then Kafka; returns the services it stopped. */
+export async function down(): Promise<string[]> {
+  const stopped: string[] = [];
+  rmSync(provisionedMarker, { force: true });
+  for (const service of ["minio", "kafka"]) {
+    if (await stopService(service)) stopped.push(service);
+  }
+  return stopped;
+}
+
+export interface ServiceStatus {
+  service: string;
+  state: "running" | "stopped";
+  pid: number | null;
+  address: string;
+  version: string;
+  health: "healthy" | "unhealthy" | "-";
+}
+
+export async function status(): Promise<ServiceStatus[]> {
+  const settings = localServiceSettings();
+  const kafkaPid = runningPid("kafka");
+  const minioPid = runningPid("minio");
+  return [
+    {
+      service: "kafka",
+      state: kafkaPid ? "running" : "stopped",
+      pid: kafkaPid,
+      address: `${settings.kafkaHost}:${settings.kafkaPort}`,
+      version: `Apache Kafka ${kafkaVersion()} (KRaft)`,
+      health: kafkaPid ? ((await kafkaHealthy(settings)) ? "healthy" : "unhealthy") : "-",
+    },
+    {
+      service: "minio",
+      state: minioPid ? "running" : "stopped",
+      pid: minioPid,
+      address: `http://${settings.minioHost}:${settings.minioPort} (console :${settings.minioConsolePort})`,
+      version: minioVersion(),
+      health: minioPid ? ((await minioHealthy(settings)) ? "healthy" : "unhealthy") : "-",
+    },
+  ];
+}
