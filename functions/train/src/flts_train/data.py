@@ -70,10 +70,14 @@ def read_parquet_bytes(data: bytes, source: str) -> Series:
     return frame_to_series(table.to_pandas(), source)
 
 
-def read_csv(path: str) -> Series:
+def read_csv(path: str, fill_nan: bool = True) -> Series:
+    """A raw CSV (bench only). Missing values are carried forward (then backward) as the preprocess does."""
     df = pd.read_csv(path)
     if "time" in df.columns and not pd.api.types.is_numeric_dtype(df["time"]):
         df["time"] = pd.to_datetime(df["time"], utc=True).dt.tz_localize(None)
+    if fill_nan:
+        cols = [c for c in df.columns if c != "time"]
+        df[cols] = df[cols].ffill().bfill().fillna(0.0)
     return frame_to_series(df, path)
 
 

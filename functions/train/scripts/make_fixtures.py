@@ -1,0 +1,88 @@
+"""Small fixture models for the cross-language tests: test/fixtures/models/{gru,lstm,prophet}/.
+
+Each folder gets model.onnx, model.json (card) and expected.json (fixed input windows x, t and the
+Python-side outputs y: PyTorch for GRU/LSTM, Prophet.predict for Prophet).
+
+Run from the repository root:
+  PYTHONPATH=functions/train/src python -m flts_train ... (or) python functions/train/scripts/make_fixtures.py
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(ROOT / "functions" / "train" / "src"))
+
+from flts_train import log  # noqa: E402
+from flts_train.card import model_card  # noqa: E402
+from flts_train.data import Series, make_windows, read_csv  # noqa: E402
+from flts_train.models import prophet_export as pe  # noqa: E402
+from flts_train.models import rnn  # noqa: E402
+from flts_train.spec import Params  # noqa: E402
+from flts_train.train import train_model  # noqa: E402
+
+DATA = Path(os.environ.get("FLTS_DATA_DIR", ROOT.parent / "shared" / "data"))
+OUT = ROOT / "test" / "fixtures" / "models"
+N_TRAIN = 4000  # rows of PobleSec used for training
+N_CASES = 8
+
+
+def _slice(s: Series, a: int, b: int) -> Series:
+    return Series(times=s.times[a:b], columns=s.columns, values=s.values[a:b])
+
+
+def main() -> None:
+    full = read_csv(str(DATA / "PobleSec.csv"))
+    train, test = _slice(full, 0, N_TRAIN), _slice(full, N_TRAIN, N_TRAIN + 600)
+    params = Params(window=10, horizon=1, max_epochs=3, seed=7)
+    config_hash = hashlib.sha256(b"flts fixture: PobleSec rows 0..4000, window 10, horizon 1").hexdigest()
+    claim = {
+        "bucket": "processed-data",
+        "object_key": f"PobleSec/{config_hash}/train.parquet",
+        "test_object_key": f"PobleSec/{config_hash}/test.parquet",
+        "config_hash": config_hash,
+        "identifier": "PobleSec",
+        "v": 1,
+        "size": 0,
+    }
+    for model_type in ("GRU", "LSTM", "PROPHET"):
+        overrides = {"hidden_size": 16} if model_type != "PROPHET" else {}
+        o = train_model(model_type, train, test, params, overrides)
+        w = make_windows(test, o.features, o.targets, params.window, params.horizon, params.gap_tolerance_seconds)
+        pick = np.linspace(0, w.x.shape[0] - 1, N_CASES).round().astype(int)
+        x = w.x[pick].astype(np.float32)
+        t = w.t[pick].astype(np.float64)
+        if model_type == "PROPHET":
+            y = np.stack([pe.prophet_predict(m, t) for m in o.native], axis=-1)
+        else:
+            y = rnn.predict(o.native, x.astype(np.float64), t)
+        run_id = f"fixture-{model_type.lower()}"
+        card = model_card(
+            o, run_id=run_id, identifier="PobleSec", config_hash=config_hash, training_data=claim, params=params,
+            timings={"load_seconds": 0.0, "train_seconds": o.train_seconds, "export_seconds": o.export_seconds, "total_seconds": o.train_seconds + o.export_seconds},
+        )
+        expected = {
+            "model_type": model_type,
+            "source": "prophet.predict" if model_type == "PROPHET" else "torch",
+            "shapes": {"x": list(x.shape), "t": list(t.shape), "y": list(y.shape)},
+            "x": x.tolist(),
+            "t": t.tolist(),
+            "y": np.asarray(y, dtype=np.float64).tolist(),
+        }
+        d = OUT / model_type.lower()
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "model.onnx").write_bytes(o.onnx_bytes)
+        (d / "model.json").write_text(json.dumps(card, indent=2) + "\n")
+        (d / "expected.json").write_text(json.dumps(expected) + "\n")
+        log.info("fixture_written", model_type=model_type, dir=str(d), onnx_bytes=len(o.onnx_bytes))
+
+
+if __name__ == "__main__":
+    main()

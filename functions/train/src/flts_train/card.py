@@ -1,0 +1,53 @@
+"""The model card (``model.json``) and ``metrics.json``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from .spec import Params
+from .train import TrainOutcome
+from .versions import library_versions
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def metrics_doc(o: TrainOutcome) -> dict[str, Any]:
+    return {"test": o.test, "persistence": o.persistence, "n_test_windows": o.n_test_windows}
+
+
+def model_card(
+    o: TrainOutcome,
+    *,
+    run_id: str,
+    identifier: str,
+    config_hash: str,
+    training_data: dict[str, Any],
+    params: Params,
+    timings: dict[str, float],
+) -> dict[str, Any]:
+    hyper = dict(o.hyperparameters)
+    hyper["seed"] = params.seed
+    hyper["gap_tolerance_seconds"] = params.gap_tolerance_seconds
+    return {
+        "v": 1,
+        "run_id": run_id,
+        "model_type": o.model_type,
+        "identifier": identifier,
+        "config_hash": config_hash,
+        "features": list(o.features),
+        "targets": list(o.targets),
+        "window": params.window,
+        "horizon": params.horizon,
+        "step_seconds": params.step_seconds,
+        "training_data": training_data,
+        "hyperparameters": hyper,
+        "metrics": {"test": o.test, "persistence": o.persistence},
+        "library_versions": library_versions(),
+        "device": o.device,
+        "epochs": o.epochs,
+        "timings": {k: round(v, 4) for k, v in timings.items()},
+        "created_at": utc_now(),
+    }

@@ -1,0 +1,1 @@
+"""Model families: recurrent networks (GRU, LSTM) and Prophet."""
