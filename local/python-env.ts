@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cacheDir, repoRoot } from "./paths.ts";
 import { requireTool } from "./prerequisites.ts";
@@ -27,10 +27,63 @@ export function venvPython(venv: string): string {
  * so a change of pins builds a new one and a clone with the same pins reuses it.
  */
 export function ensureTrainerVenv(log: (line: string) => void = console.error): string {
-  const python = process.env.FLTS_PYTHON ?? "python3.11";
-  requireTool(python === "python3.11" ? "python3.11" : python);
+  const python = trainerInterpreter();
   const venv = join(cacheDir, "venv", pinsDigest(python));
   if (existsSync(join(venv, ".complete"))) return venv;
+  const lock = `${venv}.lock`;
+  mkdirSync(join(cacheDir, "venv"), { recursive: true });
+  while (!tryLock(lock)) sleepSync(1000);
+  try {
+    if (!existsSync(join(venv, ".complete"))) buildVenv(python, venv, log);
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+  return venv;
+}
+
+/** FLTS_PYTHON, else python3.11, else a python3 that is 3.11 (the trainer image's version). */
+function trainerInterpreter(): string {
+  if (process.env.FLTS_PYTHON) {
+    requireTool(process.env.FLTS_PYTHON);
+    return process.env.FLTS_PYTHON;
+  }
+  if (spawnSync("python3.11", ["--version"]).status === 0) return "python3.11";
+  requireTool("python3");
+  const version = spawnSync("python3", ["-c", "import sys; print(sys.version_info[:2] >= (3, 11))"], {
+    encoding: "utf8",
+  }).stdout.trim();
+  if (version !== "True") requireTool("python3.11");
+  return "python3";
+}
+
+/** Takes a lock directory, breaking it when the process that holds it is gone. */
+function tryLock(lock: string): boolean {
+  try {
+    mkdirSync(lock);
+    writeFileSync(join(lock, "pid"), String(process.pid));
+    return true;
+  } catch {
+    const holder = Number(existsSync(join(lock, "pid")) ? readFileSync(join(lock, "pid"), "utf8") : "");
+    if (Number.isInteger(holder) && holder > 0 && !pidAlive(holder))
+      rmSync(lock, { recursive: true, force: true });
+    return false;
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function buildVenv(python: string, venv: string, log: (line: string) => void): void {
   log(`[venv] creating trainer virtualenv ${venv} (first run downloads PyTorch and Prophet; a few minutes)`);
   // A venv without its `.complete` marker is a broken earlier attempt: start it again.
   rmSync(venv, { recursive: true, force: true });
@@ -48,7 +101,6 @@ export function ensureTrainerVenv(log: (line: string) => void = console.error): 
   run(pip[0] as string, [...pip.slice(1), "-r", requirementsFile]);
   writeFileSync(join(venv, ".complete"), new Date().toISOString());
   log(`[venv] ready: ${venv}`);
-  return venv;
 }
 
 function run(command: string, args: string[]): void {

@@ -2,6 +2,7 @@
 import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stateDir } from "../paths.ts";
+import { compose, dockerRequested } from "./docker.ts";
 import { applyLocalServiceEnv, type LocalServiceSettings, localServiceSettings } from "./env.ts";
 import { kafkaHealthy, kafkaVersion, startKafka } from "./kafka.ts";
 import { minioHealthy, minioVersion, startMinio } from "./minio.ts";
@@ -18,12 +19,16 @@ export interface UpResult {
 }
 
 const provisionedMarker = join(stateDir, "provisioned");
+const dockerMarker = join(stateDir, "docker-compose");
+
+function servicesRunning(): boolean {
+  return existsSync(dockerMarker) || (runningPid("kafka") !== null && runningPid("minio") !== null);
+}
 
 async function allHealthy(settings: LocalServiceSettings): Promise<boolean> {
   return (
     existsSync(provisionedMarker) &&
-    runningPid("kafka") !== null &&
-    runningPid("minio") !== null &&
+    servicesRunning() &&
     (await kafkaHealthy(settings)) &&
     (await minioHealthy(settings))
   );
@@ -35,10 +40,17 @@ export async function up(log: Log = stderr): Promise<UpResult> {
   if (await allHealthy(settings)) return { alreadyRunning: true, createdTopics: [], createdBuckets: [] };
   return withLock("services", async () => {
     if (await allHealthy(settings)) return { alreadyRunning: true, createdTopics: [], createdBuckets: [] };
-    await startKafka(settings, log);
+    const docker = dockerRequested();
+    if (docker) {
+      log("[local] a Docker engine answers: starting Kafka and MinIO with local/docker-compose.yml");
+      compose(["up", "-d", "--wait", "kafka", "minio"]);
+      writeFileSync(dockerMarker, "compose");
+    } else {
+      await startKafka(settings, log);
+    }
     const createdTopics = await ensureTopics(settings);
     if (createdTopics.length > 0) log(`[kafka] created topics: ${createdTopics.join(", ")}`);
-    await startMinio(settings, log);
+    if (!docker) await startMinio(settings, log);
     const createdBuckets = await ensureBuckets(settings);
     if (createdBuckets.length > 0) log(`[minio] created buckets: ${createdBuckets.join(", ")}`);
     writeFileSync(provisionedMarker, new Date().toISOString());
@@ -57,6 +69,11 @@ export async function ensureLocalServices(log: Log = stderr): Promise<UpResult> 
 export async function down(): Promise<string[]> {
   const stopped: string[] = [];
   rmSync(provisionedMarker, { force: true });
+  if (existsSync(dockerMarker)) {
+    compose(["down"]);
+    rmSync(dockerMarker, { force: true });
+    return ["kafka", "minio"];
+  }
   for (const service of ["minio", "kafka"]) {
     if (await stopService(service)) stopped.push(service);
   }
