@@ -34,6 +34,10 @@ const RunId = z
   .max(128)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' and '-' only");
 const S3Uri = z.string().regex(/^s3:\/\/[^/]+\/.*/, "must be an s3://bucket/key URI");
+/** Field schemas reused by other modules (identifier, run id, config hash). */
+export const IdentifierField = Identifier;
+export const RunIdField = RunId;
+export const ConfigHashField = ConfigHash;
 
 export const ErrorMetrics = z.object({
   mae: z.number().nonnegative(),
@@ -217,6 +221,8 @@ export function describeIssues(error: z.ZodError): string {
 }
 
 export class ContractError extends Error {
+  /** Retrying cannot fix a message that breaks its contract. */
+  readonly permanent = true;
   constructor(
     readonly contract: string,
     readonly details: string,
@@ -230,4 +236,122 @@ export function parseContract<S extends z.ZodType>(schema: S, contract: string, 
   const result = schema.safeParse(value);
   if (!result.success) throw new ContractError(contract, describeIssues(result.error));
   return result.data;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pipeline documents (preprocess sidecar, evaluation state and decision).
+
+export const NAN_POLICIES = ["drop", "ffill", "constant"] as const;
+
+/** Every setting that changes the processed data; hashed (with the raw digest and salt) into `config_hash`. */
+export const PreprocessConfig = z.object({
+  time_column: z.literal("time"),
+  features: z.array(z.string().min(1)).min(1).nullable(),
+  targets: z.array(z.string().min(1)).min(1),
+  nan_policy: z.enum(NAN_POLICIES),
+  nan_constant: z.number(),
+  clip: z
+    .object({
+      lower_pct: z.number().min(0).max(1),
+      upper_pct: z.number().min(0).max(1),
+    })
+    .refine((c) => c.lower_pct < c.upper_pct, "lower_pct must be below upper_pct")
+    .nullable(),
+  split: z.discriminatedUnion("kind", [
+    z.object({ kind: z.literal("fraction"), test_fraction: z.number().gt(0).lt(1) }),
+    z.object({ kind: z.literal("file"), test_file: z.string().min(1) }),
+  ]),
+  min_rows: z.number().int().positive(),
+  window: z.number().int().positive(),
+  horizon: z.number().int().positive(),
+  step_seconds: z.number().positive(),
+  gap_tolerance_seconds: z.number().positive(),
+});
+export type PreprocessConfig = z.infer<typeof PreprocessConfig>;
+
+const SplitStats = z.object({
+  key: z.string().min(1),
+  rows: z.number().int().nonnegative(),
+  start: z.string().nullable(),
+  end: z.string().nullable(),
+});
+
+/** `processed-data/<identifier>/<config_hash>/.meta.json`: written last, its presence marks the set done. */
+export const ProcessedMeta = z.object({
+  v: z.literal(1),
+  identifier: Identifier,
+  config_hash: ConfigHash,
+  config: PreprocessConfig,
+  raw: z.object({
+    bucket: z.string().min(1),
+    key: z.string().min(1),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    test_key: z.string().nullable(),
+    test_sha256: z.string().nullable(),
+  }),
+  columns: z.array(z.string()).min(1),
+  features: z.array(z.string()).min(1),
+  targets: z.array(z.string()).min(1),
+  clip_bounds: z.record(z.string(), z.object({ lower: z.number(), upper: z.number() })).nullable(),
+  rows: z.object({
+    input: z.number().int().nonnegative(),
+    duplicates_dropped: z.number().int().nonnegative(),
+    nan_rows_dropped: z.number().int().nonnegative(),
+  }),
+  train: SplitStats,
+  test: SplitStats,
+  claim_check: TrainingDataMessage,
+  created_at: z.string(),
+});
+export type ProcessedMeta = z.infer<typeof ProcessedMeta>;
+
+/** `model-artifacts/guards/<config_hash>/<model_type>.json`: the durable duplicate guard of train-dispatch. */
+export const DispatchGuard = z.object({
+  run_id: RunId,
+  model_type: ModelType,
+  identifier: Identifier,
+  config_hash: ConfigHash,
+  created_at: z.string(),
+});
+export type DispatchGuard = z.infer<typeof DispatchGuard>;
+
+/** `model-artifacts/evaluations/<identifier>/<config_hash>/runs/<run_id>.<STATUS>.json`. */
+export const RunStatusRecord = z.object({
+  message: ModelTrainingMessage,
+  received_at: z.string(),
+});
+export type RunStatusRecord = z.infer<typeof RunStatusRecord>;
+
+export const PROMOTION_POLICIES = ["beat_baseline_and_champion", "beat_baseline", "always"] as const;
+export const PromotionPolicy = z.enum(PROMOTION_POLICIES);
+export type PromotionPolicy = z.infer<typeof PromotionPolicy>;
+
+/** `model-artifacts/evaluations/<identifier>/<config_hash>/decision.json`: written once (conditional put). */
+export const EvaluationDecision = z.object({
+  v: z.literal(1),
+  identifier: Identifier,
+  config_hash: ConfigHash,
+  decided_at: z.string(),
+  policy: PromotionPolicy,
+  expected: z.array(ModelType),
+  deadline_passed: z.boolean(),
+  n_test_windows: z.number().int().nonnegative(),
+  scoreboard: z.array(ScoreboardEntry),
+  baseline: ScoreboardEntry,
+  winner: z.object({ run_id: RunId, model_type: ModelType, score: z.number() }).nullable(),
+  promoted: z.boolean(),
+  reason: z.string(),
+  pointer: PromotionPointer.nullable(),
+  previous: PromotionPointer.nullable(),
+  history_key: z.string().nullable(),
+});
+export type EvaluationDecision = z.infer<typeof EvaluationDecision>;
+
+/** An error that retrying cannot fix (bad input): the runtime sends the message to the DLQ at once. */
+export class PermanentError extends Error {
+  readonly permanent = true;
+}
+
+export function isPermanent(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as { permanent?: unknown }).permanent === true;
 }

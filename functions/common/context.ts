@@ -1,0 +1,49 @@
+/** What every stage needs: settings, an S3 client, a connected Kafka producer and a logger. */
+import type { S3Client } from "@aws-sdk/client-s3";
+import type { Producer } from "kafkajs";
+import { type CommonConfig, loadCommonConfig } from "./config.ts";
+import { createKafka } from "./kafka.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { createS3Client } from "./s3.ts";
+
+export interface StageContext {
+  config: CommonConfig;
+  s3: S3Client;
+  producer: Producer;
+  logger: Logger;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Builds a context with a connected idempotent producer (close it with `closeStageContext`). */
+export async function createStageContext(
+  service: string,
+  env: NodeJS.ProcessEnv = process.env,
+  logger: Logger = createLogger(service),
+): Promise<StageContext> {
+  const config = loadCommonConfig(env);
+  const kafka = await createKafka(config.kafka, `${config.kafka.clientId}-${service}`);
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
+  await producer.connect();
+  return { config, s3: createS3Client(config.storage), producer, logger, env };
+}
+
+export async function closeStageContext(ctx: StageContext): Promise<void> {
+  await ctx.producer.disconnect();
+  ctx.s3.destroy();
+}
+
+/** One context per Lambda execution environment, created on first use (cold start). */
+export function lazyStageContext(service: string, logger: Logger): () => Promise<StageContext> {
+  let pending: Promise<StageContext> | undefined;
+  return () => {
+    pending ??= createStageContext(service, process.env, logger).catch((error) => {
+      pending = undefined;
+      throw error;
+    });
+    return pending;
+  };
+}

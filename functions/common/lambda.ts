@@ -1,0 +1,91 @@
+/**
+ * Thin Lambda adapters (Middy + Powertools) over the plain stage functions: S3 notifications and
+ * MSK batches are decoded and validated here; the stage logic never sees the event envelope.
+ */
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy from "@middy/core";
+import type { z } from "zod";
+import { lazyStageContext, type StageContext } from "./context.ts";
+import { DlqEnvelope, dlqTopic, isPermanent, parseContract } from "./contracts.ts";
+import { createLogger } from "./log.ts";
+import { type ObjectRef, parseS3Event } from "./s3-event.ts";
+
+export type S3Handle<R> = (ref: ObjectRef, ctx: StageContext) => Promise<R>;
+export type MessageHandle<S extends z.ZodType, R> = (message: z.output<S>, ctx: StageContext) => Promise<R>;
+
+/** A Lambda handler for S3 notifications: every ObjectCreated record, one after another. */
+export function s3Lambda<R>(service: string, handle: S3Handle<R>) {
+  const logger = createLogger(service);
+  const context = lazyStageContext(service, logger);
+  return middy(async (event: unknown): Promise<R[]> => {
+    const ctx = await context();
+    const results: R[] = [];
+    for (const ref of parseS3Event(event)) results.push(await handle(ref, ctx));
+    return results;
+  }).use(injectLambdaContext(logger));
+}
+
+interface MskRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  key?: string | null;
+  value?: string | null;
+}
+
+/** Decodes an MSK event (`records: {"topic-partition": [{value: base64}]}`) into text records. */
+export function mskRecords(event: unknown): (MskRecord & { text: string; keyText: string | null })[] {
+  const groups = (event as { records?: Record<string, MskRecord[]> })?.records;
+  if (!groups || typeof groups !== "object") throw new Error("invalid MSK event: 'records' is missing");
+  return Object.values(groups)
+    .flat()
+    .map((r) => ({
+      ...r,
+      text: r.value ? Buffer.from(r.value, "base64").toString("utf8") : "",
+      keyText: r.key ? Buffer.from(r.key, "base64").toString("utf8") : null,
+    }));
+}
+
+/**
+ * A Lambda handler for an MSK topic. Invalid messages and permanent failures go to `DLQ-<topic>`
+ * at once; any other error fails the batch so the event-source mapping retries it.
+ */
+export function kafkaLambda<S extends z.ZodType, R>(
+  service: string,
+  consumerGroup: string,
+  schema: S,
+  handle: MessageHandle<S, R>,
+) {
+  const logger = createLogger(service);
+  const context = lazyStageContext(service, logger);
+  return middy(async (event: unknown): Promise<R[]> => {
+    const ctx = await context();
+    const results: R[] = [];
+    for (const record of mskRecords(event)) {
+      try {
+        const message = parseContract(schema, `${record.topic} message`, JSON.parse(record.text));
+        results.push(await handle(message, ctx));
+      } catch (error) {
+        if (!(error instanceof SyntaxError) && !isPermanent(error)) throw error;
+        const envelope = parseContract(DlqEnvelope, "DLQ envelope", {
+          source_topic: record.topic,
+          partition: record.partition,
+          offset: String(record.offset),
+          key: record.keyText,
+          value: record.text,
+          consumer_group: consumerGroup,
+          function: service,
+          error: (error as Error).message,
+          attempts: 1,
+          failed_at: new Date().toISOString(),
+        });
+        await ctx.producer.send({
+          topic: dlqTopic(record.topic),
+          messages: [{ value: JSON.stringify(envelope) }],
+        });
+        logger.error("dlq_published", { topic: record.topic, offset: record.offset, error: envelope.error });
+      }
+    }
+    return results;
+  }).use(injectLambdaContext(logger));
+}
