@@ -290,7 +290,7 @@ def fit(
             if hp.grad_clip > 0:
                 nn.utils.clip_grad_norm_(model.parameters(), hp.grad_clip)
             opt.step()
-            total += float(loss) * idx.shape[0]
+            total += float(loss.detach()) * idx.shape[0]
         model.eval()
         with torch.no_grad():
             val = float(loss_of(xv, tv, yv))

@@ -1,0 +1,48 @@
+"""Bench: train every model type on a train CSV, score on a test CSV; one JSON summary line on stdout."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from . import log
+from .data import read_csv
+from .spec import MODEL_TYPES, Params
+from .train import train_model
+
+
+def run_bench(data: str, test: str, model_types: list[str], params: Params) -> dict[str, Any]:
+    train_s = read_csv(data)
+    test_s = read_csv(test)
+    log.info("bench_start", data=data, test=test, train_rows=len(train_s), test_rows=len(test_s), models=model_types)
+    out = []
+    for mt in model_types:
+        log.bind(model_type=mt)
+        o = train_model(mt, train_s, test_s, params)
+        entry = {
+            "model_type": mt,
+            "device": o.device,
+            "train_seconds": round(o.train_seconds, 3),
+            "epochs": o.epochs,
+            "test": {k: {"mae": v["mae"], "rmse": v["rmse"]} for k, v in o.test.items()},
+            "persistence": {k: {"mae": v["mae"], "rmse": v["rmse"]} for k, v in o.persistence.items()},
+        }
+        ratios = {k: {"mae": o.test[k]["mae"] / o.persistence[k]["mae"], "rmse": o.test[k]["rmse"] / o.persistence[k]["rmse"]} for k in o.test}
+        log.info("bench_model", train_seconds=entry["train_seconds"], epochs=o.epochs, ratio_vs_persistence=ratios)
+        out.append(entry)
+    log.clear()
+    return {"models": out}
+
+
+def main(args: Any) -> int:
+    types = [t.strip().upper() for t in args.models.split(",") if t.strip()]
+    bad = [t for t in types if t not in MODEL_TYPES]
+    if bad:
+        log.error("bench_bad_args", error=f"unknown model type(s) {', '.join(bad)}; expected {', '.join(MODEL_TYPES)}")
+        return 2
+    params = Params(max_epochs=args.max_epochs, seed=args.seed, device=args.device)
+    summary = run_bench(args.data, args.test, types, params)
+    sys.stdout.write(json.dumps(summary) + "\n")
+    sys.stdout.flush()
+    return 0
