@@ -1,0 +1,128 @@
+/**
+ * Trainer launchers, one per backend: `lambda` (async invoke of a container-image function) and
+ * `ecs` (RunTask on Fargate, or on an EC2 GPU capacity provider) here; `local` (a Python process)
+ * is registered by the local runtime, the only place it can run.
+ */
+import { ECSClient, RunTaskCommand, type RunTaskCommandInput } from "@aws-sdk/client-ecs";
+import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import type { ModelType, TrainerJobSpec } from "../common/contracts.ts";
+import { envList, envString, SettingError } from "../common/env.ts";
+import { s3Uri } from "../common/s3.ts";
+import type { Backend } from "./settings.ts";
+
+export interface LaunchInfo {
+  backend: Backend;
+  /** Where it runs: a process id, a Lambda request id, an ECS task ARN. */
+  handle: string;
+}
+
+export interface TrainerLauncher {
+  launch(spec: TrainerJobSpec): Promise<LaunchInfo>;
+}
+
+const registry = new Map<Backend, TrainerLauncher>();
+
+export function registerTrainerLauncher(backend: Backend, launcher: TrainerLauncher): void {
+  registry.set(backend, launcher);
+}
+
+export function launcherFor(backend: Backend, env: NodeJS.ProcessEnv = process.env): TrainerLauncher {
+  const registered = registry.get(backend);
+  if (registered) return registered;
+  if (backend === "lambda") return new LambdaLauncher(new LambdaClient({}), env);
+  if (backend === "ecs") return new EcsLauncher(new ECSClient({}), env);
+  throw new Error(`trainer backend '${backend}' is not available here (it runs only in the local runtime)`);
+}
+
+/** `NAME_<TYPE>` when set, else `NAME`. */
+function perType(env: NodeJS.ProcessEnv, name: string, type: ModelType, fallback?: string): string {
+  const value = envString(env, `${name}_${type}`, envString(env, name, fallback ?? ""));
+  if (!value) throw new SettingError(`${name} (or ${name}_${type}) must be set for the ${type} trainer`);
+  return value;
+}
+
+export class LambdaLauncher implements TrainerLauncher {
+  constructor(
+    private readonly client: Pick<LambdaClient, "send">,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  async launch(spec: TrainerJobSpec): Promise<LaunchInfo> {
+    const functionName = perType(this.env, "TRAINER_LAMBDA_FUNCTION", spec.model_type);
+    const out = await this.client.send(
+      new InvokeCommand({
+        FunctionName: functionName,
+        InvocationType: "Event",
+        Payload: Buffer.from(JSON.stringify(spec)),
+      }),
+    );
+    if (out.StatusCode !== 202)
+      throw new Error(`async invoke of ${functionName} answered ${out.StatusCode}, not 202`);
+    return { backend: "lambda", handle: out.$metadata.requestId ?? functionName };
+  }
+}
+
+export class EcsLauncher implements TrainerLauncher {
+  constructor(
+    private readonly client: Pick<ECSClient, "send">,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  request(spec: TrainerJobSpec): RunTaskCommandInput {
+    const env = this.env;
+    const type = spec.model_type;
+    const capacityProvider = envString(
+      env,
+      `ECS_CAPACITY_PROVIDER_${type}`,
+      envString(env, "ECS_CAPACITY_PROVIDER", ""),
+    );
+    const subnets = envList(env, "ECS_SUBNETS", null);
+    if (!subnets) throw new SettingError("ECS_SUBNETS must list the subnets trainer tasks run in");
+    const securityGroups = envList(env, "ECS_SECURITY_GROUPS", []) as string[];
+    const jobUri = s3Uri(spec.artifacts.bucket, `${spec.artifacts.prefix}job.json`);
+    return {
+      cluster: perType(env, "ECS_CLUSTER", type),
+      taskDefinition: perType(env, "ECS_TASK_DEFINITION", type),
+      count: 1,
+      startedBy: `flts-${spec.run_id}`.slice(0, 36),
+      ...(capacityProvider
+        ? { capacityProviderStrategy: [{ capacityProvider, weight: 1 }] }
+        : { launchType: "FARGATE" as const }),
+      networkConfiguration: {
+        awsvpcConfiguration: {
+          subnets,
+          securityGroups,
+          assignPublicIp:
+            envString(env, "ECS_ASSIGN_PUBLIC_IP", "DISABLED") === "ENABLED" ? "ENABLED" : "DISABLED",
+        },
+      },
+      overrides: {
+        containerOverrides: [
+          {
+            name: envString(env, "ECS_CONTAINER_NAME", "trainer"),
+            command: ["run", "--job", jobUri],
+            environment: [
+              { name: "FLTS_JOB_URI", value: jobUri },
+              { name: "FLTS_RUN_ID", value: spec.run_id },
+            ],
+          },
+        ],
+      },
+      tags: [
+        { key: "flts:run_id", value: spec.run_id },
+        { key: "flts:model_type", value: type },
+      ],
+    };
+  }
+
+  async launch(spec: TrainerJobSpec): Promise<LaunchInfo> {
+    const out = await this.client.send(new RunTaskCommand(this.request(spec)));
+    const failure = out.failures?.[0];
+    if (failure || !out.tasks?.[0]?.taskArn) {
+      throw new Error(
+        `ECS RunTask failed: ${failure?.reason ?? "no task started"} ${failure?.detail ?? ""}`.trim(),
+      );
+    }
+    return { backend: "ecs", handle: out.tasks[0].taskArn };
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * train-dispatch: one run per expected model type for a `training-data` claim check. A conditional
+ * write of `guards/<config_hash>/<model_type>.json` makes the duplicate guard durable; then the job
+ * spec and run record, `model-training` RUNNING, and the launch. A launch that fails writes `_FAILED`,
+ * so train-complete reports it and evaluation is never left waiting.
+ */
+import { randomBytes } from "node:crypto";
+import type { StageContext } from "../common/context.ts";
+import {
+  DispatchGuard,
+  type ModelTrainingMessage,
+  ModelTrainingMessage as ModelTrainingSchema,
+  type ModelType,
+  ProcessedMeta,
+  RunRecord,
+  TOPICS,
+  TrainerJobSpec,
+  type TrainingDataMessage,
+  type TrainParams,
+} from "../common/contracts.ts";
+import { publish } from "../common/kafka.ts";
+import { getJson, getJsonIfExists, putIfAbsent, putJson, s3Uri } from "../common/s3.ts";
+import { launcherFor } from "./backends.ts";
+import { type Backend, type DispatchSettings, loadDispatchSettings } from "./settings.ts";
+
+export const artifactKeys = {
+  guard: (configHash: string, type: ModelType) => `guards/${configHash}/${type}.json`,
+  run: (runId: string) => `runs/${runId}/`,
+  job: (runId: string) => `runs/${runId}/job.json`,
+  record: (runId: string) => `runs/${runId}/run.json`,
+  failed: (runId: string) => `runs/${runId}/_FAILED`,
+};
+
+/** `<identifier>-<type>-<hash8>-<time36><rand>`: unique, sortable per type, and names its data set. */
+export function newRunId(identifier: string, type: ModelType, configHash: string, now = Date.now()): string {
+  return `${identifier.slice(0, 60)}-${type.toLowerCase()}-${configHash.slice(0, 8)}-${now.toString(36)}${randomBytes(3).toString("hex")}`;
+}
+
+export interface DispatchedRun {
+  model_type: ModelType;
+  run_id: string;
+  backend: Backend;
+  launched: boolean;
+  error: string | null;
+}
+
+export interface DispatchResult {
+  identifier: string;
+  config_hash: string;
+  dispatched: DispatchedRun[];
+  /** Types whose (model_type, config_hash) guard already existed, with the run that holds it. */
+  skipped: { model_type: ModelType; run_id: string }[];
+}
+
+/** Trainer parameters: the data's own window, horizon and columns, plus TRAIN_PARAMS. */
+export function trainParams(meta: ProcessedMeta | null, extra: Partial<TrainParams>): Partial<TrainParams> {
+  if (!meta) return { ...extra };
+  return {
+    ...extra,
+    window: meta.config.window,
+    horizon: meta.config.horizon,
+    targets: meta.targets,
+    features: meta.features,
+    step_seconds: meta.config.step_seconds,
+    gap_tolerance_seconds: meta.config.gap_tolerance_seconds,
+  };
+}
+
+export async function dispatchTraining(
+  claim: TrainingDataMessage,
+  ctx: StageContext,
+  settings: DispatchSettings = loadDispatchSettings(ctx.env),
+): Promise<DispatchResult> {
+  const { s3, logger, config } = ctx;
+  const artifacts = config.storage.buckets.artifacts;
+  const metaKey = claim.object_key.replace(/[^/]+$/, ".meta.json");
+  const meta = await getJsonIfExists(s3, claim.bucket, metaKey, ProcessedMeta);
+  const params = trainParams(meta, settings.params);
+  const result: DispatchResult = {
+    identifier: claim.identifier,
+    config_hash: claim.config_hash,
+    dispatched: [],
+    skipped: [],
+  };
+
+  for (const type of settings.expected) {
+    const runId = newRunId(claim.identifier, type, claim.config_hash);
+    const createdAt = new Date().toISOString();
+    if (settings.skipDuplicates) {
+      const guard: DispatchGuard = {
+        run_id: runId,
+        model_type: type,
+        identifier: claim.identifier,
+        config_hash: claim.config_hash,
+        created_at: createdAt,
+      };
+      const key = artifactKeys.guard(claim.config_hash, type);
+      if (!(await putIfAbsent(s3, artifacts, key, JSON.stringify(guard)))) {
+        const held = await getJson(s3, artifacts, key, DispatchGuard);
+        logger.info("dispatch_skip_duplicate", {
+          model_type: type,
+          config_hash: claim.config_hash,
+          run_id: held.run_id,
+        });
+        result.skipped.push({ model_type: type, run_id: held.run_id });
+        continue;
+      }
+    }
+    const backend = settings.backends[type];
+    const artifactUri = s3Uri(artifacts, artifactKeys.run(runId));
+    const spec = TrainerJobSpec.parse({
+      v: 1,
+      run_id: runId,
+      model_type: type,
+      identifier: claim.identifier,
+      config_hash: claim.config_hash,
+      training_data: claim,
+      artifacts: { bucket: artifacts, prefix: artifactKeys.run(runId) },
+      params,
+    });
+    const record: RunRecord = RunRecord.parse({
+      run_id: runId,
+      model_type: type,
+      identifier: claim.identifier,
+      config_hash: claim.config_hash,
+      backend,
+      status: "RUNNING",
+      artifact_uri: artifactUri,
+      training_data: claim,
+      created_at: createdAt,
+    });
+    await putJson(s3, artifacts, artifactKeys.job(runId), spec);
+    await putJson(s3, artifacts, artifactKeys.record(runId), record);
+    const running: ModelTrainingMessage = {
+      operation: `Trained: ${type}`,
+      status: "RUNNING",
+      run_id: runId,
+      model_type: type,
+      config_hash: claim.config_hash,
+      identifier: claim.identifier,
+      artifact_uri: artifactUri,
+      metrics: null,
+      error: null,
+    };
+    await publish(ctx.producer, TOPICS.modelTraining, ModelTrainingSchema, running, claim.identifier);
+    try {
+      const info = await launcherFor(backend, ctx.env).launch(spec);
+      logger.info("trainer_launched", { run_id: runId, model_type: type, backend, handle: info.handle });
+      result.dispatched.push({ model_type: type, run_id: runId, backend, launched: true, error: null });
+    } catch (error) {
+      const message = `launch on backend '${backend}' failed: ${(error as Error).message}`;
+      logger.error("trainer_launch_failed", { run_id: runId, model_type: type, backend, error: message });
+      await putJson(s3, artifacts, artifactKeys.failed(runId), {
+        run_id: runId,
+        model_type: type,
+        error: message,
+      });
+      result.dispatched.push({ model_type: type, run_id: runId, backend, launched: false, error: message });
+    }
+  }
+  return result;
+}
