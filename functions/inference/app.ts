@@ -1,0 +1,150 @@
+/** HTTP routes of the inference service: thin handlers over the Predictor and the ModelRegistry. */
+import { randomUUID } from "node:crypto";
+import { type Context, Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { Logger } from "../common/log.ts";
+import type { InferenceMetrics } from "./metrics.ts";
+import type { ModelSource } from "./model-source.ts";
+import { openApiDocument } from "./openapi.ts";
+import type { Predictor } from "./predict.ts";
+import {
+  bodyTooLarge,
+  malformedJson,
+  noModel,
+  notFound,
+  PROBLEM_CONTENT_TYPE,
+  Problem,
+  shuttingDown,
+} from "./problem.ts";
+import type { ModelRegistry } from "./registry.ts";
+import type { RequestTracker } from "./request-tracker.ts";
+
+export interface AppDeps {
+  predictor: Predictor;
+  registry: ModelRegistry;
+  source: ModelSource;
+  metrics: InferenceMetrics;
+  tracker: RequestTracker;
+  logger: Logger;
+  bodyLimitBytes: number;
+  version: string;
+}
+
+const ROUTES = new Set([
+  "/predict",
+  "/predict/batch",
+  "/healthz",
+  "/readyz",
+  "/metrics",
+  "/models/current",
+  "/openapi.json",
+]);
+
+export function problemResponse(c: Context, problem: Problem): Response {
+  return c.body(JSON.stringify(problem.body()), problem.status as 400, {
+    "Content-Type": PROBLEM_CONTENT_TYPE,
+    ...problem.headers,
+  });
+}
+
+async function readJson(c: Context): Promise<unknown> {
+  const text = await c.req.text();
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw malformedJson((error as Error).message);
+  }
+}
+
+export function createApp(deps: AppDeps): Hono {
+  const { predictor, registry, metrics, tracker, logger } = deps;
+  const app = new Hono();
+  const openapi = JSON.stringify(openApiDocument(deps.version));
+
+  app.use(async (c, next) => {
+    tracker.begin();
+    try {
+      await next();
+    } finally {
+      tracker.end();
+      const route = ROUTES.has(c.req.path) ? c.req.path : "unmatched";
+      metrics.requests.inc({ route, method: c.req.method, status: c.res.status });
+    }
+  });
+
+  const limit = bodyLimit({
+    maxSize: deps.bodyLimitBytes,
+    onError: (c) => problemResponse(c, bodyTooLarge(deps.bodyLimitBytes)),
+  });
+
+  const forecast =
+    (route: string, run: (body: unknown, requestId: string) => Promise<unknown>) => async (c: Context) => {
+      const started = performance.now();
+      const requestId = c.req.header("x-request-id") ?? randomUUID();
+      const answer = await run(await readJson(c), requestId);
+      metrics.latency.observe({ route }, (performance.now() - started) / 1000);
+      return c.json(answer as object);
+    };
+
+  app.post(
+    "/predict",
+    limit,
+    forecast("/predict", (body, id) => predictor.predict(body, id)),
+  );
+  app.post(
+    "/predict/batch",
+    limit,
+    forecast("/predict/batch", (body, id) => predictor.predictBatch(body, id)),
+  );
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+
+  app.get("/readyz", (c) => {
+    if (tracker.draining) return problemResponse(c, shuttingDown());
+    const serving = registry.current(undefined);
+    if (!serving) return problemResponse(c, noModel(registry.defaultIdentifier));
+    const { run_id, model_type, scope } = serving.model.identity;
+    return c.json({ status: "ready", identifier: registry.defaultIdentifier, scope, run_id, model_type });
+  });
+
+  app.get("/metrics", async (c) =>
+    c.body(await metrics.registry.metrics(), 200, { "Content-Type": metrics.registry.contentType }),
+  );
+
+  app.get("/models/current", async (c) => {
+    const identifier = c.req.query("identifier");
+    const serving = registry.current(identifier);
+    if (!serving) return problemResponse(c, noModel(identifier ?? registry.defaultIdentifier));
+    const { identity, card } = serving.model;
+    if (serving.scoreboard === null && serving.pointer) {
+      serving.scoreboard = await deps.source
+        .scoreboard(identity.scope, serving.pointer.config_hash, identity.run_id)
+        .catch(() => null);
+    }
+    return c.json({
+      identifier: identifier ?? registry.defaultIdentifier,
+      scope: identity.scope,
+      run_id: identity.run_id,
+      model_type: identity.model_type,
+      model_uri: identity.model_uri,
+      pointer: serving.pointer,
+      card,
+      scoreboard: serving.scoreboard,
+    });
+  });
+
+  app.get("/openapi.json", (c) => c.body(openapi, 200, { "Content-Type": "application/json" }));
+
+  app.notFound((c) => problemResponse(c, notFound(c.req.path)));
+
+  app.onError((error, c) => {
+    if (error instanceof Problem) return problemResponse(c, error);
+    logger.error("request_failed", { path: c.req.path, error: String(error), stack: (error as Error).stack });
+    return problemResponse(
+      c,
+      new Problem(500, "internal", "Internal error", "the request could not be served"),
+    );
+  });
+
+  return app;
+}

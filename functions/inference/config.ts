@@ -1,0 +1,96 @@
+/** Settings of the inference service, read from the environment and validated once. */
+import { hostname } from "node:os";
+import { z } from "zod";
+import { type CommonConfig, ConfigError, loadCommonConfig } from "../common/config.ts";
+import { describeIssues, TOPICS } from "../common/contracts.ts";
+
+const int = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
+const flag = (fallback: boolean) =>
+  z
+    .enum(["0", "1", "true", "false"])
+    .default(fallback ? "1" : "0")
+    .transform((v) => v === "1" || v === "true");
+
+const Env = z.object({
+  PORT: int(0, 8080).pipe(z.number().max(65535)),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  /** Scope served to requests without `identifier`: `global` or an identifier. */
+  MODEL_IDENTIFIER: z.string().min(1).default("global"),
+  /** Identifier X without `X/current.json` is served by `global/current.json`. */
+  GLOBAL_FALLBACK: flag(true),
+  MODEL_SELECTED_TOPIC: z.string().min(1).default(TOPICS.modelSelected),
+  /** Empty: `flts-inference-<hostname>-<pid>`, so every replica hears every promotion. */
+  KAFKA_GROUP_ID: z.string().default(""),
+  /** 0 turns the Kafka listener off (the pointer poll still swaps). */
+  KAFKA_LISTEN: flag(true),
+  POINTER_POLL_MS: int(0, 30_000),
+  QUEUE_MAX: int(1, 2048),
+  BATCH_WINDOW_MS: int(0, 0),
+  MAX_BATCH: int(1, 64),
+  MAX_BATCH_WINDOWS: int(1, 256),
+  QUEUE_TTL_MS: int(1, 2_000),
+  BODY_LIMIT_BYTES: int(1, 1_048_576),
+  CACHE_SIZE: int(0, 1024),
+  MAX_SESSIONS: int(1, 4),
+  ORT_INTRA_OP_THREADS: int(1, 1),
+  INFERENCE_LOG_FLUSH_MS: int(1, 5_000),
+  INFERENCE_LOG_MAX_RECORDS: int(1, 1_000),
+  INFERENCE_LOG_MAX_BUFFERED: int(1, 50_000),
+  SHUTDOWN_DRAIN_MS: int(0, 10_000),
+});
+
+export interface InferenceConfig extends CommonConfig {
+  port: number;
+  host: string;
+  defaultIdentifier: string;
+  globalFallback: boolean;
+  modelSelectedTopic: string;
+  kafkaGroupId: string;
+  kafkaListen: boolean;
+  pointerPollMs: number;
+  queueMax: number;
+  batchWindowMs: number;
+  maxBatch: number;
+  maxBatchWindows: number;
+  queueTtlMs: number;
+  bodyLimitBytes: number;
+  cacheSize: number;
+  maxSessions: number;
+  intraOpThreads: number;
+  logFlushMs: number;
+  logMaxRecords: number;
+  logMaxBuffered: number;
+  shutdownDrainMs: number;
+}
+
+/** Throws a ConfigError naming every bad setting. */
+export function loadInferenceConfig(env: NodeJS.ProcessEnv = process.env): InferenceConfig {
+  const common = loadCommonConfig(env);
+  const parsed = Env.safeParse(env);
+  if (!parsed.success) throw new ConfigError(`invalid environment: ${describeIssues(parsed.error)}`);
+  const e = parsed.data;
+  return {
+    ...common,
+    port: e.PORT,
+    host: e.HOST,
+    defaultIdentifier: e.MODEL_IDENTIFIER,
+    globalFallback: e.GLOBAL_FALLBACK,
+    modelSelectedTopic: e.MODEL_SELECTED_TOPIC,
+    kafkaGroupId: e.KAFKA_GROUP_ID || `flts-inference-${hostname()}-${process.pid}`,
+    kafkaListen: e.KAFKA_LISTEN,
+    pointerPollMs: e.POINTER_POLL_MS,
+    queueMax: e.QUEUE_MAX,
+    batchWindowMs: e.BATCH_WINDOW_MS,
+    maxBatch: e.MAX_BATCH,
+    maxBatchWindows: e.MAX_BATCH_WINDOWS,
+    queueTtlMs: e.QUEUE_TTL_MS,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    cacheSize: e.CACHE_SIZE,
+    maxSessions: e.MAX_SESSIONS,
+    intraOpThreads: e.ORT_INTRA_OP_THREADS,
+    logFlushMs: e.INFERENCE_LOG_FLUSH_MS,
+    logMaxRecords: e.INFERENCE_LOG_MAX_RECORDS,
+    logMaxBuffered: e.INFERENCE_LOG_MAX_BUFFERED,
+    shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
+  };
+}

@@ -1,0 +1,65 @@
+/** Prometheus metrics of one service instance (its own registry, so several can share a process). */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { ModelIdentity } from "./model.ts";
+
+export class InferenceMetrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: "http_requests_total",
+    help: "HTTP requests by route, method and status",
+    labelNames: ["route", "method", "status"] as const,
+    registers: [this.registry],
+  });
+  readonly latency = new Histogram({
+    name: "inference_latency_seconds",
+    help: "Time from request to forecast, by route",
+    labelNames: ["route"] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly queueLen = new Gauge({
+    name: "inference_queue_len",
+    help: "Windows queued or running across every model",
+    registers: [this.registry],
+  });
+  readonly batchSize = new Histogram({
+    name: "inference_batch_size",
+    help: "Windows per ONNX run",
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    registers: [this.registry],
+  });
+  readonly modelInfo = new Gauge({
+    name: "model_info",
+    help: "1 for each model being served",
+    labelNames: ["identifier", "run_id", "model_type"] as const,
+    registers: [this.registry],
+  });
+  readonly swaps = new Counter({
+    name: "model_swaps_total",
+    help: "Models loaded and swapped in, by trigger",
+    labelNames: ["trigger"] as const,
+    registers: [this.registry],
+  });
+  readonly cacheHits = new Counter({
+    name: "inference_cache_hits_total",
+    help: "Forecasts answered from the cache",
+    registers: [this.registry],
+  });
+  readonly logRecordsDropped = new Counter({
+    name: "inference_log_records_dropped_total",
+    help: "Inference log records dropped because the buffer was full or a write failed",
+    registers: [this.registry],
+  });
+
+  constructor(defaultMetrics = true) {
+    if (defaultMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  modelServed(model: ModelIdentity): void {
+    this.modelInfo.set({ identifier: model.scope, run_id: model.run_id, model_type: model.model_type }, 1);
+  }
+
+  modelRetired(model: ModelIdentity): void {
+    this.modelInfo.remove({ identifier: model.scope, run_id: model.run_id, model_type: model.model_type });
+  }
+}

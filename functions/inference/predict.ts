@@ -1,0 +1,187 @@
+/** Turning a validated request into forecasts: model lookup, lease, cache, micro-batch, log. */
+import { createHash } from "node:crypto";
+import type { ForecastRecord } from "./inference-log.ts";
+import type { Lru } from "./lru.ts";
+import type { ModelRegistry, Serving } from "./registry.ts";
+import { parseBatchBody, parsePredictBody, readWindow, resolveHorizon } from "./request.ts";
+import { toIsoUtc } from "./timestamps.ts";
+
+export type Prediction = Record<string, string | number>;
+
+export interface PredictResponse {
+  status: "SUCCESS";
+  run_id: string;
+  model_type: string;
+  identifier: string;
+  predictions: Prediction[];
+}
+
+export interface BatchResponse {
+  status: "SUCCESS";
+  run_id: string;
+  model_type: string;
+  identifier: string;
+  forecasts: { predictions: Prediction[] }[];
+}
+
+export interface PredictDeps {
+  registry: ModelRegistry;
+  /** Forecasts by run and input digest; null disables caching. */
+  cache: Lru<string, Float32Array> | null;
+  maxBatchWindows: number;
+  onCacheHit: () => void;
+  record: (record: ForecastRecord) => void;
+}
+
+export class Predictor {
+  constructor(private readonly deps: PredictDeps) {}
+
+  async predict(body: unknown, requestId: string): Promise<PredictResponse> {
+    const started = performance.now();
+    const request = parsePredictBody(body);
+    const identifier = request.identifier ?? this.deps.registry.defaultIdentifier;
+    const serving = await this.lease(identifier);
+    try {
+      const { model } = serving;
+      const card = model.card;
+      const horizon = resolveHorizon(request.horizon, card.horizon);
+      const x = new Float32Array(model.xSize);
+      const lastTs = readWindow(request.data, card, "data", x, 0);
+      const t = stepTimes(lastTs, card.horizon, card.step_seconds);
+      const key = this.deps.cache ? `${model.identity.run_id}:${digest(x, t)}` : null;
+      let y = key ? this.deps.cache?.get(key) : undefined;
+      const cached = y !== undefined;
+      if (y === undefined) {
+        y = await serving.batcher.submit(x, t, 1);
+        if (key) this.deps.cache?.set(key, y.slice());
+      } else this.deps.onCacheHit();
+      const predictions = toPredictions(y, t, card.targets, card.horizon, horizon);
+      this.deps.record({
+        at: Date.now(),
+        request_id: requestId,
+        identifier,
+        run_id: model.identity.run_id,
+        model_type: model.identity.model_type,
+        route: "/predict",
+        features: card.features,
+        window: card.window,
+        x,
+        last_ts: lastTs,
+        predictions,
+        latency_ms: performance.now() - started,
+        cached,
+      });
+      return {
+        status: "SUCCESS",
+        run_id: model.identity.run_id,
+        model_type: model.identity.model_type,
+        identifier,
+        predictions,
+      };
+    } finally {
+      serving.model.release();
+    }
+  }
+
+  async predictBatch(body: unknown, requestId: string): Promise<BatchResponse> {
+    const started = performance.now();
+    const request = parseBatchBody(body, this.deps.maxBatchWindows);
+    const identifier = request.identifier ?? this.deps.registry.defaultIdentifier;
+    const serving = await this.lease(identifier);
+    try {
+      const { model } = serving;
+      const card = model.card;
+      const horizon = resolveHorizon(request.horizon, card.horizon);
+      const rows = request.windows.length;
+      const x = new Float32Array(rows * model.xSize);
+      const t = new Float64Array(rows * card.horizon);
+      const lastTs: number[] = [];
+      for (let i = 0; i < rows; i++) {
+        const last = readWindow(
+          request.windows[i] as Record<string, unknown>,
+          card,
+          `windows[${i}]`,
+          x,
+          i * model.xSize,
+        );
+        lastTs.push(last);
+        t.set(stepTimes(last, card.horizon, card.step_seconds), i * card.horizon);
+      }
+      const y = await serving.batcher.submit(x, t, rows);
+      const latency = performance.now() - started;
+      const forecasts = lastTs.map((last, i) => {
+        const predictions = toPredictions(
+          y.subarray(i * model.ySize, (i + 1) * model.ySize),
+          t.subarray(i * card.horizon, (i + 1) * card.horizon),
+          card.targets,
+          card.horizon,
+          horizon,
+        );
+        this.deps.record({
+          at: Date.now(),
+          request_id: `${requestId}/${i}`,
+          identifier,
+          run_id: model.identity.run_id,
+          model_type: model.identity.model_type,
+          route: "/predict/batch",
+          features: card.features,
+          window: card.window,
+          x: x.subarray(i * model.xSize, (i + 1) * model.xSize),
+          last_ts: last,
+          predictions,
+          latency_ms: latency,
+          cached: false,
+        });
+        return { predictions };
+      });
+      return {
+        status: "SUCCESS",
+        run_id: model.identity.run_id,
+        model_type: model.identity.model_type,
+        identifier,
+        forecasts,
+      };
+    } finally {
+      serving.model.release();
+    }
+  }
+
+  /** The identifier's serving model with a lease taken; a model retired meanwhile is looked up again. */
+  private async lease(identifier: string): Promise<Serving> {
+    for (;;) {
+      const serving = await this.deps.registry.lookup(identifier);
+      if (serving.model.acquire()) return serving;
+    }
+  }
+}
+
+/** Unix seconds of the `horizon` steps after `last`. */
+function stepTimes(last: number, horizon: number, step: number): Float64Array {
+  const t = new Float64Array(horizon);
+  for (let k = 0; k < horizon; k++) t[k] = last + (k + 1) * step;
+  return t;
+}
+
+function toPredictions(
+  y: Float32Array,
+  t: Float64Array,
+  targets: readonly string[],
+  modelHorizon: number,
+  horizon: number,
+): Prediction[] {
+  const width = targets.length;
+  const out: Prediction[] = new Array(horizon);
+  for (let k = 0; k < horizon && k < modelHorizon; k++) {
+    const row: Prediction = { ts: toIsoUtc(t[k] as number) };
+    for (let j = 0; j < width; j++) row[targets[j] as string] = y[k * width + j] as number;
+    out[k] = row;
+  }
+  return out;
+}
+
+function digest(x: Float32Array, t: Float64Array): string {
+  return createHash("sha1")
+    .update(new Uint8Array(x.buffer, x.byteOffset, x.byteLength))
+    .update(new Uint8Array(t.buffer, t.byteOffset, t.byteLength))
+    .digest("base64");
+}

@@ -1,0 +1,305 @@
+/**
+ * Which model serves which identifier. A scope (an identifier with its own pointer, or `global`)
+ * holds one serving model; swapping replaces it atomically and retires the old one, whose in-flight
+ * requests finish on it before its session is released. The default identifier's scope is pinned;
+ * other scopes live in an LRU bounded by `maxSessions`.
+ */
+import type { ModelSelectedMessage, PromotionPointer, ScoreboardEntry } from "../common/contracts.ts";
+import type { Logger } from "../common/log.ts";
+import { type BatcherSettings, MicroBatcher, type QueueBudget } from "./batcher.ts";
+import { Lru } from "./lru.ts";
+import type { InferenceMetrics } from "./metrics.ts";
+import { LoadedModel } from "./model.ts";
+import { GLOBAL_SCOPE, type ModelRef, type ModelSource, type ResolvedPointer } from "./model-source.ts";
+import { noModel, unavailable, unknownIdentifier } from "./problem.ts";
+
+export interface Serving {
+  model: LoadedModel;
+  batcher: MicroBatcher;
+  pointer: PromotionPointer | null;
+  scoreboard: ScoreboardEntry[] | null;
+}
+
+export interface RegistrySettings {
+  defaultIdentifier: string;
+  globalFallback: boolean;
+  /** Sessions for scopes other than the default one. */
+  maxSessions: number;
+  /** 0: no polling. */
+  pointerPollMs: number;
+  intraOpThreads: number;
+  batching: Pick<BatcherSettings, "maxBatch" | "windowMs" | "ttlMs">;
+}
+
+export type SwapTrigger = "startup" | "request" | "message" | "poll";
+
+const RETRY_MS = 1_000;
+/** How long an identifier's resolution (own scope, global, or none) is trusted. */
+const SCOPE_TTL_MS = 5_000;
+
+interface ScopeEntry {
+  scope: string | null;
+  expires: number;
+}
+
+export class ModelRegistry {
+  private defaultScope: string | null = null;
+  private defaultServing: Serving | null = null;
+  private readonly others: Lru<string, Serving>;
+  private readonly scopes = new Lru<string, ScopeEntry>(10_000);
+  /** Per-scope chain of loads, so two triggers never load the same scope at once. */
+  private readonly loading = new Map<string, Promise<Serving | null>>();
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly source: ModelSource,
+    private readonly settings: RegistrySettings,
+    private readonly budget: QueueBudget,
+    private readonly metrics: InferenceMetrics,
+    private readonly logger: Logger,
+  ) {
+    this.others = new Lru(settings.maxSessions, (_scope, serving) => this.retire(serving));
+  }
+
+  get ready(): boolean {
+    return this.defaultServing !== null;
+  }
+
+  get defaultIdentifier(): string {
+    return this.settings.defaultIdentifier;
+  }
+
+  /** Loads the default model in the background (retrying until a pointer exists) and starts polling. */
+  start(): void {
+    void this.loadDefaultUntilReady();
+    if (this.settings.pointerPollMs > 0) this.schedulePoll();
+  }
+
+  /** The serving model for a request's identifier; throws a Problem (400 unknown, 503 not loaded). */
+  async lookup(identifier: string | undefined): Promise<Serving> {
+    const id = identifier ?? this.settings.defaultIdentifier;
+    if (id === this.settings.defaultIdentifier) {
+      if (this.defaultServing) return this.defaultServing;
+      throw noModel(id);
+    }
+    const now = Date.now();
+    let entry = this.scopes.peek(id);
+    if (!entry || entry.expires < now) {
+      let resolved: ResolvedPointer | null;
+      try {
+        resolved = await this.source.resolve(id, this.settings.globalFallback);
+      } catch (error) {
+        this.logger.warn("pointer_resolve_failed", { identifier: id, error: String(error) });
+        throw unavailable(`the promotion pointer for '${id}' cannot be read`);
+      }
+      entry = { scope: resolved?.scope ?? null, expires: now + SCOPE_TTL_MS };
+      this.scopes.set(id, entry);
+      if (resolved) return this.servingFor(resolved);
+    }
+    if (entry.scope === null) throw unknownIdentifier(id);
+    if (entry.scope === this.defaultScope && this.defaultServing) return this.defaultServing;
+    const serving = this.others.get(entry.scope);
+    if (serving) return serving;
+    const resolved = await this.source.resolve(id, this.settings.globalFallback).catch(() => null);
+    if (!resolved) throw unknownIdentifier(id);
+    return this.servingFor(resolved);
+  }
+
+  private async servingFor(resolved: ResolvedPointer): Promise<Serving> {
+    if (resolved.scope === this.defaultScope && this.defaultServing) return this.defaultServing;
+    const existing = this.others.get(resolved.scope);
+    if (existing) return existing;
+    const serving = await this.load(resolved.scope, resolved.pointer, "request").catch((error: unknown) => {
+      this.logger.error("model_load_failed", { scope: resolved.scope, error: String(error) });
+      return null;
+    });
+    if (!serving) throw unavailable(`the model for '${resolved.scope}' cannot be loaded`);
+    return serving;
+  }
+
+  /** The serving model of a scope, if loaded (for `/models/current`). */
+  current(identifier: string | undefined): Serving | null {
+    const id = identifier ?? this.settings.defaultIdentifier;
+    if (id === this.settings.defaultIdentifier) return this.defaultServing;
+    const scope = this.scopes.peek(id)?.scope ?? id;
+    if (scope === this.defaultScope) return this.defaultServing;
+    return this.others.peek(scope) ?? null;
+  }
+
+  /** A promotion heard on Kafka: swap that identifier's model, then re-read every other pointer. */
+  async onModelSelected(message: ModelSelectedMessage): Promise<void> {
+    const id = message.identifier;
+    this.scopes.delete(id);
+    const servesId =
+      id === this.settings.defaultIdentifier ||
+      id === this.defaultScope ||
+      this.others.peek(id) !== undefined;
+    if (servesId) {
+      await this.load(id, message, "message", message.scoreboard).catch((error: unknown) => {
+        this.logger.error("model_load_failed", { scope: id, run_id: message.run_id, error: String(error) });
+      });
+    }
+    // The message's own scope is not re-read: its pointer may not be written yet.
+    await this.refresh("message", id);
+  }
+
+  /** Re-reads the pointer of every loaded scope (but `skip`) and swaps where the promoted run changed. */
+  async refresh(trigger: SwapTrigger, skip?: string): Promise<void> {
+    const tasks: Promise<unknown>[] = [];
+    if (skip !== this.settings.defaultIdentifier) tasks.push(this.refreshDefault(trigger));
+    for (const scope of [...this.others.keys()]) {
+      if (scope === skip) continue;
+      tasks.push(
+        this.source
+          .readPointer(scope)
+          .then((pointer) => (pointer ? this.load(scope, pointer, trigger) : null)),
+      );
+    }
+    const results = await Promise.allSettled(tasks);
+    for (const result of results) {
+      if (result.status === "rejected") {
+        this.logger.warn("pointer_refresh_failed", { trigger, error: String(result.reason) });
+      }
+    }
+  }
+
+  private async refreshDefault(trigger: SwapTrigger): Promise<Serving | null> {
+    const resolved = await this.source.resolve(this.settings.defaultIdentifier, this.settings.globalFallback);
+    if (!resolved) return null;
+    return this.load(resolved.scope, resolved.pointer, trigger);
+  }
+
+  private async loadDefaultUntilReady(): Promise<void> {
+    while (!this.stopped && !this.defaultServing) {
+      try {
+        if (await this.refreshDefault("startup")) return;
+        this.logger.info("model_pointer_missing", { identifier: this.settings.defaultIdentifier });
+      } catch (error) {
+        this.logger.warn("model_load_failed", {
+          identifier: this.settings.defaultIdentifier,
+          error: String(error),
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, RETRY_MS).unref());
+    }
+  }
+
+  private schedulePoll(): void {
+    this.timer = setTimeout(() => {
+      void this.refresh("poll").finally(() => {
+        if (!this.stopped) this.schedulePoll();
+      });
+    }, this.settings.pointerPollMs);
+    this.timer.unref();
+  }
+
+  /** Loads `ref` into `scope` unless that run already serves it; loads of one scope run one at a time. */
+  private load(
+    scope: string,
+    ref: ModelRef & { model_type?: string },
+    trigger: SwapTrigger,
+    scoreboard: ScoreboardEntry[] | null = null,
+  ): Promise<Serving | null> {
+    const previous = this.loading.get(scope) ?? Promise.resolve(null);
+    const next = previous
+      .catch(() => null)
+      .then(async () => {
+        const serving = this.servingOf(scope);
+        if (serving?.model.identity.run_id === ref.run_id) return serving;
+        if (this.stopped) return null;
+        return this.swapIn(scope, ref, trigger, scoreboard);
+      });
+    this.loading.set(scope, next);
+    void next
+      .finally(() => {
+        if (this.loading.get(scope) === next) this.loading.delete(scope);
+      })
+      .catch(() => {});
+    return next;
+  }
+
+  private servingOf(scope: string): Serving | null {
+    if (scope === this.defaultScope) return this.defaultServing;
+    return this.others.peek(scope) ?? null;
+  }
+
+  private async swapIn(
+    scope: string,
+    ref: ModelRef & { model_type?: string },
+    trigger: SwapTrigger,
+    scoreboard: ScoreboardEntry[] | null,
+  ): Promise<Serving> {
+    const started = performance.now();
+    const { card, onnx } = await this.source.fetch(ref);
+    const model = await LoadedModel.create(
+      { scope, run_id: ref.run_id, model_type: card.model_type, model_uri: ref.model_uri },
+      card,
+      onnx,
+      { intraOpThreads: this.settings.intraOpThreads },
+    );
+    const batcher = new MicroBatcher(
+      model.run,
+      { ...this.settings.batching, xSize: model.xSize, tSize: card.horizon, ySize: model.ySize },
+      this.budget,
+      ({ windows, jobs }) => {
+        this.metrics.batchSize.observe(windows);
+        this.logger.info("predict_inference_start", {
+          scope,
+          run_id: ref.run_id,
+          model_type: card.model_type,
+          windows,
+          requests: jobs,
+        });
+      },
+    );
+    const serving: Serving = {
+      model,
+      batcher,
+      pointer: "scope" in ref ? (ref as PromotionPointer) : null,
+      scoreboard,
+    };
+    const isDefault = this.isDefaultScope(scope);
+    const old = isDefault ? this.defaultServing : (this.others.peek(scope) ?? null);
+    if (isDefault) {
+      // `old` may belong to another scope: the default identifier moved (e.g. from `global` to its own).
+      this.defaultScope = scope;
+      this.defaultServing = serving;
+    } else {
+      this.others.set(scope, serving);
+    }
+    this.metrics.modelServed(model.identity);
+    this.metrics.swaps.inc({ trigger });
+    this.logger.info("model_swapped", {
+      scope,
+      run_id: ref.run_id,
+      model_type: card.model_type,
+      previous_run_id: old?.model.identity.run_id ?? null,
+      trigger,
+      load_ms: Math.round(performance.now() - started),
+    });
+    if (old && old !== this.defaultServing) this.retire(old);
+    return serving;
+  }
+
+  /** The default identifier's scope: its own, or `global` while it has no pointer of its own. */
+  private isDefaultScope(scope: string): boolean {
+    const id = this.settings.defaultIdentifier;
+    return scope === id || (scope === GLOBAL_SCOPE && this.defaultScope !== id);
+  }
+
+  private retire(serving: Serving): void {
+    this.metrics.modelRetired(serving.model.identity);
+    void serving.model.retire();
+  }
+
+  /** Stops polling and releases every session once its in-flight requests finish. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await Promise.allSettled([...this.loading.values()]);
+    const all = [...this.others.values()];
+    if (this.defaultServing) all.push(this.defaultServing);
+    await Promise.all(all.map((serving) => serving.model.retire()));
+  }
+}
