@@ -97,15 +97,13 @@ def _extract(m: Any) -> _Extract:
     if getattr(m, "logistic_floor", False):
         raise ValueError("Prophet logistic floor is not exportable")
     beta = np.asarray(m.params["beta"], dtype=np.float64).mean(axis=0)
-    cols = list(m.train_component_cols.index) if hasattr(m.train_component_cols, "index") else None
-    comp = m.train_component_cols
     freqs: list[float] = []
     bs: list[float] = []
     bc: list[float] = []
     ms: list[float] = []
     mc: list[float] = []
     col = 0
-    for name, props in m.seasonalities.items():
+    for props in m.seasonalities.values():
         if props.get("condition_name") is not None:
             raise ValueError("conditional seasonalities are not exportable")
         period = float(props["period"])
@@ -126,10 +124,9 @@ def _extract(m: Any) -> _Extract:
                 bc.append(0.0)
                 ms.append(b_s)
                 mc.append(b_c)
-        _ = name
-    if col != beta.shape[0]:
+    # Without any seasonality Prophet fits one dummy all-zero column.
+    if col != beta.shape[0] and not (col == 0 and beta.shape[0] == 1):
         raise ValueError(f"unexpected Prophet feature layout ({col} Fourier columns, {beta.shape[0]} coefficients)")
-    _ = (cols, comp)
     k = float(np.asarray(m.params["k"]).mean())
     m0 = float(np.asarray(m.params["m"]).mean())
     deltas = np.asarray(m.params["delta"], dtype=np.float64).mean(axis=0).reshape(-1)

@@ -1,0 +1,87 @@
+"""ONNX output equals the native model (PyTorch, Prophet.predict) on the same inputs: relative error < 1e-4."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import numpy as np
+import onnx
+import pytest
+
+from conftest import frame_to_series, synthetic_frame
+from flts_train.data import make_windows
+from flts_train.models import prophet_export as pe
+from flts_train.models import rnn
+from flts_train.train import onnx_session
+
+REL = 1e-4
+
+
+def rel_err(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)) / np.maximum(np.abs(b), 1.0)))
+
+
+@pytest.fixture(scope="module")
+def windows() -> tuple:
+    s = frame_to_series(synthetic_frame(700, step=1800.0, seed=3))
+    feats = s.columns
+    w = make_windows(s, feats, ("down", "up"), window=12, horizon=3, gap_tolerance=3600)
+    return s, feats, w
+
+
+@pytest.mark.parametrize("kind", ["GRU", "LSTM"])
+def test_rnn_onnx_matches_pytorch(kind: str, windows: tuple) -> None:
+    _, feats, w = windows
+    hp = rnn.RnnHyper(hidden_size=16, max_epochs=2, batch_size=64)
+    res = rnn.fit(kind, w, feats, ("down", "up"), 12, 3, 1800.0, hp, seed=1)
+    assert torch_is_not_persistence(res.model, w)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "m.onnx")
+        rnn.export_onnx(res.model, path)
+        model = onnx.load(path)
+        data = open(path, "rb").read()
+    ops = {n.op_type for n in model.graph.node}
+    assert kind in ops, f"no ONNX {kind} operator in {sorted(ops)}"
+    assert [i.name for i in model.graph.input] == ["x", "t"]
+    assert [o.name for o in model.graph.output] == ["y"]
+    sess = onnx_session(data)
+    for n in (1, 5, 64):  # dynamic batch axis
+        x, t = w.x[:n].astype(np.float32), w.t[:n]
+        got = sess.run(["y"], {"x": x, "t": t})[0]
+        want = rnn.predict(res.model, x.astype(np.float64), t)
+        assert got.shape == (n, 3, 2) and got.dtype == np.float32
+        assert rel_err(got, want) < REL
+
+
+def torch_is_not_persistence(model: rnn.Forecaster, w) -> bool:
+    """Guards the parity test against a trivially untrained head (output == last value)."""
+    pred = rnn.predict(model, w.x[:50], w.t[:50])
+    return bool(np.max(np.abs(pred[:, 0, :] / w.last[:50] - 1.0)) > 1e-3)
+
+
+def test_prophet_onnx_matches_predict(windows: tuple) -> None:
+    s, feats, w = windows
+    models = [pe.fit_prophet(s.times, s.select([name])[:, 0], pe.ProphetHyper(), seed=0) for name in ("down", "up")]
+    assert all(m.changepoints_t is not None and len(m.changepoints_t) > 0 for m in models)
+    graph = pe.build_graph(models, 12, len(feats), 3)
+    sess = onnx_session(graph.SerializeToString())
+    # inside the training range, and extrapolated 30 days ahead (trend past the last changepoint)
+    t_in = w.t[::7]
+    t_out = t_in + 30 * 86400.0
+    for t in (t_in, t_out):
+        x = np.zeros((t.shape[0], 12, len(feats)), dtype=np.float32)
+        got = sess.run(["y"], {"x": x, "t": t})[0]
+        want = np.stack([pe.prophet_predict(m, t) for m in models], axis=-1)
+        assert got.shape == (t.shape[0], 3, 2)
+        assert rel_err(got, want) < REL
+
+
+def test_prophet_multiplicative_seasonality_parity() -> None:
+    s = frame_to_series(synthetic_frame(400, step=3600.0, seed=5))
+    hp = pe.ProphetHyper(seasonality_mode="multiplicative")
+    m = pe.fit_prophet(s.times, s.select(["rnti_count"])[:, 0] + 100.0, hp, seed=0)
+    sess = onnx_session(pe.build_graph([m], 4, 11, 2).SerializeToString())
+    t = (s.times[-20:] + 7200.0).reshape(10, 2)
+    got = sess.run(["y"], {"x": np.zeros((10, 4, 11), np.float32), "t": t})[0]
+    assert rel_err(got[..., 0], pe.prophet_predict(m, t)) < REL
