@@ -6,15 +6,10 @@ import {
   PromotionPointer,
   type ScoreboardEntry,
 } from "../common/contracts.ts";
+import { GLOBAL_SCOPE, promotionKeys, type ResolvedPointer, resolvePointer } from "../common/promotion.ts";
 import { getBytes, getJson, getJsonIfExists, listKeys, parseS3Uri } from "../common/s3.ts";
 
-export const GLOBAL_SCOPE = "global";
-
-export interface ResolvedPointer {
-  /** The scope whose `current.json` answered: the identifier itself or `global`. */
-  scope: string;
-  pointer: PromotionPointer;
-}
+export { GLOBAL_SCOPE, type ResolvedPointer };
 
 /** What to load: a pointer, or a `model-selected` message (which has no card URI). */
 export interface ModelRef {
@@ -35,16 +30,14 @@ export class ModelSource {
   ) {}
 
   readPointer(scope: string): Promise<PromotionPointer | null> {
-    return getJsonIfExists(this.s3, this.promotionBucket, `${scope}/current.json`, PromotionPointer);
+    return getJsonIfExists(this.s3, this.promotionBucket, promotionKeys.current(scope), PromotionPointer);
   }
 
   /** `<identifier>/current.json`, then (when allowed) `global/current.json`; null when neither exists. */
   async resolve(identifier: string, globalFallback: boolean): Promise<ResolvedPointer | null> {
-    const own = await this.readPointer(identifier);
-    if (own) return { scope: identifier, pointer: own };
-    if (!globalFallback || identifier === GLOBAL_SCOPE) return null;
-    const global = await this.readPointer(GLOBAL_SCOPE);
-    return global ? { scope: GLOBAL_SCOPE, pointer: global } : null;
+    if (globalFallback) return resolvePointer(this.s3, this.promotionBucket, identifier);
+    const pointer = await this.readPointer(identifier);
+    return pointer ? { pointer, scope: identifier, key: promotionKeys.current(identifier) } : null;
   }
 
   async fetch(ref: ModelRef): Promise<FetchedModel> {
@@ -64,7 +57,7 @@ export class ModelSource {
 
   /** The scoreboard of the latest promotion of `run_id` in `scope`, when its history is found. */
   async scoreboard(scope: string, configHash: string, runId: string): Promise<ScoreboardEntry[] | null> {
-    const prefix = `${scope}/${configHash}/promotion-`;
+    const prefix = promotionKeys.historyPrefix(scope, configHash);
     const keys = (await listKeys(this.s3, this.promotionBucket, prefix)).sort();
     for (let i = keys.length - 1; i >= Math.max(0, keys.length - 5); i--) {
       const entry = await getJsonIfExists(
