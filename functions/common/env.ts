@@ -1,4 +1,5 @@
 /** Small, strict readers for stage settings in the environment; every error names the variable. */
+import { MODEL_TYPES, type ModelType } from "./contracts.ts";
 
 export class SettingError extends Error {}
 
@@ -69,4 +70,15 @@ export function envMap(env: Env, name: string): Record<string, string> {
     out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
   }
   return out;
+}
+
+/** A comma-separated list of model types (e.g. `EXPECTED_MODEL_TYPES=GRU,LSTM,PROPHET`). */
+export function envModelTypes(env: Env, name: string, fallback: readonly ModelType[]): ModelType[] {
+  const list = envList(env, name, [...fallback]) as string[];
+  for (const t of list) {
+    if (!(MODEL_TYPES as readonly string[]).includes(t)) {
+      throw new SettingError(`${name}: '${t}' is not a model type (${MODEL_TYPES.join(", ")})`);
+    }
+  }
+  return list as ModelType[];
 }

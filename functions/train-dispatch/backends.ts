@@ -100,10 +100,11 @@ export class EcsLauncher implements TrainerLauncher {
         containerOverrides: [
           {
             name: envString(env, "ECS_CONTAINER_NAME", "trainer"),
-            command: ["run", "--job", jobUri],
+            command: ["run"],
+            // The trainer reads its job from FLTS_TRAIN_JOB (a copy also sits at job.json).
             environment: [
+              { name: "FLTS_TRAIN_JOB", value: JSON.stringify(spec) },
               { name: "FLTS_JOB_URI", value: jobUri },
-              { name: "FLTS_RUN_ID", value: spec.run_id },
             ],
           },
         ],

@@ -1,6 +1,6 @@
 /** train-dispatch settings from the environment. */
 import { MODEL_TYPES, type ModelType, parseContract, TrainParams } from "../common/contracts.ts";
-import { envBool, envList, envMap, envString, SettingError } from "../common/env.ts";
+import { envBool, envMap, envModelTypes, envString, SettingError } from "../common/env.ts";
 
 export const BACKENDS = ["local", "lambda", "ecs"] as const;
 export type Backend = (typeof BACKENDS)[number];
@@ -14,12 +14,7 @@ export interface DispatchSettings {
 }
 
 export function parseModelTypes(list: string[], name: string): ModelType[] {
-  for (const t of list) {
-    if (!(MODEL_TYPES as readonly string[]).includes(t)) {
-      throw new SettingError(`${name}: '${t}' is not a model type (${MODEL_TYPES.join(", ")})`);
-    }
-  }
-  return list as ModelType[];
+  return envModelTypes({ [name]: list.join(",") }, name, []);
 }
 
 function backendOf(value: string, name: string): Backend {
@@ -30,10 +25,7 @@ function backendOf(value: string, name: string): Backend {
 }
 
 export function loadDispatchSettings(env: NodeJS.ProcessEnv = process.env): DispatchSettings {
-  const expected = parseModelTypes(
-    envList(env, "EXPECTED_MODEL_TYPES", [...MODEL_TYPES]) as string[],
-    "EXPECTED_MODEL_TYPES",
-  );
+  const expected = envModelTypes(env, "EXPECTED_MODEL_TYPES", MODEL_TYPES);
   const fallback = backendOf(envString(env, "TRAINER_BACKEND", "local"), "TRAINER_BACKEND");
   const perType = envMap(env, "TRAINER_BACKENDS");
   parseModelTypes(Object.keys(perType), "TRAINER_BACKENDS");
