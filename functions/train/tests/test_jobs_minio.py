@@ -52,11 +52,17 @@ def upload_data(s3: Any, bucket: str, time_as_epoch: bool = False) -> bytes:
     return test_bytes
 
 
-def run_cli(spec: dict[str, Any], tmp_path: Path, via_env: bool = False) -> subprocess.CompletedProcess[str]:
+def run_cli(spec: dict[str, Any], tmp_path: Path, via: str = "file", s3: Any = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **s3_env(), "PYTHONPATH": SRC}
+    for k in ("FLTS_TRAIN_JOB", "FLTS_JOB_URI"):
+        env.pop(k, None)
     args = [sys.executable, "-m", "flts_train", "run"]
-    if via_env:
+    if via == "env":
         env["FLTS_TRAIN_JOB"] = json.dumps(spec)
+    elif via == "uri":
+        bucket, key = spec["artifacts"]["bucket"], spec["artifacts"]["prefix"] + "job.json"
+        s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(spec).encode())
+        env["FLTS_JOB_URI"] = f"s3://{bucket}/{key}"
     else:
         path = tmp_path / "job.json"
         path.write_text(json.dumps(spec))
@@ -133,7 +139,7 @@ def test_round_trip_prophet_via_lambda_handler_epoch_time(s3: Any, bucket: str) 
 def test_bad_job_spec_ends_in_failed(s3: Any, bucket: str, tmp_path: Path) -> None:
     run_id = "20261123T060000Z-lstm-badspec"
     spec = job(bucket, run_id, "LSTM", {"window": -3})
-    proc = run_cli(spec, tmp_path, via_env=True)
+    proc = run_cli(spec, tmp_path, via="env")
     assert proc.returncode != 0
     prefix = f"runs/{run_id}/"
     assert keys(s3, bucket, prefix) == {"_FAILED"}
@@ -153,10 +159,10 @@ def test_unknown_model_type_ends_in_failed(s3: Any, bucket: str) -> None:
 
 def test_missing_object_ends_in_failed(s3: Any, bucket: str, tmp_path: Path) -> None:
     run_id = "20261123T060000Z-gru-missing"
-    proc = run_cli(job(bucket, run_id, "GRU"), tmp_path)  # nothing uploaded
+    proc = run_cli(job(bucket, run_id, "GRU"), tmp_path, via="uri", s3=s3)  # no data uploaded
     assert proc.returncode != 0
     prefix = f"runs/{run_id}/"
-    assert keys(s3, bucket, prefix) == {"_FAILED"}
+    assert keys(s3, bucket, prefix) == {"job.json", "_FAILED"}
     failed = get_json(s3, bucket, prefix + "_FAILED")
     assert failed["run_id"] == run_id and failed["model_type"] == "GRU"
     assert "not found" in failed["error"]

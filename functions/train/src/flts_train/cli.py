@@ -15,9 +15,17 @@ def _load_job(path: str | None) -> object:
         with open(path, encoding="utf8") as fh:
             return json.load(fh)
     raw = os.environ.get("FLTS_TRAIN_JOB")
-    if not raw:
-        raise ValueError("no job spec: pass --job <file.json> or set FLTS_TRAIN_JOB")
-    return json.loads(raw)
+    if raw:
+        return json.loads(raw)
+    job_uri = os.environ.get("FLTS_JOB_URI")
+    if job_uri:
+        from . import s3io
+
+        if not job_uri.startswith("s3://") or "/" not in job_uri[5:]:
+            raise ValueError(f"FLTS_JOB_URI must be s3://bucket/key, got {job_uri!r}")
+        bucket, key = job_uri[5:].split("/", 1)
+        return json.loads(s3io.get_bytes(s3io.client(), bucket, key))
+    raise ValueError("no job spec: pass --job <file.json>, or set FLTS_TRAIN_JOB (JSON) or FLTS_JOB_URI (s3://...)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         job = _load_job(args.job)
-    except (OSError, ValueError) as exc:
+    except Exception as exc:
         log.error("train_failed", error=f"cannot read the job spec: {exc}")
         return 2
     from .runner import run_job
