@@ -43,6 +43,8 @@ class RnnHyper:
     log_volume: bool = True
     time_of_day: bool = True
     grad_clip: float = 1.0
+    # wall-clock cap on training (env FLTS_MAX_TRAIN_SECONDS overrides): no epoch starts that would cross it
+    max_train_seconds: float = field(default_factory=lambda: float(os.environ.get("FLTS_MAX_TRAIN_SECONDS", "150")))
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -304,7 +306,10 @@ def fit(
             best_state = copy.deepcopy(model.state_dict())
         elif epoch - best_epoch >= hp.patience:
             break
-        if time_budget_seconds is not None and time.monotonic() - started > time_budget_seconds:
+        budget = hp.max_train_seconds if time_budget_seconds is None else min(hp.max_train_seconds, time_budget_seconds)
+        elapsed = time.monotonic() - started
+        # stop when the next epoch would likely cross the budget
+        if elapsed + elapsed / epoch > budget:
             break
     model.load_state_dict(best_state)
     model.eval()
