@@ -1,21 +1,13 @@
 /** HTTP routes of the inference service: thin handlers over the Predictor and the ModelRegistry. */
-import { randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { type Context, Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import type { Logger } from "../common/log.ts";
+import { headerOf, readJson } from "./body.ts";
 import type { InferenceMetrics } from "./metrics.ts";
 import type { ModelSource } from "./model-source.ts";
 import { openApiDocument } from "./openapi.ts";
 import type { Predictor } from "./predict.ts";
-import {
-  bodyTooLarge,
-  malformedJson,
-  noModel,
-  notFound,
-  PROBLEM_CONTENT_TYPE,
-  Problem,
-  shuttingDown,
-} from "./problem.ts";
+import { noModel, notFound, PROBLEM_CONTENT_TYPE, Problem, shuttingDown } from "./problem.ts";
 import type { ModelRegistry } from "./registry.ts";
 import type { RequestTracker } from "./request-tracker.ts";
 
@@ -47,15 +39,6 @@ export function problemResponse(c: Context, problem: Problem): Response {
   });
 }
 
-async function readJson(c: Context): Promise<unknown> {
-  const text = await c.req.text();
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw malformedJson((error as Error).message);
-  }
-}
-
 export function createApp(deps: AppDeps): Hono {
   const { predictor, registry, metrics, tracker, logger } = deps;
   const app = new Hono();
@@ -68,32 +51,28 @@ export function createApp(deps: AppDeps): Hono {
     } finally {
       tracker.end();
       const route = ROUTES.has(c.req.path) ? c.req.path : "unmatched";
-      metrics.requests.inc({ route, method: c.req.method, status: c.res.status });
+      metrics.countRequest(route, c.req.method, c.res.status);
     }
   });
 
-  const limit = bodyLimit({
-    maxSize: deps.bodyLimitBytes,
-    onError: (c) => problemResponse(c, bodyTooLarge(deps.bodyLimitBytes)),
-  });
+  const idPrefix = randomBytes(4).toString("hex");
+  let requestCount = 0;
 
   const forecast =
     (route: string, run: (body: unknown, requestId: string) => Promise<unknown>) => async (c: Context) => {
       const started = performance.now();
-      const requestId = c.req.header("x-request-id") ?? randomUUID();
-      const answer = await run(await readJson(c), requestId);
-      metrics.latency.observe({ route }, (performance.now() - started) / 1000);
+      const requestId = headerOf(c, "x-request-id") ?? `${idPrefix}-${++requestCount}`;
+      const answer = await run(await readJson(c, deps.bodyLimitBytes), requestId);
+      metrics.observeLatency(route, (performance.now() - started) / 1000);
       return c.json(answer as object);
     };
 
   app.post(
     "/predict",
-    limit,
     forecast("/predict", (body, id) => predictor.predict(body, id)),
   );
   app.post(
     "/predict/batch",
-    limit,
     forecast("/predict/batch", (body, id) => predictor.predictBatch(body, id)),
   );
 

@@ -125,25 +125,17 @@ function toLine(r: ForecastRecord) {
   };
 }
 
+/** Per input column: its mean over the window and its last value. */
 function summarise(r: ForecastRecord) {
   const width = r.features.length;
-  const columns: Record<string, { min: number; max: number; mean: number; last: number }> = {};
+  const mean: Record<string, number> = {};
+  const last: Record<string, number> = {};
   for (let f = 0; f < width; f++) {
-    let min = Number.POSITIVE_INFINITY;
-    let max = Number.NEGATIVE_INFINITY;
     let sum = 0;
-    for (let row = 0; row < r.window; row++) {
-      const v = r.x[row * width + f] as number;
-      if (v < min) min = v;
-      if (v > max) max = v;
-      sum += v;
-    }
-    columns[r.features[f] as string] = {
-      min,
-      max,
-      mean: sum / r.window,
-      last: r.x[(r.window - 1) * width + f] as number,
-    };
+    for (let row = 0; row < r.window; row++) sum += r.x[row * width + f] as number;
+    const name = r.features[f] as string;
+    mean[name] = sum / r.window;
+    last[name] = r.x[(r.window - 1) * width + f] as number;
   }
-  return { rows: r.window, last_ts: toIsoUtc(r.last_ts), columns };
+  return { rows: r.window, last_ts: toIsoUtc(r.last_ts), mean, last };
 }

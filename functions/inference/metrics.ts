@@ -51,6 +51,29 @@ export class InferenceMetrics {
     registers: [this.registry],
   });
 
+  /** Label-bound children, so the hot path does not hash label objects on every request. */
+  private readonly requestChildren = new Map<string, { inc: () => void }>();
+  private readonly latencyChildren = new Map<string, { observe: (value: number) => void }>();
+
+  countRequest(route: string, method: string, status: number): void {
+    const key = `${route} ${method} ${status}`;
+    let child = this.requestChildren.get(key);
+    if (!child) {
+      child = this.requests.labels({ route, method, status });
+      this.requestChildren.set(key, child);
+    }
+    child.inc();
+  }
+
+  observeLatency(route: string, seconds: number): void {
+    let child = this.latencyChildren.get(route);
+    if (!child) {
+      child = this.latency.labels({ route });
+      this.latencyChildren.set(route, child);
+    }
+    child.observe(seconds);
+  }
+
   constructor(defaultMetrics = true) {
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }

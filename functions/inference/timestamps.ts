@@ -7,6 +7,8 @@ const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 export function toUnixSeconds(value: unknown): number {
   if (typeof value === "number") return Number.isFinite(value) ? value : Number.NaN;
   if (typeof value !== "string" || value.length < 10 || value.length > 40) return Number.NaN;
+  const fast = parseCanonical(value);
+  if (!Number.isNaN(fast)) return fast;
   let text = value.trim();
   if (DATE_ONLY.test(text)) text += "T00:00:00Z";
   else {
@@ -15,6 +17,41 @@ export function toUnixSeconds(value: unknown): number {
   }
   if (text.charAt(10) !== "T") return Number.NaN;
   return Date.parse(text) / 1000;
+}
+
+const digit = (text: string, at: number): number => {
+  const code = text.charCodeAt(at) - 48;
+  return code >= 0 && code <= 9 ? code : Number.NaN;
+};
+const two = (text: string, at: number): number => digit(text, at) * 10 + digit(text, at + 1);
+
+/**
+ * The common shapes `YYYY-MM-DDTHH:MM:SS[.mmm][Z]` (T or space) without Date.parse; NaN otherwise,
+ * and for out-of-range fields (the general path then rejects them too).
+ */
+function parseCanonical(text: string): number {
+  const n = text.length;
+  if (n !== 19 && n !== 20 && n !== 23 && n !== 24) return Number.NaN;
+  if (text[4] !== "-" || text[7] !== "-" || text[13] !== ":" || text[16] !== ":") return Number.NaN;
+  if (text[10] !== "T" && text[10] !== " ") return Number.NaN;
+  let millis = 0;
+  if (n >= 23) {
+    if (text[19] !== ".") return Number.NaN;
+    millis = digit(text, 20) * 100 + two(text, 21);
+  }
+  if ((n === 20 || n === 24) && text[n - 1] !== "Z") return Number.NaN;
+  const year = two(text, 0) * 100 + two(text, 2);
+  const month = two(text, 5);
+  const day = two(text, 8);
+  const hour = two(text, 11);
+  const minute = two(text, 14);
+  const second = two(text, 17);
+  if (!(month >= 1 && month <= 12 && day >= 1 && day <= 31 && hour <= 23 && minute <= 59 && second <= 59)) {
+    return Number.NaN;
+  }
+  const ms = Date.UTC(year, month - 1, day, hour, minute, second, millis);
+  // Date.UTC rolls 31 February over into March; such a date is not a timestamp.
+  return new Date(ms).getUTCDate() === day ? ms / 1000 : Number.NaN;
 }
 
 /** ISO 8601 in UTC, to the second unless the instant has a fraction. */

@@ -1,0 +1,286 @@
+/**
+ * `npm run bench`: loads the inference service on loopback and prints, as its LAST stdout line,
+ * `{"ceiling": {...}, "predict": {...}, "batch": {...}}`.
+ *
+ * - ceiling: a bare Hono route returning a constant, in its own process, same machine, same run.
+ * - predict: `POST /predict` at concurrency 64 against the real service (GRU fixture model published
+ *   to MinIO with a pointer) in its own process. The forecast cache is OFF (CACHE_SIZE=0) and every
+ *   request carries one of 512 distinct windows, so every answer is a real ONNX forecast.
+ * - batch: `POST /predict/batch` with 64 windows per request at concurrency 8.
+ * Each phase runs 2 s of warm-up then a bounded measurement (BENCH_SECONDS, default 10).
+ * Inference logs are on, as in production.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { serve } from "@hono/node-server";
+import autocannon from "autocannon";
+import { Hono } from "hono";
+import { loadCommonConfig } from "../functions/common/config.ts";
+import { createS3Client } from "../functions/common/s3.ts";
+import { loadInferenceConfig } from "../functions/inference/config.ts";
+import { readModelDir, uploadModel, writePointer } from "../functions/inference/seed-model.ts";
+import { startInferenceService } from "../functions/inference/service.ts";
+import { repoRoot } from "./paths.ts";
+import { ensureLocalServices } from "./services/index.ts";
+
+const CONCURRENCY = 64;
+const BATCH_CONCURRENCY = 8;
+const WINDOWS_PER_REQUEST = 64;
+const DISTINCT_WINDOWS = 512;
+const WARMUP_SECONDS = 2;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const ROUNDS = 5;
+const SEGMENT_SECONDS = SECONDS / ROUNDS;
+const FIXTURE = join(repoRoot, "test", "fixtures", "models", "gru");
+
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+interface Load {
+  rps: number;
+  latencies: number[];
+  errors: number;
+  non2xx: number;
+}
+
+/** Child mode: start one server on an ephemeral loopback port and print `{"port": n}`. */
+async function runChild(kind: string): Promise<void> {
+  if (kind === "ceiling") {
+    const app = new Hono();
+    app.post("/predict", (c) => c.json({ status: "SUCCESS" }));
+    const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) => {
+      process.stdout.write(`${JSON.stringify({ port: info.port })}\n`);
+    });
+    process.once("SIGTERM", () => server.close(() => process.exit(0)));
+    return;
+  }
+  const service = await startInferenceService(loadInferenceConfig());
+  process.stdout.write(`${JSON.stringify({ port: service.port })}\n`);
+  process.once("SIGTERM", () => void service.stop().then(() => process.exit(0)));
+}
+
+async function startChild(
+  kind: string,
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; url: string }> {
+  const extra = process.env.BENCH_CHILD_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, ...extra, import.meta.filename, "--child", kind],
+    {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "ignore"],
+    },
+  );
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  for await (const line of lines) {
+    if (!line.startsWith('{"port"')) continue;
+    const { port } = JSON.parse(line) as { port: number };
+    return { child, url: `http://127.0.0.1:${port}` };
+  }
+  throw new Error(`${kind} server exited before listening (code ${child.exitCode})`);
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+  });
+}
+
+async function waitReady(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const status = await fetch(`${url}/readyz`).then(
+      (r) => r.status,
+      () => 0,
+    );
+    if (status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`service at ${url} not ready within ${timeoutMs} ms`);
+}
+
+/** Runs autocannon for `seconds`, rotating through `bodies`. */
+async function load(url: string, path: string, bodies: string[], connections: number, seconds: number) {
+  let next = 0;
+  const latencies: number[] = [];
+  const instance = autocannon({
+    url: `${url}${path}`,
+    connections,
+    duration: seconds,
+    requests: [
+      {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] as string }),
+      },
+    ],
+  });
+  (instance as unknown as NodeJS.EventEmitter).on(
+    "response",
+    (_client: unknown, _status: number, _bytes: number, responseTime: number) => latencies.push(responseTime),
+  );
+  const result = await instance;
+  return {
+    rps: result.requests.total / seconds,
+    latencies,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+  } satisfies Load;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return round(sorted[Math.max(0, index)] as number);
+}
+
+const round = (v: number, digits = 2) => Math.round(v * 10 ** digits) / 10 ** digits;
+
+/** Distinct windows built from the fixture's real inputs, scaled so no two are equal. */
+function makeWindows(features: readonly string[], window: number, step: number): Record<string, unknown>[] {
+  const expected = JSON.parse(readFileSync(join(FIXTURE, "expected.json"), "utf8")) as {
+    x: number[][][];
+    t: number[][];
+  };
+  const out: Record<string, unknown>[] = [];
+  for (let i = 0; i < DISTINCT_WINDOWS; i++) {
+    const source = expected.x[i % expected.x.length] as number[][];
+    const last = (expected.t[i % expected.t.length] as number[])[0] as number;
+    const scale = 1 + i / (10 * DISTINCT_WINDOWS);
+    const data: Record<string, unknown> = {
+      ts: Array.from({ length: window }, (_, r) =>
+        new Date((last - (window - r) * step) * 1000).toISOString(),
+      ),
+    };
+    features.forEach((name, f) => {
+      data[name] = source.map((row) => (row[f] as number) * scale);
+    });
+    out.push(data);
+  }
+  return out;
+}
+
+/**
+ * Ceiling and predict alternate in ROUNDS short segments (after one warm-up each), so load from
+ * anything else on the machine falls on both alike; their totals are pooled.
+ */
+async function alternate(
+  ceilingUrl: string,
+  serviceUrl: string,
+  bodies: string[],
+): Promise<{ ceiling: Load; predict: Load }> {
+  const pooled = () => ({ rps: 0, latencies: [] as number[], errors: 0, non2xx: 0 });
+  const ceiling = pooled();
+  const predict = pooled();
+  log(
+    `warm-up ${WARMUP_SECONDS} s each, then ${ROUNDS} x ${SEGMENT_SECONDS} s per side at concurrency ${CONCURRENCY}`,
+  );
+  await load(ceilingUrl, "/predict", bodies, CONCURRENCY, WARMUP_SECONDS);
+  await load(serviceUrl, "/predict", bodies, CONCURRENCY, WARMUP_SECONDS);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [into, url] of [
+      [ceiling, ceilingUrl],
+      [predict, serviceUrl],
+    ] as const) {
+      const result = await load(url, "/predict", bodies, CONCURRENCY, SEGMENT_SECONDS);
+      into.rps += result.rps / ROUNDS;
+      for (const latency of result.latencies) into.latencies.push(latency);
+      into.errors += result.errors;
+      into.non2xx += result.non2xx;
+    }
+    log(
+      `round ${r + 1}: ceiling ${round(ceiling.rps * (ROUNDS / (r + 1)))} req/s, predict ${round(predict.rps * (ROUNDS / (r + 1)))} req/s`,
+    );
+  }
+  return { ceiling, predict };
+}
+
+/** Mean windows per ONNX run, from the service's own histogram. */
+async function meanBatch(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN);
+  return round(value("inference_batch_size_sum") / value("inference_batch_size_count"));
+}
+
+async function main(): Promise<void> {
+  await ensureLocalServices(log);
+  const { storage } = loadCommonConfig();
+  const s3 = createS3Client(storage);
+  const files = readModelDir(FIXTURE);
+  const stamp = `${Date.now()}-${process.pid}`;
+  const identifier = `bench-${stamp}`;
+  const pointer = await uploadModel(s3, storage.buckets, files, `bench-gru-${stamp}`, identifier);
+  await writePointer(s3, storage.buckets.promotion, pointer);
+  const { features, window, step_seconds } = files.card;
+  const windows = makeWindows(features, window, step_seconds);
+  const single = windows.map((data) => JSON.stringify({ data }));
+  const batches = Array.from({ length: DISTINCT_WINDOWS / WINDOWS_PER_REQUEST }, (_, b) =>
+    JSON.stringify({ windows: windows.slice(b * WINDOWS_PER_REQUEST, (b + 1) * WINDOWS_PER_REQUEST) }),
+  );
+
+  const ceilingServer = await startChild("ceiling", {});
+  const service = await startChild("service", {
+    MODEL_IDENTIFIER: identifier,
+    GLOBAL_FALLBACK: "0",
+    CACHE_SIZE: "0",
+    PORT: "0",
+    HOST: "127.0.0.1",
+  });
+  let ceiling: Load;
+  let predict: Load;
+  let batch: Load;
+  let predictMeanBatch: number;
+  try {
+    await waitReady(service.url, 60_000);
+    ({ ceiling, predict } = await alternate(ceilingServer.url, service.url, single));
+    predictMeanBatch = await meanBatch(service.url);
+    await stopChild(ceilingServer.child);
+    log(`batch: warm-up ${WARMUP_SECONDS} s, then ${SECONDS} s at concurrency ${BATCH_CONCURRENCY}`);
+    await load(service.url, "/predict/batch", batches, BATCH_CONCURRENCY, WARMUP_SECONDS);
+    batch = await load(service.url, "/predict/batch", batches, BATCH_CONCURRENCY, SECONDS);
+  } finally {
+    await Promise.all([stopChild(ceilingServer.child), stopChild(service.child)]);
+  }
+
+  const ceilingSorted = ceiling.latencies.sort((a, b) => a - b);
+  const predictSorted = predict.latencies.sort((a, b) => a - b);
+  const summary = {
+    ceiling: {
+      rps: round(ceiling.rps),
+      p50_ms: percentile(ceilingSorted, 50),
+      p99_ms: percentile(ceilingSorted, 99),
+    },
+    predict: {
+      concurrency: CONCURRENCY,
+      rps: round(predict.rps),
+      p50_ms: percentile(predictSorted, 50),
+      p95_ms: percentile(predictSorted, 95),
+      p99_ms: percentile(predictSorted, 99),
+      errors: predict.errors + predict.non2xx,
+      mean_windows_per_run: predictMeanBatch,
+    },
+    batch: {
+      windows_per_request: WINDOWS_PER_REQUEST,
+      concurrency: BATCH_CONCURRENCY,
+      rps: round(batch.rps),
+      forecasts_per_s: round(batch.rps * WINDOWS_PER_REQUEST),
+      errors: batch.errors + batch.non2xx,
+    },
+    model: {
+      run_id: pointer.run_id,
+      model_type: pointer.model_type,
+      cache: "off",
+      distinct_windows: DISTINCT_WINDOWS,
+    },
+    predict_over_ceiling: round(predict.rps / ceiling.rps, 3),
+  };
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+}
+
+const childIndex = process.argv.indexOf("--child");
+if (childIndex >= 0) await runChild(process.argv[childIndex + 1] ?? "");
+else await main();
