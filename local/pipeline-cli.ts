@@ -11,7 +11,12 @@ import { basename, dirname, join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { EvaluationDecision, IdentifierField, type ModelTrainingMessage, type ModelType } from "../functions/common/contracts.ts";
+import {
+  EvaluationDecision,
+  IdentifierField,
+  type ModelTrainingMessage,
+  type ModelType,
+} from "../functions/common/contracts.ts";
 import { getJsonIfExists, putBytes } from "../functions/common/s3.ts";
 import { evaluationKeys } from "../functions/evaluate/state.ts";
 import type { PreprocessResult } from "../functions/preprocess/preprocess.ts";
@@ -41,7 +46,9 @@ class StageError extends Error {
 }
 
 function usage(): never {
-  say("usage: npm run pipeline -- --data <file.csv> [--identifier <id>] [--max-epochs N] [--timeout SECONDS]");
+  say(
+    "usage: npm run pipeline -- --data <file.csv> [--identifier <id>] [--max-epochs N] [--timeout SECONDS]",
+  );
   process.exit(2);
 }
 
@@ -59,17 +66,24 @@ function parseCli() {
   if (values.help || !values.data) usage();
   const data = values.data as string;
   if (!existsSync(data)) throw new StageError("input", `--data: file '${data}' does not exist`);
-  if (!data.toLowerCase().endsWith(".csv")) throw new StageError("input", `--data: '${data}' is not a .csv file`);
-  if (/_test\.csv$/i.test(data)) throw new StageError("input", `--data: pass the main file, not its _test.csv companion`);
+  if (!data.toLowerCase().endsWith(".csv"))
+    throw new StageError("input", `--data: '${data}' is not a .csv file`);
+  if (/_test\.csv$/i.test(data))
+    throw new StageError("input", `--data: pass the main file, not its _test.csv companion`);
   const identifier = values.identifier ?? basename(data).replace(/\.csv$/i, "");
   const id = IdentifierField.safeParse(identifier);
-  if (!id.success) throw new StageError("input", `--identifier: '${identifier}' must use letters, digits, '.', '_' and '-' only`);
+  if (!id.success)
+    throw new StageError(
+      "input",
+      `--identifier: '${identifier}' must use letters, digits, '.', '_' and '-' only`,
+    );
   const maxEpochs = values["max-epochs"] === undefined ? null : Number(values["max-epochs"]);
   if (maxEpochs !== null && (!Number.isInteger(maxEpochs) || maxEpochs < 1)) {
     throw new StageError("input", `--max-epochs must be a positive integer, got '${values["max-epochs"]}'`);
   }
   const timeout = values.timeout === undefined ? 1800 : Number(values.timeout);
-  if (!Number.isFinite(timeout) || timeout <= 0) throw new StageError("input", `--timeout must be a number of seconds > 0`);
+  if (!Number.isFinite(timeout) || timeout <= 0)
+    throw new StageError("input", `--timeout must be a number of seconds > 0`);
   const testFile = join(dirname(data), `${basename(data).replace(/\.csv$/i, "")}_test.csv`);
   return { data, identifier, maxEpochs, timeout, testFile: existsSync(testFile) ? testFile : null };
 }
@@ -86,7 +100,8 @@ function watch(runtime: Runtime, identifier: string, progress: Progress): void {
   runtime.events.on("outcome", (o: Outcome<unknown>) => {
     if (!o.ok) {
       say(`${at()} [${o.function}] FAILED after ${o.attempts} attempt(s): ${o.error}`);
-      if (o.function !== "evaluate" || progress.dispatch) progress.failure ??= new StageError(o.function, o.error);
+      if (o.function !== "evaluate" || progress.dispatch)
+        progress.failure ??= new StageError(o.function, o.error);
       return;
     }
     const r = o.result as Record<string, unknown>;
@@ -95,17 +110,29 @@ function watch(runtime: Runtime, identifier: string, progress: Progress): void {
       if (p.status === "ignored") return;
       if (p.identifier !== identifier) return;
       progress.preprocess = p;
-      say(`${at()} [preprocess] ${p.status === "skipped_idempotent" ? "skip_idempotent (already processed)" : "processed"} config_hash=${p.config_hash.slice(0, 12)}…`);
+      say(
+        `${at()} [preprocess] ${p.status === "skipped_idempotent" ? "skip_idempotent (already processed)" : "processed"} config_hash=${p.config_hash.slice(0, 12)}…`,
+      );
     } else if (o.function === "train-dispatch") {
       const d = o.result as DispatchResult;
       const pre = progress.preprocess;
-      if (d.identifier !== identifier || (pre && pre.status !== "ignored" && d.config_hash !== pre.config_hash)) return;
+      if (
+        d.identifier !== identifier ||
+        (pre && pre.status !== "ignored" && d.config_hash !== pre.config_hash)
+      )
+        return;
       progress.dispatch = d;
-      for (const run of d.dispatched) say(`${at()} [train-dispatch] ${run.model_type} → ${run.backend} run ${run.run_id}${run.launched ? "" : ` (launch failed: ${run.error})`}`);
-      for (const s of d.skipped) say(`${at()} [train-dispatch] ${s.model_type} skipped (duplicate config; run ${s.run_id})`);
+      for (const run of d.dispatched)
+        say(
+          `${at()} [train-dispatch] ${run.model_type} → ${run.backend} run ${run.run_id}${run.launched ? "" : ` (launch failed: ${run.error})`}`,
+        );
+      for (const s of d.skipped)
+        say(`${at()} [train-dispatch] ${s.model_type} skipped (duplicate config; run ${s.run_id})`);
     } else if (o.function === "train-complete") {
       const m = o.result as ModelTrainingMessage;
-      say(`${at()} [train-complete] ${m.model_type} ${m.status}${m.metrics ? ` rmse=${m.metrics.rmse.toPrecision(4)} mae=${m.metrics.mae.toPrecision(4)}` : ""}${m.error ? ` error=${m.error}` : ""}`);
+      say(
+        `${at()} [train-complete] ${m.model_type} ${m.status}${m.metrics ? ` rmse=${m.metrics.rmse.toPrecision(4)} mae=${m.metrics.mae.toPrecision(4)}` : ""}${m.error ? ` error=${m.error}` : ""}`,
+      );
     } else if (o.function === "evaluate") {
       if (r.status === "waiting") say(`${at()} [evaluate] waiting for ${(r.pending as string[]).join(", ")}`);
       else if (r.status === "decided") say(`${at()} [evaluate] decided`);
@@ -113,11 +140,20 @@ function watch(runtime: Runtime, identifier: string, progress: Progress): void {
   });
   runtime.events.on("trainer", (e: TrainerEvent) => {
     if (e.phase === "start") say(`${at()} [trainer] ${e.model_type} started (${e.run_id})`);
-    if (e.phase === "exit") say(`${at()} [trainer] ${e.model_type} exited with code ${e.code} after ${e.seconds.toFixed(1)}s (log: ${e.log})`);
+    if (e.phase === "exit")
+      say(
+        `${at()} [trainer] ${e.model_type} exited with code ${e.code} after ${e.seconds.toFixed(1)}s (log: ${e.log})`,
+      );
   });
 }
 
-async function waitFor<T>(what: string, stage: string, deadline: number, progress: Progress, probe: () => Promise<T | null> | T | null): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  stage: string,
+  deadline: number,
+  progress: Progress,
+  probe: () => Promise<T | null> | T | null,
+): Promise<T> {
   for (;;) {
     if (progress.failure) throw progress.failure;
     const value = await probe();
@@ -133,6 +169,7 @@ async function main(): Promise<number> {
   const deadline = started + args.timeout * 1000;
   await ensureLocalServices(say);
   const python = venvPython(ensureTrainerVenv(say));
+  say(`[local] services and trainer venv ready (${((Date.now() - started) / 1000).toFixed(1)}s)`);
   if (args.maxEpochs !== null) {
     const params = process.env.TRAIN_PARAMS ? JSON.parse(process.env.TRAIN_PARAMS) : {};
     process.env.TRAIN_PARAMS = JSON.stringify({ ...params, max_epochs: args.maxEpochs });
@@ -141,9 +178,13 @@ async function main(): Promise<number> {
   const runtime = await startRuntime({
     groupSuffix: `cli-${args.identifier}-${process.pid}-${Date.now().toString(36)}`,
     startAt: "latest",
-    accept: (text, id) => (id ? id === args.identifier : text.includes(`/${args.identifier}-`) || text.includes(`"${args.identifier}"`)),
+    accept: (text, id) =>
+      id
+        ? id === args.identifier
+        : text.includes(`/${args.identifier}-`) || text.includes(`"${args.identifier}"`),
     trainer: { python, concurrency: Number.isInteger(concurrency) && concurrency > 0 ? concurrency : 2 },
   });
+  say(`[runtime] consumers joined (${((Date.now() - started) / 1000).toFixed(1)}s)`);
   const progress: Progress = { preprocess: null, dispatch: null, failure: null };
   watch(runtime, args.identifier, progress);
   const { s3, config } = runtime.ctx;
@@ -163,14 +204,32 @@ async function main(): Promise<number> {
     const pre = await waitFor("preprocess", "preprocess", deadline, progress, () => progress.preprocess);
     if (pre.status === "ignored") throw new StageError("preprocess", "the object was ignored");
     const hash = pre.config_hash;
-    const dispatch = await waitFor("train-dispatch", "train-dispatch", deadline, progress, () => progress.dispatch);
+    const dispatch = await waitFor(
+      "train-dispatch",
+      "train-dispatch",
+      deadline,
+      progress,
+      () => progress.dispatch,
+    );
     const artifacts = config.storage.buckets.artifacts;
     await waitFor("the promotion decision", "evaluate", deadline, progress, () =>
-      getJsonIfExists(s3, artifacts, evaluationKeys.published(args.identifier, hash), z.looseObject({ promoted: z.boolean() })),
+      getJsonIfExists(
+        s3,
+        artifacts,
+        evaluationKeys.published(args.identifier, hash),
+        z.looseObject({ promoted: z.boolean() }),
+      ),
     );
-    const decision = await getJsonIfExists(s3, artifacts, evaluationKeys.decision(args.identifier, hash), EvaluationDecision);
+    const decision = await getJsonIfExists(
+      s3,
+      artifacts,
+      evaluationKeys.decision(args.identifier, hash),
+      EvaluationDecision,
+    );
     if (decision) {
-      say(`\n[evaluate] scoreboard on ${decision.n_test_windows} test windows (policy ${decision.policy}):\n${scoreboardTable(decision)}\n[evaluate] ${decision.promoted ? "promoted" : "not promoted"}: ${decision.reason}`);
+      say(
+        `\n[evaluate] scoreboard on ${decision.n_test_windows} test windows (policy ${decision.policy}):\n${scoreboardTable(decision)}\n[evaluate] ${decision.promoted ? "promoted" : "not promoted"}: ${decision.reason}`,
+      );
     }
     summary = await summarise(s3, config.storage, {
       identifier: args.identifier,
@@ -183,11 +242,17 @@ async function main(): Promise<number> {
     const failed = summary.runs.filter((r) => r.status !== "SUCCESS");
     if (failed.length) {
       exitCode = 1;
-      say(`stage train failed for ${failed.map((r) => `${r.model_type} (${r.error ?? r.status})`).join("; ")}`);
+      say(
+        `stage train failed for ${failed.map((r) => `${r.model_type} (${r.error ?? r.status})`).join("; ")}`,
+      );
     }
   } catch (error) {
     exitCode = 1;
-    say(error instanceof StageError ? error.message : `stage pipeline failed: ${(error as Error).stack ?? error}`);
+    say(
+      error instanceof StageError
+        ? error.message
+        : `stage pipeline failed: ${(error as Error).stack ?? error}`,
+    );
   } finally {
     await runtime.stop();
   }
@@ -198,7 +263,11 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error) => {
-    say(error instanceof StageError ? error.message : `stage pipeline failed: ${(error as Error).stack ?? error}`);
+    say(
+      error instanceof StageError
+        ? error.message
+        : `stage pipeline failed: ${(error as Error).stack ?? error}`,
+    );
     process.exit(1);
   },
 );

@@ -117,37 +117,43 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     await ensureTopics(admin, sourceTopics.map(dlqTopic));
     const suffix = options.groupSuffix ? `.${options.groupSuffix}` : "";
     const onOutcome = (outcome: Outcome<unknown>) => events.emit("outcome", outcome);
-    for (const spec of specs) {
-      const mod = await loadModule(spec);
+    const modules = await Promise.all(specs.map(loadModule));
+    const consumerSpecs = specs.map((spec, i): ConsumerSpec<unknown> => {
+      const mod = modules[i] as FunctionModule;
       const handle = (input: unknown) => mod.handle(input, ctx);
-      const consumerSpec: ConsumerSpec<unknown> =
-        spec.trigger.kind === "kafka"
-          ? {
-              functionName: spec.name,
-              topic: spec.trigger.topic,
-              groupId: `${spec.trigger.consumerGroup}${suffix}`,
-              batchSize: spec.trigger.batchSize,
-              maxAttempts: spec.trigger.maxAttempts,
-              startAt: options.startAt ?? "committed",
-              decode: kafkaDecoder(spec.trigger.topic, mod.schema as z.ZodType),
-              handle,
-              accept: options.accept,
-              onOutcome,
-            }
-          : {
-              functionName: spec.name,
-              topic: S3_EVENTS_TOPIC,
-              groupId: `flts-local-s3-${spec.name}${suffix}`,
-              batchSize: 10,
-              maxAttempts: 3,
-              startAt: options.startAt ?? "committed",
-              decode: s3Decoder(spec, ctx) as (text: string) => Decoded<unknown>,
-              handle,
-              accept: options.accept,
-              onOutcome,
-            };
-      consumers.push(await startConsumer(kafka, admin, ctx.producer, ctx.logger, consumerSpec));
-    }
+      return spec.trigger.kind === "kafka"
+        ? {
+            functionName: spec.name,
+            topic: spec.trigger.topic,
+            groupId: `${spec.trigger.consumerGroup}${suffix}`,
+            batchSize: spec.trigger.batchSize,
+            maxAttempts: spec.trigger.maxAttempts,
+            startAt: options.startAt ?? "committed",
+            decode: kafkaDecoder(spec.trigger.topic, mod.schema as z.ZodType),
+            handle,
+            accept: options.accept,
+            onOutcome,
+          }
+        : {
+            functionName: spec.name,
+            topic: S3_EVENTS_TOPIC,
+            groupId: `flts-local-s3-${spec.name}${suffix}`,
+            batchSize: 10,
+            maxAttempts: 3,
+            startAt: options.startAt ?? "committed",
+            decode: s3Decoder(spec, ctx) as (text: string) => Decoded<unknown>,
+            handle,
+            accept: options.accept,
+            onOutcome,
+          };
+    });
+    // Start (and join) every group at once: a new group waits out the broker's initial rebalance delay.
+    const started = await Promise.allSettled(
+      consumerSpecs.map((c) => startConsumer(kafka, admin, ctx.producer, ctx.logger, c)),
+    );
+    for (const s of started) if (s.status === "fulfilled") consumers.push(s.value);
+    const failed = started.find((s) => s.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
     await Promise.all(consumers.map((c) => c.joined));
   } catch (error) {
     await Promise.allSettled(consumers.map((c) => c.stop()));

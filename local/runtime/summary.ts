@@ -1,7 +1,12 @@
 /** The pipeline's result for one (identifier, config_hash), read back from S3 (state of record). */
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { StorageConfig } from "../../functions/common/config.ts";
-import { type EvaluationDecision, type ModelType, RunRecord, type ScoreboardEntry } from "../../functions/common/contracts.ts";
+import {
+  type EvaluationDecision,
+  type ModelType,
+  RunRecord,
+  type ScoreboardEntry,
+} from "../../functions/common/contracts.ts";
 import { getJsonIfExists } from "../../functions/common/s3.ts";
 import { loadRunStates } from "../../functions/evaluate/state.ts";
 
@@ -19,7 +24,13 @@ export interface PipelineSummary {
   config_hash: string;
   skipped: { preprocess: boolean; training: ModelType[] };
   runs: RunSummary[];
-  baseline: { score: number | null; rmse: number | null; mae: number | null; mse: number | null; n_test_windows: number } | null;
+  baseline: {
+    score: number | null;
+    rmse: number | null;
+    mae: number | null;
+    mse: number | null;
+    n_test_windows: number;
+  } | null;
   promoted: { run_id: string; model_type: ModelType; score: number } | null;
   decision: string | null;
   seconds: number;
@@ -30,7 +41,14 @@ const metricsOf = (e: ScoreboardEntry) => ({ score: e.score, rmse: e.rmse, mae: 
 export async function summarise(
   s3: S3Client,
   storage: StorageConfig,
-  args: { identifier: string; configHash: string; skippedPreprocess: boolean; skippedTraining: ModelType[]; decision: EvaluationDecision | null; seconds: number },
+  args: {
+    identifier: string;
+    configHash: string;
+    skippedPreprocess: boolean;
+    skippedTraining: ModelType[];
+    decision: EvaluationDecision | null;
+    seconds: number;
+  },
 ): Promise<PipelineSummary> {
   const bucket = storage.buckets.artifacts;
   const states = await loadRunStates(s3, bucket, args.identifier, args.configHash);
@@ -46,7 +64,12 @@ export async function summarise(
       run_id: state.run_id,
       status: state.status,
       seconds,
-      metrics: scored && scored.status === "SCORED" ? metricsOf(scored) : reported ? { score: null, ...reported } : null,
+      metrics:
+        scored && scored.status === "SCORED"
+          ? metricsOf(scored)
+          : reported
+            ? { score: null, ...reported }
+            : null,
       ...(state.terminal?.error ? { error: state.terminal.error } : {}),
     });
   }
@@ -57,7 +80,10 @@ export async function summarise(
     skipped: { preprocess: args.skippedPreprocess, training: args.skippedTraining },
     runs,
     baseline: d ? { ...metricsOf(d.baseline), n_test_windows: d.n_test_windows } : null,
-    promoted: d?.promoted && d.winner ? { run_id: d.winner.run_id, model_type: d.winner.model_type, score: d.winner.score } : null,
+    promoted:
+      d?.promoted && d.winner
+        ? { run_id: d.winner.run_id, model_type: d.winner.model_type, score: d.winner.score }
+        : null,
     decision: d?.reason ?? null,
     seconds: Math.round(args.seconds * 10) / 10,
   };
@@ -77,9 +103,18 @@ export function scoreboardTable(decision: EvaluationDecision): string {
       fmt(e.rmse),
       fmt(e.mae),
       fmt(e.mse),
-      decision.promoted && decision.winner?.run_id === e.run_id && e.kind === "candidate" ? "<- promoted" : (e.error ?? "").slice(0, 60),
+      decision.promoted && decision.winner?.run_id === e.run_id && e.kind === "candidate"
+        ? "<- promoted"
+        : (e.error ?? "").slice(0, 60),
     ]),
   ];
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd()).join("\n");
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
