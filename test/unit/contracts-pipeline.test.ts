@@ -1,0 +1,228 @@
+import { describe, expect, it } from "vitest";
+import {
+  ContractError,
+  DlqEnvelope,
+  EvaluationDecision,
+  isPermanent,
+  ModelTrainingMessage,
+  PreprocessConfig,
+  PromotionPointer,
+  parseContract,
+  TrainingDataMessage,
+} from "../../functions/common/contracts.ts";
+import { parseS3Event } from "../../functions/common/s3-event.ts";
+import { loadEvaluateSettings } from "../../functions/evaluate/settings.ts";
+import { parseRawKey } from "../../functions/preprocess/preprocess.ts";
+import { loadPreprocessSettings } from "../../functions/preprocess/settings.ts";
+import { parseMarkerKey } from "../../functions/train-complete/complete.ts";
+import { loadDispatchSettings } from "../../functions/train-dispatch/settings.ts";
+
+const hash = "a".repeat(64);
+const claim = {
+  bucket: "processed-data",
+  object_key: `X/${hash}/train.parquet`,
+  test_object_key: `X/${hash}/test.parquet`,
+  config_hash: hash,
+  identifier: "X",
+  v: 1,
+  size: 10,
+};
+const training = {
+  operation: "Trained: GRU",
+  status: "SUCCESS",
+  run_id: "X-gru-1",
+  model_type: "GRU",
+  config_hash: hash,
+  identifier: "X",
+  artifact_uri: "s3://model-artifacts/runs/X-gru-1/",
+  metrics: { rmse: 1, mae: 1, mse: 1 },
+  error: null,
+};
+
+function rejection(schema: Parameters<typeof parseContract>[0], value: unknown): string {
+  try {
+    parseContract(schema, "test", value);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ContractError);
+    expect(isPermanent(error)).toBe(true);
+    return (error as Error).message;
+  }
+  throw new Error("expected a rejection");
+}
+
+describe("contract rejections name the field", () => {
+  it("accepts the original shapes", () => {
+    expect(parseContract(TrainingDataMessage, "t", claim).identifier).toBe("X");
+    expect(parseContract(ModelTrainingMessage, "t", training).status).toBe("SUCCESS");
+  });
+
+  it.each([
+    [
+      "training-data without config_hash",
+      TrainingDataMessage,
+      { ...claim, config_hash: undefined },
+      /config_hash/,
+    ],
+    [
+      "training-data with a short hash",
+      TrainingDataMessage,
+      { ...claim, config_hash: "abc" },
+      /config_hash: must be a 64-character/,
+    ],
+    ["training-data v 2", TrainingDataMessage, { ...claim, v: 2 }, /v: /],
+    [
+      "training-data identifier with a slash",
+      TrainingDataMessage,
+      { ...claim, identifier: "a/b" },
+      /identifier: letters, digits/,
+    ],
+    ["model-training unknown status", ModelTrainingMessage, { ...training, status: "DONE" }, /status: /],
+    [
+      "model-training unknown model type",
+      ModelTrainingMessage,
+      { ...training, model_type: "XGB" },
+      /model_type: /,
+    ],
+    [
+      "model-training bad artifact uri",
+      ModelTrainingMessage,
+      { ...training, artifact_uri: "/tmp/x" },
+      /artifact_uri: must be an s3:\/\/bucket\/key URI/,
+    ],
+    [
+      "model-training negative rmse",
+      ModelTrainingMessage,
+      { ...training, metrics: { rmse: -1, mae: 1, mse: 1 } },
+      /metrics.rmse/,
+    ],
+    [
+      "pointer without model_uri",
+      PromotionPointer,
+      {
+        run_id: "r",
+        model_type: "GRU",
+        config_hash: hash,
+        identifier: "X",
+        scope: "X",
+        score: 1,
+        card_uri: "s3://b/k",
+        promoted_at: "t",
+      },
+      /model_uri/,
+    ],
+    [
+      "DLQ envelope without error",
+      DlqEnvelope,
+      {
+        source_topic: "t",
+        partition: 0,
+        offset: "1",
+        key: null,
+        value: "",
+        consumer_group: "g",
+        function: "f",
+        attempts: 1,
+        failed_at: "t",
+      },
+      /error/,
+    ],
+    [
+      "preprocess config with inverted clip",
+      PreprocessConfig,
+      {
+        time_column: "time",
+        features: null,
+        targets: ["down"],
+        nan_policy: "drop",
+        nan_constant: 0,
+        clip: { lower_pct: 0.9, upper_pct: 0.1 },
+        split: { kind: "fraction", test_fraction: 0.2 },
+        min_rows: 1,
+        window: 1,
+        horizon: 1,
+        step_seconds: 1,
+        gap_tolerance_seconds: 1,
+      },
+      /clip: lower_pct must be below upper_pct/,
+    ],
+    ["decision without scoreboard", EvaluationDecision, { v: 1 }, /scoreboard/],
+  ])("%s", (_name, schema, value, message) => {
+    expect(rejection(schema, value)).toMatch(message);
+  });
+});
+
+describe("event and key parsing", () => {
+  it("decodes S3/MinIO records (URL-encoded keys) and keeps ObjectCreated only", () => {
+    const refs = parseS3Event({
+      EventName: "s3:ObjectCreated:Put",
+      Key: "raw-data/X/a b.csv",
+      Records: [
+        {
+          eventName: "s3:ObjectCreated:Put",
+          s3: { bucket: { name: "raw-data" }, object: { key: "X/a+b%2B.csv", size: 3 } },
+        },
+        {
+          eventName: "s3:ObjectRemoved:Delete",
+          s3: { bucket: { name: "raw-data" }, object: { key: "X/old.csv" } },
+        },
+      ],
+    });
+    expect(refs).toEqual([
+      { bucket: "raw-data", key: "X/a b+.csv", size: 3, eTag: null, eventName: "s3:ObjectCreated:Put" },
+    ]);
+  });
+
+  it("names the missing part of a bad record", () => {
+    expect(() => parseS3Event({ Records: [{ eventName: "x", s3: { object: { key: "k" } } }] })).toThrow(
+      /Records\[0\].*s3.bucket/,
+    );
+    expect(() => parseS3Event({})).toThrow(/Records/);
+  });
+
+  it("accepts raw keys <identifier>/<file>.csv only", () => {
+    expect(parseRawKey("PobleSec/PobleSec.csv")).toEqual({
+      identifier: "PobleSec",
+      file: "PobleSec.csv",
+      testKey: "PobleSec/PobleSec_test.csv",
+    });
+    expect(() => parseRawKey("a/b/c.csv")).toThrow(/must be '<identifier>\/<file>.csv'/);
+    expect(() => parseRawKey("x y/c.csv")).toThrow(/identifier 'x y' is not valid/);
+  });
+
+  it("accepts run markers runs/<run_id>/_SUCCESS|_FAILED only", () => {
+    expect(parseMarkerKey("runs/r-1/_SUCCESS")).toEqual({ runId: "r-1", marker: "_SUCCESS" });
+    expect(() => parseMarkerKey("runs/r-1/model.onnx")).toThrow(/is not 'runs\/<run_id>\/_SUCCESS'/);
+  });
+});
+
+describe("settings name the bad variable", () => {
+  it.each([
+    [() => loadPreprocessSettings({ NAN_POLICY: "mean" }), /nan_policy/],
+    [() => loadPreprocessSettings({ TEST_FRACTION: "1.5" }), /TEST_FRACTION must be <= 1/],
+    [() => loadPreprocessSettings({ WINDOW: "2.5" }), /WINDOW must be an integer/],
+    [() => loadPreprocessSettings({ CLIP_PERCENTILES: "0.99" }), /CLIP_PERCENTILES/],
+    [
+      () => loadPreprocessSettings({ FEATURES: "up,rnti_count" }),
+      /FEATURES must include every target \(missing down\)/,
+    ],
+    [() => loadPreprocessSettings({ FORCE_REPROCESS: "maybe" }), /FORCE_REPROCESS must be 1\/0/],
+    [
+      () => loadDispatchSettings({ EXPECTED_MODEL_TYPES: "GRU,XGB" }),
+      /EXPECTED_MODEL_TYPES: 'XGB' is not a model type/,
+    ],
+    [
+      () => loadDispatchSettings({ TRAINER_BACKENDS: "GRU=k8s" }),
+      /TRAINER_BACKENDS.GRU: 'k8s' is not a trainer backend/,
+    ],
+    [() => loadDispatchSettings({ TRAIN_PARAMS: '{"max_epoch": 2}' }), /TRAIN_PARAMS.*max_epoch/],
+    [() => loadEvaluateSettings({ PROMOTION_POLICY: "best" }), /PROMOTION_POLICY must be one of/],
+    [() => loadEvaluateSettings({ EVAL_DEADLINE_SECONDS: "-1" }), /EVAL_DEADLINE_SECONDS must be >= 0/],
+  ])("%#", (load, message) => {
+    expect(load).toThrow(message);
+  });
+
+  it("reads per-type trainer backends", () => {
+    const s = loadDispatchSettings({ TRAINER_BACKENDS: "GRU=ecs,PROPHET=lambda", TRAINER_BACKEND: "local" });
+    expect(s.backends).toEqual({ GRU: "ecs", LSTM: "local", PROPHET: "lambda" });
+  });
+});

@@ -1,0 +1,49 @@
+/** The evaluator's ONNX runner on the trainer's fixture models (real onnxruntime-node, real models). */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ModelCard } from "../../functions/common/contracts.ts";
+import { predict } from "../../functions/evaluate/onnx.ts";
+
+const fixtures = join(import.meta.dirname, "..", "fixtures", "models");
+
+describe.each(["gru", "lstm", "prophet"])("%s fixture model", (name) => {
+  const card = ModelCard.parse(JSON.parse(readFileSync(join(fixtures, name, "model.json"), "utf8")));
+  const expected = JSON.parse(readFileSync(join(fixtures, name, "expected.json"), "utf8")) as {
+    x: number[][][];
+    t: number[][];
+    y: number[][][];
+  };
+
+  it("reproduces the trainer's outputs for its sample windows", async () => {
+    const n = expected.x.length;
+    const inputs = { n, x: Float32Array.from(expected.x.flat(2)), t: Float64Array.from(expected.t.flat()) };
+    const y = await predict(readFileSync(join(fixtures, name, "model.onnx")), inputs, {
+      window: card.window,
+      nFeatures: card.features.length,
+      horizon: card.horizon,
+      nTargets: card.targets.length,
+    });
+    const want = expected.y.flat(2);
+    expect(y.length).toBe(want.length);
+    want.forEach((v, i) => {
+      expect(Math.abs((y[i] as number) - v)).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(v)));
+    });
+  });
+
+  it("rejects inputs of the wrong shape with a clear error", async () => {
+    const inputs = {
+      n: 1,
+      x: new Float32Array(card.window * card.features.length),
+      t: new Float64Array(card.horizon),
+    };
+    await expect(
+      predict(readFileSync(join(fixtures, name, "model.onnx")), inputs, {
+        window: card.window,
+        nFeatures: card.features.length,
+        horizon: card.horizon,
+        nTargets: card.targets.length + 1,
+      }),
+    ).rejects.toThrow(/expected \[1, 1, 3\]/);
+  });
+});
