@@ -186,22 +186,21 @@ export async function transform(input: TransformInput): Promise<TransformResult>
     }
     await conn.run(`CREATE TABLE typed AS ${union}`);
     const input_rows = Number(await scalar(conn, "SELECT count(*) FROM typed"));
+    if (input.testCsvPath) {
+      const overlap = await scalar(
+        conn,
+        `SELECT (SELECT min(time) FROM typed WHERE __part = 'test') <= (SELECT max(time) FROM typed WHERE __part = 'train')`,
+      );
+      if (overlap === true) {
+        throw new DataError(`${input.testCsvName}: the test file overlaps the training data in time`);
+      }
+    }
 
     // Sort and drop duplicate timestamps (the first occurrence wins; the main file before its companion).
     await conn.run(
       `CREATE TABLE dedup AS SELECT * FROM typed QUALIFY row_number() OVER (PARTITION BY time ORDER BY __part = 'test', __rn) = 1`,
     );
     const dedupRows = Number(await scalar(conn, "SELECT count(*) FROM dedup"));
-
-    if (input.testCsvPath) {
-      const overlap = await scalar(
-        conn,
-        `SELECT (SELECT min(time) FROM dedup WHERE __part = 'test') <= (SELECT max(time) FROM dedup WHERE __part = 'train')`,
-      );
-      if (overlap === true) {
-        throw new DataError(`${input.testCsvName}: the test file overlaps the training data in time`);
-      }
-    }
 
     // NaN policy over the whole timeline (a forward fill may carry the last train value into test).
     const cols = columns.map(ident);
