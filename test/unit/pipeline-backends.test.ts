@@ -1,5 +1,5 @@
 /** Trainer launchers for AWS. Lambda and ECS cannot run here: their SDK clients are fakes (named so). */
-import type { ECSClient } from "@aws-sdk/client-ecs";
+import type { ECSClient, RunTaskCommandInput } from "@aws-sdk/client-ecs";
 import type { LambdaClient } from "@aws-sdk/client-lambda";
 import { describe, expect, it } from "vitest";
 import { TrainerJobSpec } from "../../functions/common/contracts.ts";
@@ -83,11 +83,11 @@ describe("ecs backend (fake AWS ECS client)", () => {
       backend: "ecs",
       handle: "arn:task/1",
     });
-    const input = fake.sent[0]?.input as Record<string, any>;
+    const input = fake.sent[0]?.input as unknown as RunTaskCommandInput;
     expect(input.launchType).toBe("FARGATE");
     expect(input.capacityProviderStrategy).toBeUndefined();
-    expect(input.networkConfiguration.awsvpcConfiguration.subnets).toEqual(["s1", "s2"]);
-    const envVars = input.overrides.containerOverrides[0].environment as { name: string; value: string }[];
+    expect(input.networkConfiguration?.awsvpcConfiguration?.subnets).toEqual(["s1", "s2"]);
+    const envVars = input.overrides?.containerOverrides?.[0]?.environment ?? [];
     expect(JSON.parse(envVars.find((e) => e.name === "FLTS_TRAIN_JOB")?.value ?? "")).toEqual(spec);
   });
 
@@ -98,7 +98,7 @@ describe("ecs backend (fake AWS ECS client)", () => {
       ECS_CAPACITY_PROVIDER_GRU: "gpu-cp",
       ECS_TASK_DEFINITION_GRU: "td-gpu",
     }).launch(spec);
-    const input = fake.sent[0]?.input as Record<string, any>;
+    const input = fake.sent[0]?.input as unknown as RunTaskCommandInput;
     expect(input.launchType).toBeUndefined();
     expect(input.capacityProviderStrategy).toEqual([{ capacityProvider: "gpu-cp", weight: 1 }]);
     expect(input.taskDefinition).toBe("td-gpu");
