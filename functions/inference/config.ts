@@ -1,4 +1,5 @@
 /** Settings of the inference service, read from the environment and validated once. */
+import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { z } from "zod";
 import { type CommonConfig, ConfigError, loadCommonConfig } from "../common/config.ts";
@@ -19,7 +20,7 @@ const Env = z.object({
   /** Identifier X without `X/current.json` is served by `global/current.json`. */
   GLOBAL_FALLBACK: flag(true),
   MODEL_SELECTED_TOPIC: z.string().min(1).default(TOPICS.modelSelected),
-  /** Empty: `flts-inference-<hostname>-<pid>`, so every replica hears every promotion. */
+  /** Empty: `flts-inference-<hostname>-<pid>-<random>`, so every replica (and instance) hears every promotion. */
   KAFKA_GROUP_ID: z.string().default(""),
   /** 0 turns the Kafka listener off (the pointer poll still swaps). */
   KAFKA_LISTEN: flag(true),
@@ -76,7 +77,8 @@ export function loadInferenceConfig(env: NodeJS.ProcessEnv = process.env): Infer
     defaultIdentifier: e.MODEL_IDENTIFIER,
     globalFallback: e.GLOBAL_FALLBACK,
     modelSelectedTopic: e.MODEL_SELECTED_TOPIC,
-    kafkaGroupId: e.KAFKA_GROUP_ID || `flts-inference-${hostname()}-${process.pid}`,
+    kafkaGroupId:
+      e.KAFKA_GROUP_ID || `flts-inference-${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`,
     kafkaListen: e.KAFKA_LISTEN,
     pointerPollMs: e.POINTER_POLL_MS,
     queueMax: e.QUEUE_MAX,
