@@ -38,8 +38,9 @@ export class DataStack extends Stack {
       minimumTLSVersion: 1.2,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      // No autoDeleteObjects: its custom resource needs wildcard S3 actions on the data buckets.
+      // `cdk destroy` of dev removes the buckets once they are empty (infra/README.md).
       removalPolicy: removal,
-      autoDeleteObjects: !d.retainData,
     } satisfies s3.BucketProps;
     const abortUploads: s3.LifecycleRule = {
       id: "abort-incomplete-uploads",

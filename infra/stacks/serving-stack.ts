@@ -171,7 +171,6 @@ export class ServingStack extends Stack {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [{ expiration: Duration.days(config.data.accessLogDays) }],
       removalPolicy: config.data.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-      autoDeleteObjects: !config.data.retainData,
     });
     acknowledge(albLogs, [
       {
@@ -314,22 +313,6 @@ export class ServingStack extends Stack {
         reason:
           "ecr:GetAuthorizationToken (task execution role, added by aws-cdk-lib) has no resource-level permissions.",
         findings: /^Resource::\*$/,
-      },
-    ]);
-    acknowledge(this, [
-      {
-        id: "AwsSolutions-L1",
-        reason: "The S3 auto-delete custom resource Lambda's runtime is chosen by aws-cdk-lib (dev only).",
-      },
-      {
-        id: "AwsSolutions-IAM4",
-        reason:
-          "The S3 auto-delete custom resource (aws-cdk-lib, dev only) uses AWSLambdaBasicExecutionRole.",
-        findings: /service-role\/AWSLambdaBasicExecutionRole$/,
-      },
-      {
-        id: "AwsSolutions-EC23",
-        reason: "The ALB is internal and only admits the VPC link security group (no 0.0.0.0/0 rule).",
       },
     ]);
   }

@@ -1,0 +1,222 @@
+/** Data, serving and observability stacks of the dev synthesis (bundling skipped: templates only). */
+import { Match } from "aws-cdk-lib/assertions";
+import type * as s3 from "aws-cdk-lib/aws-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type BucketRole, FUNCTIONS } from "../../functions/manifest.ts";
+import { API_ROUTES } from "../../infra/stacks/serving-stack.ts";
+import { allStatements, asArray, resources, type Synthesized, synthFlts } from "./synth.ts";
+
+let s: Synthesized;
+beforeAll(() => {
+  s = synthFlts();
+}, 600_000);
+afterAll(() => s?.cleanup());
+
+const ROLES: BucketRole[] = ["raw", "processed", "artifacts", "promotion", "inferenceLogs"];
+const bucketId = (role: BucketRole) =>
+  s.data.getLogicalId(s.data.buckets[role].node.defaultChild as s3.CfnBucket);
+
+describe("data", () => {
+  it("creates the five buckets of the design plus the access-log bucket", () => {
+    expect(resources(s.template(s.data), "AWS::S3::Bucket")).toHaveLength(ROLES.length + 1);
+  });
+
+  it.each(ROLES)("%s: encrypted, public access blocked, access-logged", (role) => {
+    const t = s.template(s.data);
+    const bucket = t.toJSON().Resources[bucketId(role)];
+    expect(
+      bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault,
+    ).toEqual({
+      SSEAlgorithm: "AES256",
+    });
+    expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(bucket.Properties.LoggingConfiguration?.DestinationBucketName).toBeDefined();
+  });
+
+  it.each(ROLES)("%s: bucket policy denies every request without TLS", (role) => {
+    s.template(s.data).hasResourceProperties("AWS::S3::BucketPolicy", {
+      Bucket: { Ref: bucketId(role) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: "Deny",
+            Action: "s3:*",
+            Principal: { AWS: "*" },
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it("expires inference logs and ages old runs without deleting them", () => {
+    const t = s.template(s.data).toJSON().Resources;
+    const logs = t[bucketId("inferenceLogs")].Properties.LifecycleConfiguration.Rules;
+    expect(logs.some((r: { ExpirationInDays?: number }) => (r.ExpirationInDays ?? 0) > 0)).toBe(true);
+    const runs = t[bucketId("artifacts")].Properties.LifecycleConfiguration.Rules.find(
+      (r: { Prefix?: string }) => r.Prefix === "runs/",
+    );
+    expect(runs.Transitions.length).toBeGreaterThan(0);
+    expect(runs.ExpirationInDays).toBeUndefined();
+    expect(t[bucketId("promotion")].Properties.VersioningConfiguration).toEqual({ Status: "Enabled" });
+  });
+
+  it("grants no wildcard action on a data bucket, in any stack", () => {
+    const templates = [s.network, s.data, s.messaging, s.pipeline, s.serving, s.observability].map((st) =>
+      s.template(st),
+    );
+    const ids = ROLES.map(bucketId);
+    const offending = allStatements(templates).filter(({ statement }) => {
+      if (statement.Effect !== "Allow") return false;
+      const resourceText = JSON.stringify(statement.Resource ?? "");
+      const onData = ids.some((id) => resourceText.includes(id)) || resourceText === '"*"';
+      return (
+        onData && asArray(statement.Action).some((a) => a === "*" || (a.startsWith("s3:") && a.includes("*")))
+      );
+    });
+    expect(offending.map((o) => JSON.stringify(o.statement))).toEqual([]);
+  });
+});
+
+describe("serving", () => {
+  it("runs the inference image as a Fargate service on 8080 behind an internal ALB", () => {
+    const t = s.template(s.serving);
+    t.hasResourceProperties("AWS::ECS::Service", { LaunchType: "FARGATE" });
+    t.hasResourceProperties("AWS::ECS::TaskDefinition", {
+      RequiresCompatibilities: ["FARGATE"],
+      ContainerDefinitions: Match.arrayWith([
+        Match.objectLike({ Name: "inference", PortMappings: [Match.objectLike({ ContainerPort: 8080 })] }),
+      ]),
+    });
+    t.hasResourceProperties("AWS::ElasticLoadBalancingV2::LoadBalancer", { Scheme: "internal" });
+    t.hasResourceProperties("AWS::ElasticLoadBalancingV2::TargetGroup", {
+      HealthCheckPath: "/healthz",
+      Port: 8080,
+    });
+  });
+
+  it("publishes an HTTP API over a VPC link to the ALB listener", () => {
+    const t = s.template(s.serving);
+    t.hasResourceProperties("AWS::ApiGatewayV2::Api", { ProtocolType: "HTTP" });
+    t.resourceCountIs("AWS::ApiGatewayV2::VpcLink", 1);
+    t.hasResourceProperties("AWS::ApiGatewayV2::Integration", {
+      ConnectionType: "VPC_LINK",
+      IntegrationType: "HTTP_PROXY",
+      IntegrationUri: { Ref: Match.stringLikeRegexp("AlbHttp") },
+    });
+    t.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
+      StageName: "$default",
+      AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
+      DefaultRouteSettings: Match.objectLike({ ThrottlingRateLimit: s.config.serving.throttleRatePerSecond }),
+    });
+  });
+
+  it("requires IAM authorisation on the prediction route (and on every route)", () => {
+    const t = s.template(s.serving);
+    t.hasResourceProperties("AWS::ApiGatewayV2::Route", {
+      RouteKey: "POST /predict",
+      AuthorizationType: "AWS_IAM",
+    });
+    const routes = resources(t, "AWS::ApiGatewayV2::Route");
+    expect(routes.length).toBe(API_ROUTES.reduce((n, r) => n + r.methods.length, 0));
+    for (const [, r] of routes)
+      expect(r.Properties.AuthorizationType, String(r.Properties.RouteKey)).toBe("AWS_IAM");
+  });
+
+  it("autoscales on CPU, on queue depth and on p95 latency", () => {
+    const t = s.template(s.serving);
+    t.hasResourceProperties("AWS::ApplicationAutoScaling::ScalableTarget", {
+      MinCapacity: s.config.serving.minTasks,
+      MaxCapacity: s.config.serving.maxTasks,
+      ScalableDimension: "ecs:service:DesiredCount",
+    });
+    t.hasResourceProperties("AWS::ApplicationAutoScaling::ScalingPolicy", {
+      PolicyType: "TargetTrackingScaling",
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+        PredefinedMetricSpecification: { PredefinedMetricType: "ECSServiceAverageCPUUtilization" },
+      }),
+    });
+    t.hasResourceProperties("AWS::ApplicationAutoScaling::ScalingPolicy", {
+      PolicyType: "TargetTrackingScaling",
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+        CustomizedMetricSpecification: Match.objectLike({
+          MetricName: "inference_queue_len",
+          Namespace: "FLTS/Inference",
+        }),
+      }),
+    });
+    t.hasResourceProperties("AWS::ApplicationAutoScaling::ScalingPolicy", { PolicyType: "StepScaling" });
+    t.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "TargetResponseTime",
+      ExtendedStatistic: "p95",
+      Threshold: s.config.serving.p95SloMs / 1000,
+    });
+  });
+});
+
+describe("observability", () => {
+  const body = () =>
+    JSON.stringify(
+      s.template(s.observability).toJSON().Resources[
+        s.observability.getLogicalId(s.observability.dashboard.node.defaultChild as never)
+      ].Properties.DashboardBody,
+    );
+
+  it("has one dashboard with widgets for every stage, training, promotions and inference", () => {
+    s.template(s.observability).resourceCountIs("AWS::CloudWatch::Dashboard", 1);
+    const text = body();
+    for (const f of FUNCTIONS) expect(text, f.name).toContain(`${f.name}: invocations / errors`);
+    for (const f of FUNCTIONS.filter((f) => f.trigger.kind === "kafka"))
+      expect(text).toContain(`${f.name}: Kafka offset lag`);
+    for (const needle of [
+      "OffsetLag",
+      "Training runs by status",
+      "TrainingRunsSucceeded",
+      "TrainingRunsFailed",
+      "Promotions",
+      "Inference requests",
+      "p50",
+      "p95",
+      "p99",
+      "4xx",
+      "5xx",
+      "429",
+      "inference_queue_len",
+      "Current model",
+      "model_info",
+    ]) {
+      expect(text, needle).toContain(needle);
+    }
+  });
+
+  it("alarms on DLQs, stage errors, missing promotions, p95 over the SLO and the 5xx rate", () => {
+    const alarms = resources(s.template(s.observability), "AWS::CloudWatch::Alarm").map(([, a]) =>
+      String(a.Properties.AlarmName),
+    );
+    const p = s.config.prefix;
+    for (const f of FUNCTIONS) {
+      expect(alarms).toContain(`${p}-${f.name}-errors`);
+      expect(alarms).toContain(`${p}-${f.name}-dlq`);
+      if (f.trigger.kind === "s3") expect(alarms).toContain(`${p}-${f.name}-failure-queue`);
+      if (f.trigger.kind === "kafka") expect(alarms).toContain(`${p}-DLQ-${f.trigger.topic}-not-empty`);
+    }
+    for (const name of ["no-promotion", "inference-p95-over-slo", "inference-5xx-rate", "api-5xx"]) {
+      expect(alarms).toContain(`${p}-${name}`);
+    }
+    s.template(s.observability).hasResourceProperties("AWS::CloudWatch::Alarm", {
+      AlarmName: `${p}-no-promotion`,
+      AlarmActions: Match.anyValue(),
+    });
+  });
+});
+
+describe("cdk-nag", () => {
+  it("reports no unacknowledged AwsSolutions error", () => {
+    expect(s.nag().errors).toEqual([]);
+  });
+});
