@@ -1,5 +1,6 @@
 /** HTTP routes of the inference service: thin handlers over the Predictor and the ModelRegistry. */
 import { randomBytes } from "node:crypto";
+import type { HttpBindings } from "@hono/node-server";
 import { type Context, Hono } from "hono";
 import type { Logger } from "../common/log.ts";
 import { headerOf, readJson } from "./body.ts";
@@ -46,10 +47,13 @@ export function createApp(deps: AppDeps): Hono {
 
   app.use(async (c, next) => {
     tracker.begin();
+    // On Node the request counts until its response is written, not just produced by the handler.
+    const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing;
+    if (outgoing) outgoing.once("close", () => tracker.end());
     try {
       await next();
     } finally {
-      tracker.end();
+      if (!outgoing) tracker.end();
       const route = ROUTES.has(c.req.path) ? c.req.path : "unmatched";
       metrics.countRequest(route, c.req.method, c.res.status);
     }

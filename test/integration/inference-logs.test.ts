@@ -1,0 +1,120 @@
+/**
+ * Inference logs in MinIO: JSONL under `<identifier>/<YYYYMMDD>/<HHMMSS>-<id>.jsonl`, written when
+ * a buffer reaches its record limit, and on shutdown only after in-flight requests have finished.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { getBytes, listKeys } from "../../functions/common/s3.ts";
+import type { InferenceService } from "../../functions/inference/service.ts";
+import {
+  common,
+  post,
+  publishFixture,
+  s3,
+  startService,
+  unique,
+  waitFor,
+  waitReady,
+  windowData,
+} from "./inference-harness.ts";
+
+interface LogLine {
+  at: string;
+  request_id: string;
+  identifier: string;
+  run_id: string;
+  model_type: string;
+  route: string;
+  input: { rows: number; last_ts: string; mean: Record<string, number>; last: Record<string, number> };
+  predictions: { ts: string; down: number; up: number }[];
+  latency_ms: number;
+  cached: boolean;
+}
+
+const services: InferenceService[] = [];
+afterAll(async () => {
+  await Promise.all(services.map((s) => s.stop()));
+});
+
+async function readLines(identifier: string): Promise<{ keys: string[]; lines: LogLine[] }> {
+  const bucket = common().storage.buckets.inferenceLogs;
+  const client = s3();
+  const keys = await listKeys(client, bucket, `${identifier}/`);
+  const lines: LogLine[] = [];
+  for (const key of keys) {
+    const text = Buffer.from(await getBytes(client, bucket, key)).toString("utf8");
+    for (const line of text.split("\n").filter(Boolean)) lines.push(JSON.parse(line) as LogLine);
+  }
+  return { keys, lines };
+}
+
+async function start(identifier: string, runId: string, env: Record<string, string>) {
+  await publishFixture("gru", runId, identifier);
+  const service = await startService({
+    MODEL_IDENTIFIER: identifier,
+    GLOBAL_FALLBACK: "0",
+    KAFKA_LISTEN: "0",
+    POINTER_POLL_MS: "0",
+    CACHE_SIZE: "0",
+    // Only the record limit or shutdown may trigger a write in these tests.
+    INFERENCE_LOG_FLUSH_MS: "600000",
+    ...env,
+  });
+  services.push(service);
+  await waitReady(service);
+  return service;
+}
+
+describe("inference logs", () => {
+  it("writes a JSONL object per full buffer, keyed by identifier, day and time", async () => {
+    const identifier = unique("inf-logs");
+    const runId = unique("inf-logs-run");
+    const service = await start(identifier, runId, { INFERENCE_LOG_MAX_RECORDS: "5" });
+    for (let i = 0; i < 10; i++) {
+      const res = await post(service, "/predict", { data: windowData("gru", i % 8) });
+      expect(res.status).toBe(200);
+    }
+    const { keys, lines } = await waitFor("two log objects", async () => {
+      const found = await readLines(identifier);
+      return found.lines.length === 10 ? found : undefined;
+    });
+    expect(keys).toHaveLength(2);
+    for (const key of keys)
+      expect(key).toMatch(new RegExp(`^${identifier}/\\d{8}/\\d{6}-[0-9a-f]+-\\d+\\.jsonl$`));
+    const day = new Date().toISOString().slice(0, 10).replaceAll("-", "");
+    expect(keys.some((k) => k.includes(`/${day}/`))).toBe(true);
+
+    const first = lines.find((l) => l.input.last_ts === "2018-02-11T13:18:00Z") as LogLine;
+    expect(first).toMatchObject({
+      identifier,
+      run_id: runId,
+      model_type: "GRU",
+      route: "/predict",
+      cached: false,
+    });
+    expect(first.input.rows).toBe(10);
+    expect(first.input.last.down).toBe((windowData("gru", 0).down as number[])[9]);
+    expect(first.predictions[0]?.ts).toBe("2018-02-11T13:20:00Z");
+    expect(first.latency_ms).toBeGreaterThan(0);
+    expect(new Set(lines.map((l) => l.request_id)).size).toBe(10);
+  });
+
+  it("on shutdown, lets queued requests finish and then flushes their records", async () => {
+    const identifier = unique("inf-logs-stop");
+    const runId = unique("inf-logs-stop-run");
+    // Requests wait 300 ms in the batch window, so shutdown starts while they are in flight.
+    const service = await start(identifier, runId, { BATCH_WINDOW_MS: "300", QUEUE_TTL_MS: "5000" });
+    const pending = Array.from({ length: 4 }, (_, i) =>
+      post(service, "/predict", { data: windowData("gru", i) }),
+    );
+    await waitFor("4 queued requests", async () => {
+      const text = await (await fetch(`${service.url}/metrics`)).text();
+      return /^inference_queue_len 4$/m.test(text) ? true : undefined;
+    });
+    await service.stop();
+    const statuses = await Promise.all(pending.map(async (p) => (await p).status));
+    expect(statuses).toEqual([200, 200, 200, 200]);
+    const { lines } = await readLines(identifier);
+    expect(lines).toHaveLength(4);
+    expect(lines.every((l) => l.run_id === runId)).toBe(true);
+  });
+});
