@@ -94,17 +94,16 @@ describe("every manifest function", () => {
         JSON.stringify(r.Properties.BucketName).includes(bucketLogicalId(trigger.bucket)),
       );
       expect(notifications, `notifications on the ${trigger.bucket} bucket`).toHaveLength(1);
-      const configs = (
-        (
-          notifications[0]?.[1].Properties.NotificationConfiguration as {
-            LambdaFunctionConfigurations: unknown[];
-          }
-        ).LambdaFunctionConfigurations as {
+      const notification = notifications[0]?.[1].Properties.NotificationConfiguration as {
+        LambdaFunctionConfigurations: {
           Events: string[];
           Filter: { Key: { FilterRules: { Name: string; Value: string }[] } };
           LambdaFunctionArn: unknown;
-        }[]
-      ).filter((c) => JSON.stringify(c.LambdaFunctionArn).includes(id));
+        }[];
+      };
+      const configs = notification.LambdaFunctionConfigurations.filter((c) =>
+        JSON.stringify(c.LambdaFunctionArn).includes(id),
+      );
       const filters = configs.map((c) => {
         expect(c.Events).toEqual(["s3:ObjectCreated:*"]);
         const rules = Object.fromEntries(
