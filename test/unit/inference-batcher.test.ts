@@ -1,0 +1,155 @@
+/**
+ * Micro-batching and model leases on a real onnxruntime session of the trainer's GRU fixture:
+ * stacked windows give each caller its own forecast, the queue is bounded, expired jobs get 503,
+ * and a retired model keeps its session until the last lease is returned.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ModelCard } from "../../functions/common/contracts.ts";
+import { MicroBatcher, QueueBudget } from "../../functions/inference/batcher.ts";
+import { LoadedModel } from "../../functions/inference/model.ts";
+import { Problem } from "../../functions/inference/problem.ts";
+import { repoRoot } from "../../local/paths.ts";
+
+const dir = join(repoRoot, "test", "fixtures", "models", "gru");
+const card = ModelCard.parse(JSON.parse(readFileSync(join(dir, "model.json"), "utf8")));
+const onnx = readFileSync(join(dir, "model.onnx"));
+const expected = JSON.parse(readFileSync(join(dir, "expected.json"), "utf8")) as {
+  x: number[][][];
+  t: number[][];
+  y: number[][][];
+};
+const identity = {
+  scope: "unit",
+  run_id: card.run_id,
+  model_type: "GRU",
+  model_uri: "s3://b/runs/x/model.onnx",
+};
+
+let model: LoadedModel;
+beforeAll(async () => {
+  model = await LoadedModel.create(identity, card, onnx, { intraOpThreads: 1 });
+});
+afterAll(async () => {
+  await model?.retire();
+});
+
+const xOf = (i: number) => Float32Array.from((expected.x[i] as number[][]).flat());
+const tOf = (i: number) => Float64Array.from(expected.t[i] as number[]);
+
+function batcher(settings: { maxBatch?: number; windowMs?: number; ttlMs?: number; queueMax?: number } = {}) {
+  const runs: { windows: number; jobs: number }[] = [];
+  const budget = new QueueBudget(settings.queueMax ?? 1000);
+  const b = new MicroBatcher(
+    model.run,
+    {
+      maxBatch: settings.maxBatch ?? 64,
+      windowMs: settings.windowMs ?? 0,
+      ttlMs: settings.ttlMs ?? 10_000,
+      xSize: model.xSize,
+      tSize: card.horizon,
+      ySize: model.ySize,
+    },
+    budget,
+    (run) => runs.push(run),
+  );
+  return { b, runs, budget };
+}
+
+function expectForecast(y: Float32Array, i: number): void {
+  const want = (expected.y[i] as number[][]).flat();
+  expect(y).toHaveLength(want.length);
+  want.forEach((v, j) => {
+    expect(Math.abs((y[j] as number) - v)).toBeLessThanOrEqual(1e-5 * Math.abs(v));
+  });
+}
+
+describe("MicroBatcher", () => {
+  it("stacks jobs submitted together into one ONNX run and splits the answers back", async () => {
+    const { b, runs, budget } = batcher();
+    const ys = await Promise.all(expected.x.map((_, i) => b.submit(xOf(i), tOf(i), 1)));
+    expect(runs).toEqual([{ windows: 8, jobs: 8 }]);
+    ys.forEach((y, i) => {
+      expectForecast(y, i);
+    });
+    expect(budget.used).toBe(0);
+  });
+
+  it("runs multi-window jobs and never exceeds maxBatch across jobs", async () => {
+    const { b, runs } = batcher({ maxBatch: 3 });
+    const pair = (i: number) => {
+      const x = new Float32Array(2 * model.xSize);
+      x.set(xOf(i), 0);
+      x.set(xOf(i + 1), model.xSize);
+      const t = new Float64Array(2 * card.horizon);
+      t.set(tOf(i), 0);
+      t.set(tOf(i + 1), card.horizon);
+      return b.submit(x, t, 2);
+    };
+    const [a, c, d] = await Promise.all([pair(0), pair(2), b.submit(xOf(4), tOf(4), 1)]);
+    expect(runs.map((r) => r.windows)).toEqual([2, 3]);
+    expectForecast((a as Float32Array).subarray(0, model.ySize), 0);
+    expectForecast((a as Float32Array).subarray(model.ySize), 1);
+    expectForecast((c as Float32Array).subarray(model.ySize), 3);
+    expectForecast(d as Float32Array, 4);
+  });
+
+  it("rejects with 429 and Retry-After when the shared queue is full", async () => {
+    const { b } = batcher({ queueMax: 2 });
+    const accepted = [b.submit(xOf(0), tOf(0), 1), b.submit(xOf(1), tOf(1), 1)];
+    const rejected = b.submit(xOf(2), tOf(2), 1);
+    await expect(rejected).rejects.toBeInstanceOf(Problem);
+    await rejected.catch((problem: Problem) => {
+      expect(problem.status).toBe(429);
+      expect(problem.headers["Retry-After"]).toBe("1");
+    });
+    await Promise.all(accepted);
+  });
+
+  it("answers 503 for jobs that waited longer than their TTL, and frees their queue slots", async () => {
+    const { b, budget, runs } = batcher({ windowMs: 60, ttlMs: 5 });
+    const job = b.submit(xOf(0), tOf(0), 1);
+    await expect(job).rejects.toMatchObject({ status: 503, slug: "queue-timeout" });
+    expect(budget.used).toBe(0);
+    expect(runs).toEqual([]);
+  });
+
+  it("fails every job of a batch whose run fails, and frees the queue", async () => {
+    const budget = new QueueBudget(10);
+    const failing = new MicroBatcher(
+      () => Promise.reject(new Error("boom")),
+      { maxBatch: 8, windowMs: 0, ttlMs: 1000, xSize: model.xSize, tSize: 1, ySize: model.ySize },
+      budget,
+    );
+    const jobs = [failing.submit(xOf(0), tOf(0), 1), failing.submit(xOf(1), tOf(1), 1)];
+    for (const job of jobs) await expect(job).rejects.toThrow("boom");
+    expect(budget.used).toBe(0);
+  });
+});
+
+describe("LoadedModel", () => {
+  it("keeps a retired session until its last lease is returned, and refuses new leases", async () => {
+    const m = await LoadedModel.create(identity, card, onnx, { intraOpThreads: 1 });
+    expect(m.acquire()).toBe(true);
+    let released = false;
+    const retired = m.retire().then(() => {
+      released = true;
+    });
+    expect(m.acquire()).toBe(false);
+    // The lease is still out: a run on the retired session still works.
+    expectForecast(await m.run(xOf(0), tOf(0), 1), 0);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(released).toBe(false);
+    m.release();
+    await retired;
+    expect(released).toBe(true);
+  });
+
+  it("refuses a model whose output does not match its card", async () => {
+    const wrong = ModelCard.parse({ ...card, targets: ["down", "up", "rnti_count"] });
+    await expect(LoadedModel.create(identity, wrong, onnx, { intraOpThreads: 1 })).rejects.toThrow(
+      /card says/,
+    );
+  });
+});

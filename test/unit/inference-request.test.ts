@@ -1,0 +1,128 @@
+/** Request validation and timestamps: the hot-path checks name the field at fault. */
+import { describe, expect, it } from "vitest";
+import { Problem } from "../../functions/inference/problem.ts";
+import {
+  parseBatchBody,
+  parsePredictBody,
+  readWindow,
+  resolveHorizon,
+} from "../../functions/inference/request.ts";
+import { toIsoUtc, toUnixSeconds } from "../../functions/inference/timestamps.ts";
+
+const shape = { features: ["down", "up", "rnti"], window: 3 };
+
+function data(rows = 4): Record<string, unknown> {
+  return {
+    ts: Array.from({ length: rows }, (_, i) => `2024-03-01T00:0${2 * i}:00Z`),
+    down: Array.from({ length: rows }, (_, i) => 100 + i),
+    up: Array.from({ length: rows }, (_, i) => 10 + i),
+    rnti: Array.from({ length: rows }, (_, i) => i),
+    ignored: "extra keys are not model inputs",
+  };
+}
+
+function fieldOf(action: () => unknown): string | undefined {
+  try {
+    action();
+  } catch (error) {
+    expect(error).toBeInstanceOf(Problem);
+    expect((error as Problem).status).toBe(400);
+    return (error as Problem).field;
+  }
+  throw new Error("expected a Problem");
+}
+
+describe("readWindow", () => {
+  it("writes the LAST window rows, features in card order, and returns the last timestamp", () => {
+    const out = new Float32Array(2 + 9).fill(-1);
+    const last = readWindow(data(), shape, "data", out, 2);
+    expect(Array.from(out)).toEqual([-1, -1, 101, 11, 1, 102, 12, 2, 103, 13, 3]);
+    expect(last).toBe(Date.UTC(2024, 2, 1, 0, 6) / 1000);
+  });
+
+  const cases: [string, (d: Record<string, unknown>) => void, string][] = [
+    ["missing ts", (d) => delete d.ts, "data.ts"],
+    ["ts not an array", (d) => (d.ts = "2024-03-01"), "data.ts"],
+    ["too few rows", (d) => (d.ts = (d.ts as string[]).slice(0, 2)), "data.ts"],
+    ["bad timestamp", (d) => ((d.ts as unknown[])[1] = "noon"), "data.ts"],
+    ["decreasing timestamps", (d) => (d.ts as unknown[]).reverse(), "data.ts"],
+    ["missing feature", (d) => delete d.up, "data.up"],
+    ["unequal length", (d) => (d.rnti as unknown[]).pop(), "data.rnti"],
+    ["string number", (d) => ((d.down as unknown[])[0] = "5"), "data.down"],
+    ["null (NaN)", (d) => ((d.up as unknown[])[3] = null), "data.up"],
+    ["beyond float32", (d) => ((d.down as unknown[])[3] = 1e39), "data.down"],
+    ["boolean", (d) => ((d.rnti as unknown[])[2] = true), "data.rnti"],
+  ];
+  for (const [name, mutate, field] of cases) {
+    it(`${name} → 400 naming ${field}`, () => {
+      const d = data();
+      mutate(d);
+      expect(fieldOf(() => readWindow(d, shape, "data", new Float32Array(9), 0))).toBe(field);
+    });
+  }
+
+  it("prefixes the field with the window's position in the batch form", () => {
+    const d = data();
+    delete d.down;
+    expect(fieldOf(() => readWindow(d, shape, "windows[3]", new Float32Array(9), 0))).toBe("windows[3].down");
+  });
+});
+
+describe("request envelopes", () => {
+  it("accepts a well-formed predict body and rejects each bad envelope field", () => {
+    expect(parsePredictBody({ data: {}, identifier: "PobleSec", horizon: 1 })).toMatchObject({
+      identifier: "PobleSec",
+      horizon: 1,
+    });
+    expect(fieldOf(() => parsePredictBody([]))).toBe("(body)");
+    expect(fieldOf(() => parsePredictBody({ data: [] }))).toBe("data");
+    expect(fieldOf(() => parsePredictBody({ data: {}, identifier: 7 }))).toBe("identifier");
+    expect(fieldOf(() => parsePredictBody({ data: {}, identifier: "a/b" }))).toBe("identifier");
+    expect(fieldOf(() => parsePredictBody({ data: {}, horizon: -1 }))).toBe("horizon");
+    expect(fieldOf(() => parsePredictBody({ data: {}, horizon: "2" }))).toBe("horizon");
+  });
+
+  it("bounds the batch form", () => {
+    expect(parseBatchBody({ windows: [{}, {}] }, 2).windows).toHaveLength(2);
+    expect(fieldOf(() => parseBatchBody({ windows: [{}, {}, {}] }, 2))).toBe("windows");
+    expect(fieldOf(() => parseBatchBody({ windows: {} }, 2))).toBe("windows");
+    expect(fieldOf(() => parseBatchBody({ windows: [{}, 5] }, 2))).toBe("windows[1]");
+  });
+
+  it("caps the horizon at the model's", () => {
+    expect(resolveHorizon(undefined, 3)).toBe(3);
+    expect(resolveHorizon(2, 3)).toBe(2);
+    expect(fieldOf(() => resolveHorizon(4, 3))).toBe("horizon");
+  });
+});
+
+describe("timestamps", () => {
+  const noon = Date.UTC(2018, 1, 11, 12, 0, 0) / 1000;
+  it.each([
+    ["2018-02-11T12:00:00Z", noon],
+    ["2018-02-11T12:00:00", noon],
+    ["2018-02-11 12:00:00", noon],
+    ["2018-02-11T12:00:00.250Z", noon + 0.25],
+    ["2018-02-11T13:00:00+01:00", noon],
+    ["2018-02-11", noon - 12 * 3600],
+    [noon, noon],
+  ])("%s → Unix seconds, UTC when no zone is given", (input, expected) => {
+    expect(toUnixSeconds(input)).toBe(expected);
+  });
+
+  it.each([
+    ["tomorrow"],
+    ["2018-13-01T00:00:00Z"],
+    ["2018-02-11T25:00:00"],
+    [Number.POSITIVE_INFINITY],
+    [null],
+    [{}],
+  ])("%s is not a timestamp", (input) => {
+    expect(toUnixSeconds(input)).toBeNaN();
+  });
+
+  it("formats forecasts as ISO UTC to the second", () => {
+    expect(toIsoUtc(noon)).toBe("2018-02-11T12:00:00Z");
+    expect(toIsoUtc(noon + 0.5)).toBe("2018-02-11T12:00:00.500Z");
+  });
+});
