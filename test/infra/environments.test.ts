@@ -48,7 +48,10 @@ describe("GPU training path", () => {
       const fn = resources(t, "AWS::Lambda::Function").find(
         ([, r]) => r.Properties.FunctionName === `${s.config.prefix}-${dispatch.name}`,
       );
-      const env = (fn?.[1].Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(fn).toBeDefined();
+      const env =
+        (fn?.[1].Properties.Environment as { Variables: Record<string, unknown> } | undefined)?.Variables ??
+        {};
       expect(env.TRAINER_BACKENDS).toBe("GRU=ecs,LSTM=ecs,PROPHET=lambda");
       expect(env.ECS_CAPACITY_PROVIDER_GRU).toBeDefined();
       expect(env.ECS_TASK_DEFINITION_GRU).toBeDefined();
