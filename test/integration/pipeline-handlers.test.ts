@@ -27,7 +27,7 @@ import { loadDispatchSettings } from "../../functions/train-dispatch/settings.ts
 import { ensureTrainerVenv, venvPython } from "../../local/python-env.ts";
 import { LocalTrainerPool } from "../../local/runtime/local-trainer.ts";
 import {
-  fixtureModels,
+  placeFixtureRun,
   sliceCsv,
   sliceTestCsv,
   TopicCollector,
@@ -250,45 +250,6 @@ describe("train-dispatch and train-complete (real Python trainer, PROPHET)", () 
     expect(hollow.error).toMatch(/model.onnx is missing.*model.json is missing.*metrics.json is missing/);
   });
 });
-
-/** Places a fixture model (real trained ONNX) as a finished run of `id`'s data set. */
-export async function placeFixtureRun(
-  c: StageContext,
-  id: string,
-  configHash: string,
-  claim: unknown,
-  type: "GRU" | "LSTM" | "PROPHET",
-): Promise<ModelTrainingMessage> {
-  const dir = join(fixtureModels, type.toLowerCase());
-  const runId = newRunId(id, type, configHash);
-  const bucket = c.config.storage.buckets.artifacts;
-  const card = ModelCard.parse({
-    ...JSON.parse(readFileSync(join(dir, "model.json"), "utf8")),
-    run_id: runId,
-    identifier: id,
-    config_hash: configHash,
-    training_data: claim,
-    created_at: new Date().toISOString(),
-  });
-  await putBytes(c.s3, bucket, `runs/${runId}/model.onnx`, readFileSync(join(dir, "model.onnx")));
-  await putJson(c.s3, bucket, `runs/${runId}/model.json`, card);
-  await putJson(c.s3, bucket, `runs/${runId}/metrics.json`, {
-    test: card.metrics.test,
-    persistence: card.metrics.persistence,
-    n_test_windows: 1,
-  });
-  return {
-    operation: `Trained: ${type}`,
-    status: "SUCCESS",
-    run_id: runId,
-    model_type: type,
-    config_hash: configHash,
-    identifier: id,
-    artifact_uri: `s3://${bucket}/runs/${runId}/`,
-    metrics: { rmse: 1, mae: 1, mse: 1 },
-    error: null,
-  };
-}
 
 /** Persistence baseline computed straight from the test CSV (independent of the evaluator's code). */
 function independentBaseline(window: number, tol: number) {

@@ -6,7 +6,10 @@ import { setTimeout as delay } from "node:timers/promises";
 import type { Consumer, Kafka } from "kafkajs";
 import { loadCommonConfig } from "../../functions/common/config.ts";
 import { createStageContext, type StageContext } from "../../functions/common/context.ts";
+import { ModelCard, type ModelTrainingMessage } from "../../functions/common/contracts.ts";
 import { createKafka } from "../../functions/common/kafka.ts";
+import { putJson, putBytes as putObject } from "../../functions/common/s3.ts";
+import { newRunId } from "../../functions/train-dispatch/dispatch.ts";
 import { applyLocalServiceEnv } from "../../local/services/env.ts";
 
 export const fixtureData = join(import.meta.dirname, "..", "fixtures", "data");
@@ -137,3 +140,66 @@ export class TopicCollector {
 }
 
 export const readFixture = (path: string): Buffer => readFileSync(path);
+
+/**
+ * Puts the slice (and companion) in a staging bucket no trigger watches, and preprocesses it by calling
+ * the handler: for tests that need a processed data set without the runtime reacting to the upload.
+ */
+export async function stageAndPreprocess(ctx: StageContext, id: string) {
+  const { CreateBucketCommand, HeadBucketCommand } = await import("@aws-sdk/client-s3");
+  const { putBytes } = await import("../../functions/common/s3.ts");
+  const { preprocessObject } = await import("../../functions/preprocess/preprocess.ts");
+  const bucket = "flts-test-staging";
+  try {
+    await ctx.s3.send(new HeadBucketCommand({ Bucket: bucket }));
+  } catch {
+    await ctx.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  }
+  await putBytes(ctx.s3, bucket, `${id}/PobleSecSlice_test.csv`, readFileSync(sliceTestCsv));
+  await putBytes(ctx.s3, bucket, `${id}/PobleSecSlice.csv`, readFileSync(sliceCsv));
+  const result = await preprocessObject(
+    { bucket, key: `${id}/PobleSecSlice.csv`, size: null, eTag: null, eventName: "ObjectCreated:Put" },
+    ctx,
+  );
+  if (result.status === "ignored") throw new Error("staged slice was ignored");
+  return result;
+}
+
+/** Places a fixture model (real trained ONNX) as a finished run of `id`'s data set. */
+export async function placeFixtureRun(
+  c: StageContext,
+  id: string,
+  configHash: string,
+  claim: unknown,
+  type: "GRU" | "LSTM" | "PROPHET",
+): Promise<ModelTrainingMessage> {
+  const dir = join(fixtureModels, type.toLowerCase());
+  const runId = newRunId(id, type, configHash);
+  const bucket = c.config.storage.buckets.artifacts;
+  const card = ModelCard.parse({
+    ...JSON.parse(readFileSync(join(dir, "model.json"), "utf8")),
+    run_id: runId,
+    identifier: id,
+    config_hash: configHash,
+    training_data: claim,
+    created_at: new Date().toISOString(),
+  });
+  await putObject(c.s3, bucket, `runs/${runId}/model.onnx`, readFileSync(join(dir, "model.onnx")));
+  await putJson(c.s3, bucket, `runs/${runId}/model.json`, card);
+  await putJson(c.s3, bucket, `runs/${runId}/metrics.json`, {
+    test: card.metrics.test,
+    persistence: card.metrics.persistence,
+    n_test_windows: 1,
+  });
+  return {
+    operation: `Trained: ${type}`,
+    status: "SUCCESS",
+    run_id: runId,
+    model_type: type,
+    config_hash: configHash,
+    identifier: id,
+    artifact_uri: `s3://${bucket}/runs/${runId}/`,
+    metrics: { rmse: 1, mae: 1, mse: 1 },
+    error: null,
+  };
+}
