@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StageContext } from "../../functions/common/context.ts";
 import { closeStageContext } from "../../functions/common/context.ts";
 import {
-  ModelCard,
   type ModelTrainingMessage,
   ProcessedMeta,
   PromotionPointer,
