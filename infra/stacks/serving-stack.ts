@@ -64,6 +64,15 @@ const SERVICE_CONTEXT_EXCLUDE = [
   ".venv",
   "**/.venv",
   "functions/train",
+  "functions/preprocess",
+  "functions/train-dispatch",
+  "functions/train-complete",
+  "functions/evaluate",
+  "infra",
+  "local",
+  "layers",
+  "docs",
+  ".ci",
   "test",
   "bench-results",
   ".whl",
@@ -126,6 +135,19 @@ export class ServingStack extends Stack {
         ONNXRUNTIME_NODE_INSTALL_CUDA: "skip",
       },
       stopTimeout: Duration.seconds(30),
+      // Same probe as the Dockerfile's HEALTHCHECK (ECS ignores the image's own).
+      healthCheck: {
+        command: [
+          "CMD",
+          "node",
+          "-e",
+          `fetch('http://127.0.0.1:${INFERENCE_PORT}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`,
+        ],
+        interval: Duration.seconds(10),
+        timeout: Duration.seconds(3),
+        startPeriod: Duration.seconds(60),
+        retries: 3,
+      },
     });
     grantBuckets(task.taskRole, buckets, INFERENCE_BUCKET_GRANTS);
     grantKafka(task.taskRole, cluster.clusterArn, {
