@@ -1,0 +1,139 @@
+/**
+ * End to end: `npm run pipeline` (local/pipeline-cli.ts) on a slice of the reference data, against real
+ * Kafka, MinIO, the Python trainers (1 epoch) and onnxruntime; then the same command again.
+ */
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { closeStageContext, type StageContext } from "../../functions/common/context.ts";
+import { PromotionHistoryEntry, PromotionPointer } from "../../functions/common/contracts.ts";
+import { promotionKeys } from "../../functions/common/promotion.ts";
+import { getJson, getJsonIfExists, listKeys } from "../../functions/common/s3.ts";
+import type { PipelineSummary } from "../../local/runtime/summary.ts";
+import { sliceCsv, testContext, uniqueId } from "../integration/pipeline-helpers.ts";
+
+const repo = join(import.meta.dirname, "..", "..");
+const identifier = uniqueId("e2e");
+let ctx: StageContext;
+
+beforeAll(async () => {
+  ctx = await testContext("e2e");
+});
+afterAll(async () => {
+  if (ctx) await closeStageContext(ctx);
+});
+
+function runPipeline(
+  args: string[],
+  timeoutMs: number,
+): Promise<{ code: number | null; stdout: string; stderr: string; seconds: number }> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const child = spawn(join(repo, "node_modules", ".bin", "tsx"), ["local/pipeline-cli.ts", ...args], {
+      cwd: repo,
+      env: { ...process.env, TRAINER_CONCURRENCY: "2" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => {
+      stdout += c.toString("utf8");
+    });
+    child.stderr.on("data", (c: Buffer) => {
+      stderr += c.toString("utf8");
+    });
+    const timer = setTimeout(() => {
+      child.kill("SIGTERM");
+      reject(new Error(`pipeline did not finish in ${timeoutMs} ms; stderr tail:\n${stderr.slice(-3000)}`));
+    }, timeoutMs);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 });
+    });
+  });
+}
+
+const lastLine = (text: string): PipelineSummary =>
+  JSON.parse(text.trim().split("\n").at(-1) as string) as PipelineSummary;
+
+describe("npm run pipeline (end to end on the reference-data slice)", () => {
+  let first: PipelineSummary;
+
+  it("trains GRU, LSTM and PROPHET, scores them against persistence, and promotes per the policy", async () => {
+    const run = await runPipeline(
+      ["--data", sliceCsv, "--identifier", identifier, "--max-epochs", "1"],
+      480_000,
+    );
+    expect(run.code, run.stderr.slice(-3000)).toBe(0);
+    first = lastLine(run.stdout);
+    expect(first.identifier).toBe(identifier);
+    expect(first.config_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(first.skipped).toEqual({ preprocess: false, training: [] });
+    expect(first.runs.map((r) => [r.model_type, r.status])).toEqual([
+      ["GRU", "SUCCESS"],
+      ["LSTM", "SUCCESS"],
+      ["PROPHET", "SUCCESS"],
+    ]);
+    for (const r of first.runs) expect(r.metrics?.score).toBeGreaterThan(0);
+    expect(first.baseline?.n_test_windows).toBeGreaterThan(300);
+    // The scoreboard is shown with the baseline beside the candidates.
+    expect(run.stderr).toMatch(/baseline\s+PERSISTENCE\s+persistence\s+SCORED/);
+
+    // Promotion follows the default policy: the best candidate, only if it beats persistence.
+    const best = [...first.runs].sort(
+      (a, b) => (a.metrics?.score as number) - (b.metrics?.score as number),
+    )[0];
+    const beats = (best?.metrics?.score as number) < (first.baseline?.score as number);
+    const pointer = await getJsonIfExists(
+      ctx.s3,
+      ctx.config.storage.buckets.promotion,
+      promotionKeys.current(identifier),
+      PromotionPointer,
+    );
+    if (beats) {
+      expect(first.promoted).toEqual({
+        run_id: best?.run_id,
+        model_type: best?.model_type,
+        score: best?.metrics?.score,
+      });
+      expect(pointer?.run_id).toBe(best?.run_id);
+      const history = await listKeys(
+        ctx.s3,
+        ctx.config.storage.buckets.promotion,
+        promotionKeys.historyPrefix(identifier, first.config_hash),
+      );
+      expect(history).toHaveLength(1);
+      const entry = await getJson(
+        ctx.s3,
+        ctx.config.storage.buckets.promotion,
+        history[0] as string,
+        PromotionHistoryEntry,
+      );
+      expect(entry.scoreboard.some((e) => e.kind === "baseline")).toBe(true);
+    } else {
+      expect(first.promoted).toBeNull();
+      expect(pointer).toBeNull();
+    }
+  }, 500_000);
+
+  it("re-runs with nothing changed in under 20 s, skipping preprocess and all training", async () => {
+    expect(first, "the first run must have succeeded").toBeDefined();
+    const run = await runPipeline(
+      ["--data", sliceCsv, "--identifier", identifier, "--max-epochs", "1"],
+      60_000,
+    );
+    expect(run.code, run.stderr.slice(-3000)).toBe(0);
+    const again = lastLine(run.stdout);
+    expect(again.skipped).toEqual({ preprocess: true, training: ["GRU", "LSTM", "PROPHET"] });
+    expect(again.config_hash).toBe(first.config_hash);
+    expect(again.runs.map((r) => r.run_id)).toEqual(first.runs.map((r) => r.run_id));
+    expect(again.promoted).toEqual(first.promoted);
+    expect(run.seconds).toBeLessThan(20);
+  }, 70_000);
+
+  it("fails on a missing file naming the input stage", async () => {
+    const run = await runPipeline(["--data", join(repo, "test", "fixtures", "data", "nope.csv")], 30_000);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/stage input failed: --data: file '.*nope.csv' does not exist/);
+  }, 40_000);
+});
