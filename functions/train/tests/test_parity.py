@@ -30,10 +30,10 @@ def windows() -> tuple:
     return s, feats, w
 
 
-@pytest.mark.parametrize("kind", ["GRU", "LSTM"])
-def test_rnn_onnx_matches_pytorch(kind: str, windows: tuple) -> None:
+@pytest.mark.parametrize(("kind", "time_of_day"), [("GRU", True), ("LSTM", True), ("GRU", False)])
+def test_rnn_onnx_matches_pytorch(kind: str, time_of_day: bool, windows: tuple) -> None:
     _, feats, w = windows
-    hp = rnn.RnnHyper(hidden_size=16, max_epochs=2, batch_size=64)
+    hp = rnn.RnnHyper(hidden_size=16, max_epochs=2, batch_size=64, time_of_day=time_of_day)
     res = rnn.fit(kind, w, feats, ("down", "up"), 12, 3, 1800.0, hp, seed=1)
     assert torch_is_not_persistence(res.model, w)
     with tempfile.TemporaryDirectory() as tmp:
@@ -52,6 +52,10 @@ def test_rnn_onnx_matches_pytorch(kind: str, windows: tuple) -> None:
         want = rnn.predict(res.model, x.astype(np.float64), t)
         assert got.shape == (n, 3, 2) and got.dtype == np.float32
         assert rel_err(got, want) < REL
+    # t carries the time of day into the graph (when enabled): shifting it by 6 h changes y
+    shifted = sess.run(["y"], {"x": w.x[:8].astype(np.float32), "t": w.t[:8] + 6 * 3600.0})[0]
+    base = sess.run(["y"], {"x": w.x[:8].astype(np.float32), "t": w.t[:8]})[0]
+    assert (rel_err(shifted, base) > 1e-6) == time_of_day
 
 
 def torch_is_not_persistence(model: rnn.Forecaster, w) -> bool:

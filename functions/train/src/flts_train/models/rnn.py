@@ -358,3 +358,22 @@ def export_onnx(model: Forecaster, path: str) -> None:
             opset_version=OPSET,
             do_constant_folding=True,
         )
+    ensure_inputs(path, model.window, int(model.feat_mean.shape[0]), model.horizon)
+
+
+def ensure_inputs(path: str, window: int, n_features: int, horizon: int) -> None:
+    """Every model takes both ``x`` and ``t``: the exporter drops an unused input (``t`` without
+    time-of-day features), so it is added back as an (ignored) graph input."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    m = onnx.load(path)
+    names = [i.name for i in m.graph.input]
+    if names == ["x", "t"]:
+        return
+    if "t" not in names:
+        m.graph.input.append(helper.make_tensor_value_info("t", TensorProto.DOUBLE, ["batch", horizon]))
+    if "x" not in names:
+        m.graph.input.insert(0, helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", window, n_features]))
+    onnx.checker.check_model(m)
+    onnx.save(m, path)
