@@ -45,6 +45,11 @@ export interface FunctionSpec {
   produces: Topic[];
   /** Launches trainer Lambdas / ECS tasks. */
   launchesTrainers?: boolean;
+  /**
+   * Environment variables the function reads besides the common ones (buckets, KAFKA_*, FLTS_S3_*);
+   * `_<TYPE>` marks per-model-type variants (e.g. `ECS_TASK_DEFINITION_GRU`).
+   */
+  settings?: string[];
 }
 
 export const FUNCTIONS: readonly FunctionSpec[] = [
@@ -60,6 +65,21 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       { bucket: "processed", prefix: "", access: "readwrite" },
     ],
     produces: [TOPICS.trainingData],
+    settings: [
+      "FEATURES",
+      "TARGETS",
+      "NAN_POLICY",
+      "NAN_CONSTANT",
+      "CLIP_PERCENTILES",
+      "TEST_FRACTION",
+      "MIN_ROWS",
+      "WINDOW",
+      "HORIZON",
+      "STEP_SECONDS",
+      "GAP_TOLERANCE_SECONDS",
+      "EXTRA_HASH_SALT",
+      "FORCE_REPROCESS",
+    ],
   },
   {
     name: "train-dispatch",
@@ -82,6 +102,21 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     ],
     produces: [TOPICS.modelTraining],
     launchesTrainers: true,
+    settings: [
+      "EXPECTED_MODEL_TYPES",
+      "SKIP_DUPLICATE_CONFIGS",
+      "TRAINER_BACKEND",
+      "TRAINER_BACKENDS",
+      "TRAIN_PARAMS",
+      "TRAINER_LAMBDA_FUNCTION(_<TYPE>)",
+      "ECS_CLUSTER(_<TYPE>)",
+      "ECS_TASK_DEFINITION(_<TYPE>)",
+      "ECS_CAPACITY_PROVIDER(_<TYPE>)",
+      "ECS_SUBNETS",
+      "ECS_SECURITY_GROUPS",
+      "ECS_CONTAINER_NAME",
+      "ECS_ASSIGN_PUBLIC_IP",
+    ],
   },
   {
     name: "train-complete",
@@ -114,6 +149,13 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       { bucket: "promotion", prefix: "", access: "readwrite" },
     ],
     produces: [TOPICS.modelSelected],
+    settings: [
+      "EXPECTED_MODEL_TYPES",
+      "EVAL_DEADLINE_SECONDS",
+      "SCORE_WEIGHTS",
+      "PROMOTION_POLICY",
+      "PROMOTE_GLOBAL",
+    ],
   },
 ];
 

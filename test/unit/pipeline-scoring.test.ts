@@ -8,6 +8,7 @@ import {
   pickWinner,
 } from "../../functions/evaluate/scoring.ts";
 import { parseWeights } from "../../functions/evaluate/settings.ts";
+import { readiness } from "../../functions/evaluate/state.ts";
 import { buildInputs, buildTargets, windowStarts } from "../../functions/evaluate/windows.ts";
 
 describe("perTargetMetrics", () => {
@@ -127,5 +128,56 @@ describe("windows (same rule as the trainer)", () => {
     expect(Array.from(y.truth)).toEqual([3, 4]);
     expect(Array.from(y.last)).toEqual([2, 3]);
     expect(() => buildInputs(series, [0], ["c"], 2, 1)).toThrow(/column 'c' is not in the test data/);
+  });
+});
+
+describe("evaluation readiness", () => {
+  const run = (
+    run_id: string,
+    model_type: "GRU" | "LSTM" | "PROPHET",
+    status: "RUNNING" | "SUCCESS" | "FAILED",
+    first_seen: string,
+  ) => ({
+    run_id,
+    model_type,
+    status,
+    first_seen,
+    finished_at: status === "RUNNING" ? null : first_seen,
+    terminal: null,
+  });
+  const start = "2026-01-01T00:00:00.000Z";
+  const soon = new Date("2026-01-01T00:00:10.000Z");
+
+  it("waits until every expected type's latest run is terminal", () => {
+    const runs = [run("g", "GRU", "SUCCESS", start), run("l", "LSTM", "RUNNING", start)];
+    expect(readiness(["GRU", "LSTM", "PROPHET"], runs, start, 3600, soon)).toEqual({
+      ready: false,
+      deadlinePassed: false,
+      pending: ["LSTM", "PROPHET"],
+    });
+    const done = [
+      run("g", "GRU", "SUCCESS", start),
+      run("l", "LSTM", "FAILED", start),
+      run("p", "PROPHET", "SUCCESS", start),
+    ];
+    expect(readiness(["GRU", "LSTM", "PROPHET"], done, start, 3600, soon)).toEqual({
+      ready: true,
+      deadlinePassed: false,
+      pending: [],
+    });
+  });
+
+  it("goes ahead with what is terminal once EVAL_DEADLINE_SECONDS has passed", () => {
+    const runs = [run("g", "GRU", "SUCCESS", start)];
+    expect(readiness(["GRU", "LSTM"], runs, start, 5, soon)).toEqual({
+      ready: true,
+      deadlinePassed: true,
+      pending: ["LSTM"],
+    });
+  });
+
+  it("judges a type by its newest run (a retried type is pending again)", () => {
+    const runs = [run("g1", "GRU", "FAILED", start), run("g2", "GRU", "RUNNING", "2026-01-01T00:00:05.000Z")];
+    expect(readiness(["GRU"], runs, start, 3600, soon).pending).toEqual(["GRU"]);
   });
 });
