@@ -209,8 +209,9 @@ export class Trainers extends Construct {
           {
             id: "AwsSolutions-IAM5",
             reason:
-              "ECS container-instance and drain-hook permissions defined by aws-cdk-lib (ecs:Submit*, instance ARNs of the group, actions without resource-level permissions).",
-            findings: /.*/,
+              "Container-instance and drain-hook permissions written by aws-cdk-lib: ecs:Submit* for the ECS agent, actions without resource-level permissions (Resource *), and the group's own ARN with its generated id.",
+            findings:
+              /^(Action::ecs:Submit\*|Resource::\*|Resource::arn:<AWS::Partition>:autoscaling:.*:autoScalingGroup:\*:autoScalingGroupName\/<[A-Za-z0-9]+>)$/,
           },
           { id: "AwsSolutions-L1", reason: "The drain-hook Lambda's runtime is chosen by aws-cdk-lib." },
           { id: "AwsSolutions-SNS2", reason: "Lifecycle-hook topic created by aws-cdk-lib carries no data." },

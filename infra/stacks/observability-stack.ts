@@ -323,13 +323,13 @@ export class ObservabilityStack extends Stack {
     const tg = serving.targetGroup.metrics;
     const lb = serving.loadBalancer.metrics;
     const apiDims = { ApiId: serving.api.apiId, Stage: "$default" };
-    const apiMetric = (metricName: string, statistic = "Sum") =>
+    const apiMetric = (metricName: string, statistic = "Sum", period = ONE_MIN) =>
       new cloudwatch.Metric({
         namespace: "AWS/ApiGateway",
         metricName,
         dimensionsMap: apiDims,
         statistic,
-        period: ONE_MIN,
+        period,
       });
     const inferenceSearch = (query: string, stat: string, label: string) =>
       new cloudwatch.MathExpression({
@@ -349,6 +349,7 @@ export class ObservabilityStack extends Stack {
           tg.targetResponseTime({ statistic, period: ONE_MIN, label: statistic }),
         ),
         leftAnnotations: [{ value: config.serving.p95SloMs / 1000, label: "p95 SLO" }],
+        right: [apiMetric("Latency", "p95")],
         width: 6,
       }),
       new cloudwatch.GraphWidget({
@@ -358,6 +359,10 @@ export class ObservabilityStack extends Stack {
           apiMetric("5xx"),
           tg.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_4XX_COUNT, { period: ONE_MIN, label: "target 4xx" }),
           tg.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { period: ONE_MIN, label: "target 5xx" }),
+          lb.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, {
+            period: ONE_MIN,
+            label: "ALB 5xx (no healthy task)",
+          }),
           inferenceSearch(
             `service,status} MetricName="${INFERENCE_METRICS.requests}" status="429"`,
             "Sum",
@@ -424,30 +429,34 @@ export class ObservabilityStack extends Stack {
       evaluationPeriods: 5,
       datapointsToAlarm: 3,
     });
+    const rate = (errors: cloudwatch.IMetric, requests: cloudwatch.IMetric, label: string) =>
+      new cloudwatch.MathExpression({
+        expression: "IF(FILL(req, 0) > 0, 100 * FILL(err, 0) / FILL(req, 0), 0)",
+        usingMetrics: { err: errors, req: requests },
+        period: FIVE_MIN,
+        label,
+      });
+    // What clients see: every 5xx the API returned (service errors, ALB or VPC-link failures).
     alarm("5xx-rate", {
       alarmName: `${config.prefix}-inference-5xx-rate`,
-      alarmDescription: `Inference 5xx responses above ${config.observability.max5xxPercent}% of requests`,
-      metric: new cloudwatch.MathExpression({
-        expression: "100 * (FILL(t5, 0) + FILL(e5, 0)) / MAX([FILL(req, 0), 1])",
-        usingMetrics: {
-          t5: tg.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { period: FIVE_MIN }),
-          e5: lb.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, { period: FIVE_MIN }),
-          req: tg.requestCount({ period: FIVE_MIN }),
-        },
-        period: FIVE_MIN,
-        label: "5xx %",
-      }),
+      alarmDescription: `API 5xx responses above ${config.observability.max5xxPercent}% of requests`,
+      metric: rate(apiMetric("5xx", "Sum", FIVE_MIN), apiMetric("Count", "Sum", FIVE_MIN), "API 5xx %"),
       threshold: config.observability.max5xxPercent,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 2,
     });
-    alarm("api-5xx", {
-      alarmName: `${config.prefix}-api-5xx`,
-      alarmDescription: "API Gateway returned 5xx (integration or VPC link failures)",
-      metric: apiMetric("5xx"),
-      threshold: 5,
+    // The service itself: 5xx answered by the inference tasks.
+    alarm("target-5xx-rate", {
+      alarmName: `${config.prefix}-inference-target-5xx-rate`,
+      alarmDescription: `Inference tasks answered 5xx to more than ${config.observability.max5xxPercent}% of requests`,
+      metric: rate(
+        tg.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { period: FIVE_MIN }),
+        tg.requestCount({ period: FIVE_MIN }),
+        "target 5xx %",
+      ),
+      threshold: config.observability.max5xxPercent,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 3,
+      evaluationPeriods: 2,
     });
 
     d.addWidgets(

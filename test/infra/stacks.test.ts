@@ -205,7 +205,12 @@ describe("observability", () => {
       if (f.trigger.kind === "s3") expect(alarms).toContain(`${p}-${f.name}-failure-queue`);
       if (f.trigger.kind === "kafka") expect(alarms).toContain(`${p}-DLQ-${f.trigger.topic}-not-empty`);
     }
-    for (const name of ["no-promotion", "inference-p95-over-slo", "inference-5xx-rate", "api-5xx"]) {
+    for (const name of [
+      "no-promotion",
+      "inference-p95-over-slo",
+      "inference-5xx-rate",
+      "inference-target-5xx-rate",
+    ]) {
       expect(alarms).toContain(`${p}-${name}`);
     }
     s.template(s.observability).hasResourceProperties("AWS::CloudWatch::Alarm", {
