@@ -190,6 +190,37 @@ describe("local runtime (real Kafka, MinIO notifications, Python trainer)", () =
     ).toBe("SCORED");
   }, 240_000);
 
+  it("retries a failing message with backoff, then sends it to the DLQ with the attempt count", async () => {
+    const id = `${filePrefix}-retry`;
+    // A valid SUCCESS event for a data set that was never processed: evaluate cannot find its test split.
+    const hash = "d".repeat(64);
+    const message: ModelTrainingMessage = {
+      operation: "Trained: PROPHET",
+      status: "SUCCESS",
+      run_id: `${id}-prophet-x`,
+      model_type: "PROPHET",
+      config_hash: hash,
+      identifier: id,
+      artifact_uri: `s3://${ctx.config.storage.buckets.artifacts}/runs/${id}-prophet-x/`,
+      metrics: { rmse: 1, mae: 1, mse: 1 },
+      error: null,
+    };
+    const dlqTraining2 = await TopicCollector.start("DLQ-model-training");
+    try {
+      await publish(ctx.producer, "model-training", ModelTrainingMessage, message, id);
+      const [doc] = await dlqTraining2.waitFor("the exhausted message in DLQ-model-training", (m) =>
+        String(m.value ?? "").includes(id),
+      );
+      const envelope = DlqEnvelope.parse(doc);
+      expect(envelope).toMatchObject({ function: "evaluate", attempts: 3, source_topic: "model-training" });
+      expect(envelope.error).toMatch(/\.meta\.json does not exist/);
+      const failure = of("evaluate", id).find((o) => !o.ok);
+      expect(failure).toMatchObject({ ok: false, attempts: 3, dlq: true });
+    } finally {
+      await dlqTraining2.stop();
+    }
+  }, 60_000);
+
   it("fails a CSV without `down` in preprocess, naming it, with a DLQ envelope and nothing under processed-data", async () => {
     const id = `${filePrefix}-bad`;
     const text = readFileSync(sliceCsv, "utf8").replace(/^time,down,/, "time,dl,");
