@@ -34,6 +34,11 @@ const Env = z.object({
   CACHE_SIZE: int(0, 1024),
   MAX_SESSIONS: int(1, 4),
   ORT_INTRA_OP_THREADS: int(1, 1),
+  /**
+   * 1: sessions live on a worker thread, which frees the HTTP thread but costs a message per run;
+   * 0 (default) runs them on the HTTP thread, the least CPU per forecast.
+   */
+  ORT_WORKER: flag(false),
   INFERENCE_LOG_FLUSH_MS: int(1, 5_000),
   INFERENCE_LOG_MAX_RECORDS: int(1, 1_000),
   INFERENCE_LOG_MAX_BUFFERED: int(1, 50_000),
@@ -58,6 +63,7 @@ export interface InferenceConfig extends CommonConfig {
   cacheSize: number;
   maxSessions: number;
   intraOpThreads: number;
+  ortWorker: boolean;
   logFlushMs: number;
   logMaxRecords: number;
   logMaxBuffered: number;
@@ -90,6 +96,7 @@ export function loadInferenceConfig(env: NodeJS.ProcessEnv = process.env): Infer
     cacheSize: e.CACHE_SIZE,
     maxSessions: e.MAX_SESSIONS,
     intraOpThreads: e.ORT_INTRA_OP_THREADS,
+    ortWorker: e.ORT_WORKER,
     logFlushMs: e.INFERENCE_LOG_FLUSH_MS,
     logMaxRecords: e.INFERENCE_LOG_MAX_RECORDS,
     logMaxBuffered: e.INFERENCE_LOG_MAX_BUFFERED,

@@ -125,17 +125,11 @@ function toLine(r: ForecastRecord) {
   };
 }
 
-/** Per input column: its mean over the window and its last value. */
+/** The input in brief: how many rows, when the window ends, and each column's last value. */
 function summarise(r: ForecastRecord) {
   const width = r.features.length;
-  const mean: Record<string, number> = {};
   const last: Record<string, number> = {};
-  for (let f = 0; f < width; f++) {
-    let sum = 0;
-    for (let row = 0; row < r.window; row++) sum += r.x[row * width + f] as number;
-    const name = r.features[f] as string;
-    mean[name] = sum / r.window;
-    last[name] = r.x[(r.window - 1) * width + f] as number;
-  }
-  return { rows: r.window, last_ts: toIsoUtc(r.last_ts), mean, last };
+  const offset = (r.window - 1) * width;
+  for (let f = 0; f < width; f++) last[r.features[f] as string] = r.x[offset + f] as number;
+  return { rows: r.window, last_ts: toIsoUtc(r.last_ts), last };
 }

@@ -1,6 +1,6 @@
 /** One onnxruntime session on one exported model, with the leases that keep it alive during a swap. */
-import * as ort from "onnxruntime-node";
 import type { ModelCard } from "../common/contracts.ts";
+import { createSession, type Feed, type ForecastSession, type SessionOptions } from "./session.ts";
 
 export interface ModelIdentity {
   /** Promotion scope the model was resolved from: an identifier or `global`. */
@@ -10,9 +10,7 @@ export interface ModelIdentity {
   model_uri: string;
 }
 
-export interface SessionSettings {
-  intraOpThreads: number;
-}
+export type SessionSettings = SessionOptions;
 
 /** Forecasts for `rows` windows: `y` is `[rows, horizon, n_targets]`, row-major. */
 export type Runner = (x: Float32Array, t: Float64Array, rows: number) => Promise<Float32Array>;
@@ -35,7 +33,7 @@ export class LoadedModel {
   private constructor(
     readonly identity: ModelIdentity,
     readonly card: ModelCard,
-    private readonly session: ort.InferenceSession,
+    private readonly session: ForecastSession,
   ) {
     const names = session.inputNames;
     this.inputX = names.includes("x") ? "x" : (names[0] as string);
@@ -52,12 +50,7 @@ export class LoadedModel {
     onnx: Uint8Array,
     settings: SessionSettings,
   ): Promise<LoadedModel> {
-    const session = await ort.InferenceSession.create(onnx, {
-      intraOpNumThreads: settings.intraOpThreads,
-      interOpNumThreads: 1,
-      executionMode: "sequential",
-      graphOptimizationLevel: "all",
-    });
+    const session = await createSession(onnx, settings);
     const model = new LoadedModel(identity, card, session);
     try {
       await model.warm();
@@ -82,15 +75,18 @@ export class LoadedModel {
     }
   }
 
-  readonly run: Runner = async (x, t, rows) => {
-    const feeds: Record<string, ort.Tensor> = {
-      [this.inputX]: new ort.Tensor("float32", x, [rows, this.card.window, this.card.features.length]),
-    };
-    if (this.inputT) feeds[this.inputT] = new ort.Tensor("float64", t, [rows, this.card.horizon]);
-    const out = await this.session.run(feeds);
-    const y = out[this.output];
-    if (!y) throw new Error(`model ${this.identity.run_id} has no output ${this.output}`);
-    return y.data as Float32Array;
+  readonly run: Runner = (x, t, rows) => {
+    const inputs: Feed[] = [
+      {
+        name: this.inputX,
+        type: "float32",
+        data: x,
+        dims: [rows, this.card.window, this.card.features.length],
+      },
+    ];
+    if (this.inputT)
+      inputs.push({ name: this.inputT, type: "float64", data: t, dims: [rows, this.card.horizon] });
+    return this.session.run(inputs, this.output);
   };
 
   /** Takes a lease; false when the model is retired (the caller should fetch the current one). */

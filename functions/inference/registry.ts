@@ -28,6 +28,7 @@ export interface RegistrySettings {
   /** 0: no polling. */
   pointerPollMs: number;
   intraOpThreads: number;
+  ortWorker: boolean;
   batching: Pick<BatcherSettings, "maxBatch" | "windowMs" | "ttlMs">;
 }
 
@@ -236,7 +237,7 @@ export class ModelRegistry {
       { scope, run_id: ref.run_id, model_type: card.model_type, model_uri: ref.model_uri },
       card,
       onnx,
-      { intraOpThreads: this.settings.intraOpThreads },
+      { intraOpThreads: this.settings.intraOpThreads, worker: this.settings.ortWorker },
     );
     const batcher = new MicroBatcher(
       model.run,

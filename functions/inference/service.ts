@@ -46,6 +46,7 @@ export async function startInferenceService(
       maxSessions: config.maxSessions,
       pointerPollMs: config.pointerPollMs,
       intraOpThreads: config.intraOpThreads,
+      ortWorker: config.ortWorker,
       batching: { maxBatch: config.maxBatch, windowMs: config.batchWindowMs, ttlMs: config.queueTtlMs },
     },
     budget,

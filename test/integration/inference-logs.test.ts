@@ -24,7 +24,7 @@ interface LogLine {
   run_id: string;
   model_type: string;
   route: string;
-  input: { rows: number; last_ts: string; mean: Record<string, number>; last: Record<string, number> };
+  input: { rows: number; last_ts: string; last: Record<string, number> };
   predictions: { ts: string; down: number; up: number }[];
   latency_ms: number;
   cached: boolean;

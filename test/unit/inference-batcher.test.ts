@@ -29,7 +29,7 @@ const identity = {
 
 let model: LoadedModel;
 beforeAll(async () => {
-  model = await LoadedModel.create(identity, card, onnx, { intraOpThreads: 1 });
+  model = await LoadedModel.create(identity, card, onnx, { intraOpThreads: 1, worker: false });
 });
 afterAll(async () => {
   await model?.retire();
@@ -130,7 +130,7 @@ describe("MicroBatcher", () => {
 
 describe("LoadedModel", () => {
   it("keeps a retired session until its last lease is returned, and refuses new leases", async () => {
-    const m = await LoadedModel.create(identity, card, onnx, { intraOpThreads: 1 });
+    const m = await LoadedModel.create(identity, card, onnx, { intraOpThreads: 1, worker: false });
     expect(m.acquire()).toBe(true);
     let released = false;
     const retired = m.retire().then(() => {
@@ -146,10 +146,25 @@ describe("LoadedModel", () => {
     expect(released).toBe(true);
   });
 
+  it("forecasts the same on the onnxruntime worker thread (ORT_WORKER=1)", async () => {
+    const m = await LoadedModel.create(identity, card, onnx, { intraOpThreads: 1, worker: true });
+    const x = new Float32Array(8 * m.xSize);
+    const t = new Float64Array(8 * card.horizon);
+    expected.x.forEach((_, i) => {
+      x.set(xOf(i), i * m.xSize);
+      t.set(tOf(i), i * card.horizon);
+    });
+    const y = await m.run(x, t, 8);
+    expected.x.forEach((_, i) => {
+      expectForecast(y.subarray(i * m.ySize, (i + 1) * m.ySize), i);
+    });
+    await m.retire();
+  });
+
   it("refuses a model whose output does not match its card", async () => {
     const wrong = ModelCard.parse({ ...card, targets: ["down", "up", "rnti_count"] });
-    await expect(LoadedModel.create(identity, wrong, onnx, { intraOpThreads: 1 })).rejects.toThrow(
-      /card says/,
-    );
+    await expect(
+      LoadedModel.create(identity, wrong, onnx, { intraOpThreads: 1, worker: false }),
+    ).rejects.toThrow(/card says/);
   });
 });
