@@ -3,6 +3,10 @@
  * MSK batches are decoded and validated here; the stage logic never sees the event envelope.
  */
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
+import { Tracer } from "@aws-lambda-powertools/tracer";
+import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
 import type { z } from "zod";
 import { lazyStageContext, type StageContext } from "./context.ts";
@@ -10,19 +14,36 @@ import { DlqEnvelope, dlqTopic, isPermanent, parseContract } from "./contracts.t
 import { createLogger } from "./log.ts";
 import { type ObjectRef, parseS3Event } from "./s3-event.ts";
 
+/** Logger, EMF metrics and X-Ray tracer of one function (tracing is inert outside Lambda). */
+function powertools(service: string) {
+  const logger = createLogger(service);
+  const metrics = new Metrics({
+    namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? "FLTS",
+    serviceName: service,
+  });
+  const tracer = new Tracer({ serviceName: service });
+  return { logger, metrics, tracer };
+}
+
 export type S3Handle<R> = (ref: ObjectRef, ctx: StageContext) => Promise<R>;
 export type MessageHandle<S extends z.ZodType, R> = (message: z.output<S>, ctx: StageContext) => Promise<R>;
 
 /** A Lambda handler for S3 notifications: every ObjectCreated record, one after another. */
 export function s3Lambda<R>(service: string, handle: S3Handle<R>) {
-  const logger = createLogger(service);
+  const { logger, metrics, tracer } = powertools(service);
   const context = lazyStageContext(service, logger);
   return middy(async (event: unknown): Promise<R[]> => {
     const ctx = await context();
     const results: R[] = [];
-    for (const ref of parseS3Event(event)) results.push(await handle(ref, ctx));
+    for (const ref of parseS3Event(event)) {
+      results.push(await handle(ref, ctx));
+      metrics.addMetric("ObjectsProcessed", MetricUnit.Count, 1);
+    }
     return results;
-  }).use(injectLambdaContext(logger));
+  })
+    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }));
 }
 
 interface MskRecord {
@@ -56,7 +77,7 @@ export function kafkaLambda<S extends z.ZodType, R>(
   schema: S,
   handle: MessageHandle<S, R>,
 ) {
-  const logger = createLogger(service);
+  const { logger, metrics, tracer } = powertools(service);
   const context = lazyStageContext(service, logger);
   return middy(async (event: unknown): Promise<R[]> => {
     const ctx = await context();
@@ -65,6 +86,7 @@ export function kafkaLambda<S extends z.ZodType, R>(
       try {
         const message = parseContract(schema, `${record.topic} message`, JSON.parse(record.text));
         results.push(await handle(message, ctx));
+        metrics.addMetric("MessagesProcessed", MetricUnit.Count, 1);
       } catch (error) {
         if (!(error instanceof SyntaxError) && !isPermanent(error)) throw error;
         const envelope = parseContract(DlqEnvelope, "DLQ envelope", {
@@ -83,9 +105,13 @@ export function kafkaLambda<S extends z.ZodType, R>(
           topic: dlqTopic(record.topic),
           messages: [{ value: JSON.stringify(envelope) }],
         });
+        metrics.addMetric("MessagesToDlq", MetricUnit.Count, 1);
         logger.error("dlq_published", { topic: record.topic, offset: record.offset, error: envelope.error });
       }
     }
     return results;
-  }).use(injectLambdaContext(logger));
+  })
+    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }));
 }
