@@ -23,8 +23,12 @@ export const PIPELINE_METRICS = {
   promotions: "Promotions",
   /** evaluate: a config_hash was evaluated without a new champion. */
   promotionsSkipped: "PromotionsSkipped",
-  /** Any function: a message went to `DLQ-<topic>` (validation failure or exhausted attempts). */
-  dlqPublished: "DlqPublished",
+  /** Any Kafka-triggered function (functions/common/lambda.ts): a message went to `DLQ-<topic>`. */
+  dlqPublished: "MessagesToDlq",
+  /** Kafka-triggered functions: messages handled (functions/common/lambda.ts). */
+  messagesProcessed: "MessagesProcessed",
+  /** S3-triggered functions: objects handled (functions/common/lambda.ts). */
+  objectsProcessed: "ObjectsProcessed",
 } as const;
 
 export const INFERENCE_NAMESPACE = "FLTS/Inference";

@@ -139,8 +139,16 @@ export class ObservabilityStack extends Stack {
       }
       widgets.push(
         new cloudwatch.GraphWidget({
-          title: `${name}: DLQ publishes`,
-          left: [pipelineMetric(PIPELINE_METRICS.dlqPublished, name)],
+          title: `${name}: processed / sent to DLQ`,
+          left: [
+            pipelineMetric(
+              spec.trigger.kind === "kafka"
+                ? PIPELINE_METRICS.messagesProcessed
+                : PIPELINE_METRICS.objectsProcessed,
+              name,
+            ),
+            pipelineMetric(PIPELINE_METRICS.dlqPublished, name),
+          ],
           width: 6,
         }),
       );
