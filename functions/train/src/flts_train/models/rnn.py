@@ -32,7 +32,7 @@ class RnnHyper:
     num_layers: int = 1
     dropout: float = 0.0
     lr: float = 2e-3
-    weight_decay: float = 0.0
+    weight_decay: float = 1e-4
     batch_size: int = 128
     max_epochs: int = 60
     patience: int = 8
@@ -43,6 +43,8 @@ class RnnHyper:
     log_volume: bool = True
     time_of_day: bool = True
     grad_clip: float = 1.0
+    lr_decay: float = 0.0  # > 0: multiply the learning rate by this after `lr_decay_patience` epochs without progress
+    lr_decay_patience: int = 3
     # wall-clock cap on training (env FLTS_MAX_TRAIN_SECONDS overrides): no epoch starts that would cross it
     max_train_seconds: float = field(default_factory=lambda: float(os.environ.get("FLTS_MAX_TRAIN_SECONDS", "150")))
     extra: dict[str, Any] = field(default_factory=dict)
@@ -276,6 +278,11 @@ def fit(
         return base_loss(d, target_delta(x, y))
 
     opt = torch.optim.Adam(model.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
+    sched = (
+        torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=hp.lr_decay, patience=hp.lr_decay_patience)
+        if hp.lr_decay > 0
+        else None
+    )
     gen = torch.Generator(device="cpu")
     gen.manual_seed(seed)
     best_state = copy.deepcopy(model.state_dict())
@@ -304,6 +311,8 @@ def fit(
             val = float(loss_of(xv, tv, yv))
         rec = {"epoch": epoch, "train_loss": total / n_fit, "val_loss": val, "elapsed_seconds": time.monotonic() - started}
         history.append(rec)
+        if sched is not None:
+            sched.step(val)
         if on_epoch is not None:
             on_epoch(rec)
         if val < best_val - 1e-7:
