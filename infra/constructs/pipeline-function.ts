@@ -12,7 +12,7 @@ import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { dlqTopic } from "../../functions/common/contracts.ts";
+import { dlqTopic, MODEL_TYPES } from "../../functions/common/contracts.ts";
 import type { FunctionSpec, KafkaTrigger, S3Trigger } from "../../functions/manifest.ts";
 import type { FltsConfig } from "../config.ts";
 import { PIPELINE_NAMESPACE } from "../metrics.ts";
@@ -47,6 +47,8 @@ export function commonEnvironment(
 ): Record<string, string> {
   return {
     ...bucketEnvironment(buckets),
+    // The model types train-dispatch launches and evaluate waits for (the trainer backends' keys).
+    EXPECTED_MODEL_TYPES: MODEL_TYPES.join(","),
     KAFKA_AUTH: "iam",
     MSK_CLUSTER_ARN: cluster.clusterArn,
     KAFKA_CLIENT_ID: service,

@@ -255,7 +255,6 @@ export class Trainers extends Construct {
       TRAINER_BACKENDS: MODEL_TYPES.map(
         (type) => `${type}=${this.backends[type] === "lambda" ? "lambda" : "ecs"}`,
       ).join(","),
-      EXPECTED_MODEL_TYPES: MODEL_TYPES.join(","),
     };
     if (this.lambdaFunction) env.TRAINER_LAMBDA_FUNCTION = this.lambdaFunction.functionName;
     if (this.cluster && this.securityGroup) {
