@@ -73,8 +73,10 @@ async function preprocessSlice(id: string, env: Record<string, string> = {}) {
 }
 
 async function parquetKv(bytes: Uint8Array): Promise<Record<string, string>> {
-  const { mkdtempSync, writeFileSync } = await import("node:fs");
-  const path = join(mkdtempSync("/tmp/flts-it-"), "f.parquet");
+  const { mkdtempSync, rmSync, writeFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const dir = mkdtempSync(join(tmpdir(), "flts-it-"));
+  const path = join(dir, "f.parquet");
   writeFileSync(path, bytes);
   const instance = await DuckDBInstance.create(":memory:");
   const conn = await DuckDBConnection.create(instance);
@@ -86,6 +88,7 @@ async function parquetKv(bytes: Uint8Array): Promise<Record<string, string>> {
   } finally {
     conn.closeSync();
     instance.closeSync();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
