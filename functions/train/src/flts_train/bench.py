@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from typing import Any
+
+import numpy as np
 
 from . import log
 from .data import read_csv
@@ -15,7 +18,13 @@ from .train import train_model
 def run_bench(data: str, test: str, model_types: list[str], params: Params) -> dict[str, Any]:
     train_s = read_csv(data)
     test_s = read_csv(test)
-    log.info("bench_start", data=data, test=test, train_rows=len(train_s), test_rows=len(test_s), models=model_types)
+    if params.step_seconds <= 0:  # infer the step (median spacing) and allow gaps up to 3 steps
+        step = float(np.median(np.diff(train_s.times)))
+        params = replace(params, step_seconds=step, gap_tolerance_seconds=3 * step)
+    log.info(
+        "bench_start", data=data, test=test, train_rows=len(train_s), test_rows=len(test_s), models=model_types,
+        step_seconds=params.step_seconds, gap_tolerance_seconds=params.gap_tolerance_seconds,
+    )
     out = []
     for mt in model_types:
         log.bind(model_type=mt)
@@ -41,7 +50,8 @@ def main(args: Any) -> int:
     if bad:
         log.error("bench_bad_args", error=f"unknown model type(s) {', '.join(bad)}; expected {', '.join(MODEL_TYPES)}")
         return 2
-    params = Params(max_epochs=args.max_epochs, seed=args.seed, device=args.device)
+    step = float(args.step_seconds or 0.0)  # 0: inferred from the train CSV in run_bench
+    params = Params(max_epochs=args.max_epochs, seed=args.seed, device=args.device, step_seconds=step, gap_tolerance_seconds=3 * step)
     summary = run_bench(args.data, args.test, types, params)
     sys.stdout.write(json.dumps(summary) + "\n")
     sys.stdout.flush()

@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     bench_p.add_argument("--max-epochs", type=int, default=None)
     bench_p.add_argument("--seed", type=int, default=42)
     bench_p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    bench_p.add_argument("--step-seconds", type=float, default=None, help="default: median spacing of the train CSV")
     args = parser.parse_args(argv)
 
     if args.command == "bench":
