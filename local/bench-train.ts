@@ -19,7 +19,7 @@ interface BenchSummary {
 function usage(message: string): never {
   console.error(`bench:train: ${message}`);
   console.error(
-    "usage: npm run bench:train -- --data <train csv> --test <test csv> [--models GRU,LSTM,PROPHET] [--max-epochs N] [--device auto|cpu|cuda]",
+    "usage: npm run bench:train -- --data <train csv> --test <test csv> [--models GRU,LSTM,PROPHET] [--max-epochs N] [--device auto|cpu|cuda] [--step-seconds S]",
   );
   process.exit(2);
 }
@@ -34,6 +34,7 @@ async function main(): Promise<number> {
       "max-epochs": { type: "string" },
       device: { type: "string", default: "auto" },
       seed: { type: "string" },
+      "step-seconds": { type: "string" },
     },
     strict: true,
   });
@@ -47,6 +48,7 @@ async function main(): Promise<number> {
   if (values["max-epochs"]) args.push("--max-epochs", values["max-epochs"]);
   if (values.device) args.push("--device", values.device);
   if (values.seed) args.push("--seed", values.seed);
+  if (values["step-seconds"]) args.push("--step-seconds", values["step-seconds"]);
 
   const child = spawn(venvPython(venv), args, {
     cwd: repoRoot,
