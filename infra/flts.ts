@@ -34,7 +34,7 @@ export function buildFlts(app: App, options: BuildOptions = {}): FltsStacks {
   const config = loadConfig((key) => app.node.tryGetContext(key));
   const env: Environment = { region: config.region, ...(config.account ? { account: config.account } : {}) };
   const name = (part: string) => `Flts-${config.envName}-${part}`;
-  const common = { config, env };
+  const common = { config, env, terminationProtection: config.envName === "prod" };
 
   const network = new NetworkStack(app, name("Network"), { ...common, description: "FLTS network (VPC)" });
   const data = new DataStack(app, name("Data"), { ...common, description: "FLTS buckets" });
