@@ -18,6 +18,7 @@ import { ModelRegistry } from "./registry.ts";
 import { RequestTracker } from "./request-tracker.ts";
 
 export const SERVICE_VERSION = "1.0.0";
+const LISTENER_STOP_MS = 5_000;
 
 export interface InferenceService {
   app: Hono;
@@ -100,11 +101,13 @@ export async function startInferenceService(
     if (!drained) logger.warn("shutdown_drain_timeout", { in_flight: tracker.inFlight });
     if ("closeAllConnections" in server) server.closeAllConnections();
     await closed;
-    await listener
-      ?.stop()
-      .catch((error: unknown) => logger.warn("listener_stop_failed", { error: String(error) }));
-    await registry.stop();
-    await logs.stop();
+    // The log flush must not wait on Kafka: leaving the consumer group is bounded and runs beside it.
+    const leave = listener
+      ? withTimeout(listener.stop(), LISTENER_STOP_MS).catch((error: unknown) =>
+          logger.warn("listener_stop_failed", { error: String(error) }),
+        )
+      : Promise.resolve();
+    await Promise.all([logs.stop(), registry.stop(), leave]);
     logger.info("inference_stopped", { log_records_written: logs.written });
   };
 
@@ -144,6 +147,14 @@ async function startListener(
     .start()
     .catch((error: unknown) => logger.error("model_selected_listener_failed", { error: String(error) }));
   return listener;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`gave up after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function listen(app: Hono, port: number, hostname: string): Promise<ServerType> {
