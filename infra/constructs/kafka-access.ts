@@ -91,6 +91,8 @@ export function grantKafka(principal: iam.IGrantable, clusterArn: string, grant:
         "kafka-cluster:Connect",
         "kafka-cluster:DescribeCluster",
         ...(grant.produce?.length ? ["kafka-cluster:WriteDataIdempotently"] : []),
+        // Lambda's MSK event-source mapping reads the cluster's dynamic configuration (IAM auth).
+        ...(grant.consume?.length ? ["kafka-cluster:DescribeClusterDynamicConfiguration"] : []),
       ],
       resources: [clusterArn],
     }),

@@ -72,7 +72,6 @@ export class Trainers extends Construct {
     const asset = (file: string) => ({
       file,
       exclude: TRAIN_CONTEXT_EXCLUDE,
-      ignoreMode: undefined,
       platform: ecrAssets.Platform.LINUX_AMD64,
     });
     this.subnetIds = vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).subnetIds;
