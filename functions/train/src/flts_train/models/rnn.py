@@ -126,8 +126,8 @@ class Forecaster(nn.Module):
 
     def inverse(self, d: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
         yg = base.unsqueeze(1) + d * self.delta_std + self.delta_mean
-        yg = torch.clamp(yg, max=80.0)
-        return self.tgt_log * (torch.exp(yg) - 1.0) + (1.0 - self.tgt_log) * yg
+        # exp only of the log-space targets, clamped so no float32 overflow; identity elsewhere
+        return self.tgt_log * (torch.exp(torch.clamp(yg, max=80.0)) - 1.0) + (1.0 - self.tgt_log) * yg
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         d, base = self.normalised_delta(x, t)
