@@ -9,7 +9,7 @@ from typing import Any
 MODEL_TYPES = ("GRU", "LSTM", "PROPHET")
 DEVICES = ("auto", "cpu", "cuda")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")  # also identifiers (as in the TS contracts)
 
 
 class SpecError(ValueError):
@@ -174,7 +174,7 @@ def parse_job(raw: Any) -> JobSpec:
     model_type = _str(d, "model_type", "")
     if model_type not in MODEL_TYPES:
         raise SpecError("model_type", f"must be one of {', '.join(MODEL_TYPES)}, got {model_type!r}")
-    identifier = _str(d, "identifier", "")
+    identifier = _str(d, "identifier", "", _RUN_ID)
     config_hash = _str(d, "config_hash", "", _HEX64)
 
     if "training_data" not in d:
@@ -192,7 +192,7 @@ def parse_job(raw: Any) -> JobSpec:
         object_key=_str(td, "object_key", "training_data."),
         test_object_key=_str(td, "test_object_key", "training_data."),
         config_hash=_str(td, "config_hash", "training_data.", _HEX64),
-        identifier=_str(td, "identifier", "training_data."),
+        identifier=_str(td, "identifier", "training_data.", _RUN_ID),
         v=1,
         size=size,
         extra={k: val for k, val in td.items() if k not in known_td},

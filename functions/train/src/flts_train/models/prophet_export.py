@@ -163,8 +163,7 @@ def build_graph(models: list[Any], window: int, n_features: int, horizon: int, n
         return nm
 
     # t [B, H] -> [B, H, 1]
-    const("axes_last", np.array([-1]))
-    inits[-1] = numpy_helper.from_array(np.array([-1], dtype=np.int64), "axes_last")
+    inits.append(numpy_helper.from_array(np.array([-1], dtype=np.int64), "axes_last"))
     nodes.append(helper.make_node("Unsqueeze", ["t", "axes_last"], ["t3"]))
     const("day", np.array(DAY))
     nodes.append(helper.make_node("Div", ["t3", "day"], ["t_days"]))
