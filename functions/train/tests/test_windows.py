@@ -36,8 +36,6 @@ def test_make_windows_shapes_and_alignment() -> None:
 
 
 def test_time_as_epoch_seconds_is_accepted() -> None:
-    import pyarrow.parquet as pq  # noqa: F401
-
     from conftest import parquet_bytes
     from flts_train.data import read_parquet_bytes
 
