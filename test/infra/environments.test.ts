@@ -86,6 +86,15 @@ describe("environments", () => {
     }
   });
 
+  it("rejects incomplete or unknown context", () => {
+    expect(() => loadConfig((k) => ({ env: "staging" })[k], {})).toThrow(/dev or prod/);
+    expect(() => loadConfig((k) => ({ msk: "import" })[k], {})).toThrow(/mskClusterArn/);
+    expect(() =>
+      loadConfig((k) => ({ mskClusterArn: "arn:aws:kafka:eu-west-1:123456789012:cluster/a/b" })[k], {}),
+    ).toThrow(/vpcId/);
+    expect(() => loadConfig((k) => ({ gpu: "maybe" })[k], {})).toThrow(/true or false/);
+  });
+
   it("needs no account: stacks carry only a region (context, CDK_DEFAULT_REGION or us-east-1)", () => {
     const cfg = loadConfig((k) => ({ region: "eu-west-1" })[k], {});
     expect(cfg.region).toBe("eu-west-1");
