@@ -77,6 +77,9 @@ async function startChild(
   for await (const line of lines) {
     if (!line.startsWith('{"port"')) continue;
     const { port } = JSON.parse(line) as { port: number };
+    // Keep draining the child's stdout (its structured logs): a full pipe would block it.
+    lines.close();
+    child.stdout?.resume();
     return { child, url: `http://127.0.0.1:${port}` };
   }
   throw new Error(`${kind} server exited before listening (code ${child.exitCode})`);
@@ -103,21 +106,18 @@ async function waitReady(url: string, timeoutMs: number): Promise<void> {
   throw new Error(`service at ${url} not ready within ${timeoutMs} ms`);
 }
 
-/** Runs autocannon for `seconds`, rotating through `bodies`. */
+/** Runs autocannon for `seconds`; each connection cycles through `bodies` (prebuilt, no per-request setup). */
 async function load(url: string, path: string, bodies: string[], connections: number, seconds: number) {
-  let next = 0;
   const latencies: number[] = [];
   const instance = autocannon({
     url: `${url}${path}`,
     connections,
     duration: seconds,
-    requests: [
-      {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] as string }),
-      },
-    ],
+    requests: bodies.map((body) => ({
+      method: "POST" as const,
+      headers: { "content-type": "application/json" },
+      body,
+    })),
   });
   (instance as unknown as NodeJS.EventEmitter).on(
     "response",
