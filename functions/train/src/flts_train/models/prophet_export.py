@@ -66,9 +66,14 @@ def fit_prophet(times: np.ndarray, values: np.ndarray, hp: ProphetHyper, seed: i
 
 
 def prophet_predict(m: Any, times: np.ndarray) -> np.ndarray:
-    """``yhat`` for flat Unix-second times (float64)."""
-    future = pd.DataFrame({"ds": to_ds(times.reshape(-1))})
-    return m.predict(future)["yhat"].to_numpy(dtype=np.float64).reshape(times.shape)
+    """``yhat`` at Unix-second times of any shape (float64), in the order given.
+
+    ``Prophet.predict`` sorts its input by ``ds``, so it is called on the unique sorted times and the
+    answers are mapped back (overlapping windows repeat times)."""
+    uniq, inverse = np.unique(times.reshape(-1), return_inverse=True)
+    future = pd.DataFrame({"ds": to_ds(uniq)})
+    yhat = m.predict(future)["yhat"].to_numpy(dtype=np.float64)
+    return yhat[inverse].reshape(times.shape)
 
 
 @dataclass
