@@ -78,3 +78,19 @@ export function nagReport(root: IConstruct): { errors: string[]; warnings: strin
     warnings: report.violations.filter((v) => v.severity !== "error").map(format),
   };
 }
+
+/** Acknowledged findings below `root`, per rule id (findings of multi-finding rules counted one by one). */
+export function acknowledgedCounts(root: IConstruct): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const c of root.node.findAll()) {
+    for (const entry of c.node.metadata) {
+      if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY || !entry.data) continue;
+      for (const key of Object.keys(entry.data as object)) {
+        const id = key.replace(/^annotation::/i, "").replace(/\[.*$/s, "");
+        if (!id.startsWith("AwsSolutions-")) continue;
+        counts[id] = (counts[id] ?? 0) + 1;
+      }
+    }
+  }
+  return counts;
+}
