@@ -105,6 +105,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     settings: [
       "EXPECTED_MODEL_TYPES",
       "SKIP_DUPLICATE_CONFIGS",
+      "MAX_TRAIN_ATTEMPTS",
       "TRAINER_BACKEND",
       "TRAINER_BACKENDS",
       "TRAIN_PARAMS",

@@ -17,8 +17,8 @@ import {
   type ModelTrainingMessage,
   type ModelType,
 } from "../functions/common/contracts.ts";
-import { getJsonIfExists, putBytes } from "../functions/common/s3.ts";
-import { evaluationKeys } from "../functions/evaluate/state.ts";
+import { exists, getJsonIfExists, putBytes } from "../functions/common/s3.ts";
+import { evaluationKeys, generationOf } from "../functions/evaluate/state.ts";
 import type { PreprocessResult } from "../functions/preprocess/preprocess.ts";
 import type { DispatchResult } from "../functions/train-dispatch/dispatch.ts";
 import { ensureTrainerVenv, venvPython } from "./python-env.ts";
@@ -186,6 +186,15 @@ async function main(): Promise<number> {
   });
   say(`[runtime] consumers joined (${((Date.now() - started) / 1000).toFixed(1)}s)`);
   const progress: Progress = { preprocess: null, dispatch: null, failure: null };
+  let interrupted = false;
+  const interrupt = () => {
+    if (interrupted) return;
+    interrupted = true;
+    say("[pipeline] interrupted: stopping trainers (their runs are marked _FAILED) and the runtime");
+    progress.failure ??= new StageError("pipeline", "interrupted");
+  };
+  process.once("SIGINT", interrupt);
+  process.once("SIGTERM", interrupt);
   watch(runtime, args.identifier, progress);
   const { s3, config } = runtime.ctx;
   let summary: PipelineSummary | null = null;
@@ -212,18 +221,31 @@ async function main(): Promise<number> {
       () => progress.dispatch,
     );
     const artifacts = config.storage.buckets.artifacts;
+    // The decision on exactly these runs (the ones just dispatched and the ones that already held the guard).
+    const runIds = [...dispatch.dispatched.map((r) => r.run_id), ...dispatch.skipped.map((r) => r.run_id)];
+    const generation = generationOf(runIds);
+    for (const s of dispatch.skipped) {
+      if (
+        !(await exists(s3, artifacts, `runs/${s.run_id}/_SUCCESS`)) &&
+        !(await exists(s3, artifacts, `runs/${s.run_id}/_FAILED`))
+      ) {
+        say(
+          `[train-dispatch] ${s.model_type} run ${s.run_id} (dispatched earlier) has not finished yet: waiting for it`,
+        );
+      }
+    }
     await waitFor("the promotion decision", "evaluate", deadline, progress, () =>
       getJsonIfExists(
         s3,
         artifacts,
-        evaluationKeys.published(args.identifier, hash),
+        evaluationKeys.publishedFor(args.identifier, hash, generation),
         z.looseObject({ promoted: z.boolean() }),
       ),
     );
     const decision = await getJsonIfExists(
       s3,
       artifacts,
-      evaluationKeys.decision(args.identifier, hash),
+      evaluationKeys.decisionFor(args.identifier, hash, generation),
       EvaluationDecision,
     );
     if (decision) {
@@ -237,6 +259,7 @@ async function main(): Promise<number> {
       skippedPreprocess: pre.status === "skipped_idempotent",
       skippedTraining: dispatch.skipped.map((s) => s.model_type as ModelType),
       decision,
+      runIds,
       seconds: (Date.now() - started) / 1000,
     });
     const failed = summary.runs.filter((r) => r.status !== "SUCCESS");

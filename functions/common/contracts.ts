@@ -326,11 +326,14 @@ export const PROMOTION_POLICIES = ["beat_baseline_and_champion", "beat_baseline"
 export const PromotionPolicy = z.enum(PROMOTION_POLICIES);
 export type PromotionPolicy = z.infer<typeof PromotionPolicy>;
 
-/** `model-artifacts/evaluations/<identifier>/<config_hash>/decision.json`: written once (conditional put). */
+/** `evaluations/<identifier>/<config_hash>/decisions/<generation>.json`: written once (conditional put). */
 export const EvaluationDecision = z.object({
   v: z.literal(1),
   identifier: Identifier,
   config_hash: ConfigHash,
+  /** Names the set of runs decided on (the newest run of each expected type). */
+  generation: z.string().regex(/^[0-9a-f]{16}$/),
+  runs: z.array(RunId),
   decided_at: z.string(),
   policy: PromotionPolicy,
   expected: z.array(ModelType),

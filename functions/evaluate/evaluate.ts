@@ -32,7 +32,15 @@ import { finalizeDecision } from "./promote.ts";
 import { failedEntry, prepareTestSet, scoreBaseline, scoreModel, type TestSet } from "./score-run.ts";
 import { pickWinner } from "./scoring.ts";
 import { type EvaluateSettings, loadEvaluateSettings } from "./settings.ts";
-import { evaluationKeys, loadRunStates, type RunState, readiness, recordStatus } from "./state.ts";
+import {
+  evaluationKeys,
+  generationOf,
+  latestPerType,
+  loadRunStates,
+  type RunState,
+  readiness,
+  recordStatus,
+} from "./state.ts";
 import { readSeries } from "./windows.ts";
 
 export type EvaluateResult =
@@ -112,6 +120,8 @@ export async function decide(
   settings: EvaluateSettings,
   now = new Date(),
 ): Promise<EvaluationDecision> {
+  const latest = latestPerType(settings.expected, runs);
+  const latestIds = new Set(latest.map((r) => r.run_id));
   const { s3, config } = ctx;
   const meta = await getJson(
     s3,
@@ -142,6 +152,8 @@ export async function decide(
           created_at,
           entry,
         });
+    } else if (!latestIds.has(run.run_id)) {
+      // an earlier attempt superseded by a retry: not part of this generation
     } else if (run.status === "FAILED") {
       scoreboard.push(
         failedEntry(
@@ -229,6 +241,8 @@ export async function decide(
     v: 1,
     identifier,
     config_hash: configHash,
+    generation: generationOf([...latestIds]),
+    runs: [...latestIds].sort(),
     decided_at: decidedAt,
     policy: settings.policy,
     expected: settings.expected,
@@ -272,38 +286,40 @@ export async function evaluateMessage(
   const { s3, logger } = ctx;
   const bucket = ctx.config.storage.buckets.artifacts;
   const { identifier, config_hash } = message;
-  const startedAt = await recordStatus(s3, bucket, message);
-  const decisionKey = evaluationKeys.decision(identifier, config_hash);
-
-  let decision = await getJsonIfExists(s3, bucket, decisionKey, EvaluationDecision);
-  if (!decision) {
-    const runs = await loadRunStates(s3, bucket, identifier, config_hash);
-    const ready = readiness(settings.expected, runs, startedAt, settings.deadlineSeconds);
-    if (!ready.ready) {
-      logger.info("evaluate_waiting", {
-        identifier,
-        config_hash,
-        run_id: message.run_id,
-        status: message.status,
-        pending: ready.pending,
-      });
-      return { status: "waiting", identifier, config_hash, pending: ready.pending };
-    }
-    const candidate = await decide(ctx, identifier, config_hash, runs, ready.deadlinePassed, settings);
-    if (await putIfAbsent(s3, bucket, decisionKey, JSON.stringify(candidate))) {
-      decision = candidate;
-    } else {
-      logger.info("evaluate_decision_exists", { identifier, config_hash });
-      decision = await getJson(s3, bucket, decisionKey, EvaluationDecision);
-    }
-  } else if (await exists(s3, bucket, evaluationKeys.published(identifier, config_hash))) {
-    logger.info("evaluate_duplicate_ignored", {
+  await recordStatus(s3, bucket, message);
+  const runs = await loadRunStates(s3, bucket, identifier, config_hash);
+  const ready = readiness(settings.expected, runs, settings.deadlineSeconds);
+  if (!ready.ready) {
+    logger.info("evaluate_waiting", {
       identifier,
       config_hash,
       run_id: message.run_id,
       status: message.status,
+      pending: ready.pending,
+    });
+    return { status: "waiting", identifier, config_hash, pending: ready.pending };
+  }
+  const generation = generationOf(latestPerType(settings.expected, runs).map((r) => r.run_id));
+  if (await exists(s3, bucket, evaluationKeys.publishedFor(identifier, config_hash, generation))) {
+    logger.info("evaluate_duplicate_ignored", {
+      identifier,
+      config_hash,
+      generation,
+      run_id: message.run_id,
+      status: message.status,
     });
     return { status: "duplicate", identifier, config_hash };
+  }
+  const decisionKey = evaluationKeys.decisionFor(identifier, config_hash, generation);
+  let decision = await getJsonIfExists(s3, bucket, decisionKey, EvaluationDecision);
+  if (!decision) {
+    const candidate = await decide(ctx, identifier, config_hash, runs, ready.deadlinePassed, settings);
+    if (await putIfAbsent(s3, bucket, decisionKey, JSON.stringify(candidate))) {
+      decision = candidate;
+    } else {
+      logger.info("evaluate_decision_exists", { identifier, config_hash, generation });
+      decision = await getJson(s3, bucket, decisionKey, EvaluationDecision);
+    }
   }
   await finalizeDecision(ctx, decision);
   return { status: "decided", identifier, config_hash, decision };

@@ -80,8 +80,19 @@ export async function finalizeDecision(
   } else {
     logger.info("promotion_declined", { identifier, config_hash, reason: decision.reason });
   }
-  await putJson(s3, config.storage.buckets.artifacts, evaluationKeys.published(identifier, config_hash), {
+  const artifacts = config.storage.buckets.artifacts;
+  const marker = {
     at: new Date().toISOString(),
     promoted: decision.promoted,
-  });
+    generation: decision.generation,
+  };
+  // The latest decision, for readers; then the generation's marker, which closes it.
+  await putJson(s3, artifacts, evaluationKeys.decision(identifier, config_hash), decision);
+  await putJson(s3, artifacts, evaluationKeys.published(identifier, config_hash), marker);
+  await putJson(
+    s3,
+    artifacts,
+    evaluationKeys.publishedFor(identifier, config_hash, decision.generation),
+    marker,
+  );
 }

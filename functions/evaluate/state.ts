@@ -1,17 +1,18 @@
 /**
  * Evaluation state in S3 (functions are stateless): every `model-training` status a run reached is a
  * write-once object, so redeliveries and concurrent consumers agree.
- * `evaluations/<identifier>/<config_hash>/`: `started.json`, `runs/<run_id>.<STATUS>.json`,
- * `decision.json` (written once), `published.json`.
+ * `evaluations/<identifier>/<config_hash>/`: `runs/<run_id>.<STATUS>.json`; per *generation* (the
+ * set of the newest run of each expected type) `decisions/<generation>.json` (written once) and
+ * `decisions/<generation>.published.json`; `decision.json` and `published.json` copy the latest.
+ * A retried type makes a new generation, which gets its own decision; a redelivery never does.
  */
 import type { S3Client } from "@aws-sdk/client-s3";
-import { z } from "zod";
 import { type ModelTrainingMessage, type ModelType, RunStatusRecord } from "../common/contracts.ts";
-import { getJson, getJsonIfExists, listKeys, putIfAbsent } from "../common/s3.ts";
+import { sha256Hex } from "../common/hash.ts";
+import { getJsonIfExists, listKeys, putIfAbsent } from "../common/s3.ts";
 
 export const evaluationKeys = {
   prefix: (identifier: string, configHash: string) => `evaluations/${identifier}/${configHash}/`,
-  started: (identifier: string, configHash: string) => `evaluations/${identifier}/${configHash}/started.json`,
   status: (identifier: string, configHash: string, runId: string, status: string) =>
     `evaluations/${identifier}/${configHash}/runs/${runId}.${status}.json`,
   runsPrefix: (identifier: string, configHash: string) => `evaluations/${identifier}/${configHash}/runs/`,
@@ -19,9 +20,11 @@ export const evaluationKeys = {
     `evaluations/${identifier}/${configHash}/decision.json`,
   published: (identifier: string, configHash: string) =>
     `evaluations/${identifier}/${configHash}/published.json`,
+  decisionFor: (identifier: string, configHash: string, generation: string) =>
+    `evaluations/${identifier}/${configHash}/decisions/${generation}.json`,
+  publishedFor: (identifier: string, configHash: string, generation: string) =>
+    `evaluations/${identifier}/${configHash}/decisions/${generation}.published.json`,
 };
-
-const Started = z.object({ started_at: z.string() });
 
 export interface RunState {
   run_id: string;
@@ -34,13 +37,13 @@ export interface RunState {
   terminal: ModelTrainingMessage | null;
 }
 
-/** Records one status (idempotent) and the evaluation's start; returns the start time. */
+/** Records one status of a run (write-once, so a redelivery changes nothing). */
 export async function recordStatus(
   s3: S3Client,
   bucket: string,
   message: ModelTrainingMessage,
   now = new Date(),
-): Promise<string> {
+): Promise<void> {
   const { identifier, config_hash } = message;
   const record: RunStatusRecord = { message, received_at: now.toISOString() };
   await putIfAbsent(
@@ -49,9 +52,6 @@ export async function recordStatus(
     evaluationKeys.status(identifier, config_hash, message.run_id, message.status),
     JSON.stringify(record),
   );
-  const startedKey = evaluationKeys.started(identifier, config_hash);
-  await putIfAbsent(s3, bucket, startedKey, JSON.stringify({ started_at: now.toISOString() }));
-  return (await getJson(s3, bucket, startedKey, Started)).started_at;
 }
 
 /** Every run seen for (identifier, config_hash), with its latest status. */
@@ -104,6 +104,30 @@ export async function loadRunStates(
   return [...runs.values()];
 }
 
+/** The newest run (by first sighting) of each expected type that has one. */
+export function latestPerType(expected: readonly ModelType[], runs: readonly RunState[]): RunState[] {
+  const out: RunState[] = [];
+  for (const type of expected) {
+    const ofType = runs.filter((r) => r.model_type === type);
+    const latest = ofType.reduce<RunState | null>(
+      (best, r) =>
+        best === null ||
+        r.first_seen > best.first_seen ||
+        (r.first_seen === best.first_seen && r.run_id > best.run_id)
+          ? r
+          : best,
+      null,
+    );
+    if (latest) out.push(latest);
+  }
+  return out;
+}
+
+/** Names a set of runs: the same runs always give the same generation. */
+export function generationOf(runIds: readonly string[]): string {
+  return sha256Hex([...runIds].sort().join("\n")).slice(0, 16);
+}
+
 export interface Readiness {
   ready: boolean;
   deadlinePassed: boolean;
@@ -111,22 +135,23 @@ export interface Readiness {
   pending: ModelType[];
 }
 
-/** Ready when every expected type has a terminal latest run, or the deadline has passed. */
+/**
+ * Ready when the newest run of every expected type is terminal, or when EVAL_DEADLINE_SECONDS have
+ * passed since the newest of those runs was first seen (a retry restarts the clock).
+ */
 export function readiness(
   expected: readonly ModelType[],
   runs: readonly RunState[],
-  startedAt: string,
   deadlineSeconds: number,
   now = new Date(),
 ): Readiness {
+  const latest = latestPerType(expected, runs);
   const pending = expected.filter((type) => {
-    const ofType = runs
-      .filter((r) => r.model_type === type)
-      .sort((a, b) => (a.first_seen < b.first_seen ? -1 : 1));
-    const latest = ofType[ofType.length - 1];
-    return !latest || latest.status === "RUNNING";
+    const run = latest.find((r) => r.model_type === type);
+    return !run || run.status === "RUNNING";
   });
-  const deadlinePassed = now.getTime() - Date.parse(startedAt) >= deadlineSeconds * 1000;
+  const since = latest.reduce((max, r) => (r.first_seen > max ? r.first_seen : max), "");
+  const deadlinePassed = since !== "" && now.getTime() - Date.parse(since) >= deadlineSeconds * 1000;
   return {
     ready: pending.length === 0 || deadlinePassed,
     deadlinePassed: pending.length > 0 && deadlinePassed,

@@ -19,12 +19,16 @@ import {
   type TrainParams,
 } from "../common/contracts.ts";
 import { publish } from "../common/kafka.ts";
-import { getJson, getJsonIfExists, putIfAbsent, putJson, s3Uri } from "../common/s3.ts";
+import { exists, getJson, getJsonIfExists, putIfAbsent, putJson, s3Uri } from "../common/s3.ts";
 import { launcherFor } from "./backends.ts";
 import { type Backend, type DispatchSettings, loadDispatchSettings } from "./settings.ts";
 
 export const artifactKeys = {
-  guard: (configHash: string, type: ModelType) => `guards/${configHash}/${type}.json`,
+  /** Attempt 1 holds `guards/<hash>/<type>.json`; a retry after a FAILED run holds `<type>.attempt-<n>.json`. */
+  guard: (configHash: string, type: ModelType, attempt = 1) =>
+    attempt === 1
+      ? `guards/${configHash}/${type}.json`
+      : `guards/${configHash}/${type}.attempt-${attempt}.json`,
   run: (runId: string) => `runs/${runId}/`,
   job: (runId: string) => `runs/${runId}/job.json`,
   record: (runId: string) => `runs/${runId}/run.json`,
@@ -94,9 +98,21 @@ export async function dispatchTraining(
         config_hash: claim.config_hash,
         created_at: createdAt,
       };
-      const key = artifactKeys.guard(claim.config_hash, type);
-      if (!(await putIfAbsent(s3, artifacts, key, JSON.stringify(guard)))) {
-        const held = await getJson(s3, artifacts, key, DispatchGuard);
+      // The first free attempt slot wins; a slot whose run FAILED may be retried in the next slot.
+      let held: DispatchGuard | null = null;
+      let claimed = false;
+      for (let attempt = 1; attempt <= settings.maxAttempts; attempt++) {
+        const key = artifactKeys.guard(claim.config_hash, type, attempt);
+        if (await putIfAbsent(s3, artifacts, key, JSON.stringify(guard))) {
+          claimed = true;
+          if (attempt > 1)
+            logger.info("dispatch_retry_failed_run", { model_type: type, attempt, previous: held?.run_id });
+          break;
+        }
+        held = await getJson(s3, artifacts, key, DispatchGuard);
+        if (!(await exists(s3, artifacts, artifactKeys.failed(held.run_id)))) break;
+      }
+      if (!claimed && held) {
         logger.info("dispatch_skip_duplicate", {
           model_type: type,
           config_hash: claim.config_hash,

@@ -1,6 +1,6 @@
 /** train-dispatch settings from the environment. */
 import { MODEL_TYPES, type ModelType, parseContract, TrainParams } from "../common/contracts.ts";
-import { envBool, envMap, envModelTypes, envString, SettingError } from "../common/env.ts";
+import { envBool, envMap, envModelTypes, envNumber, envString, SettingError } from "../common/env.ts";
 
 export const BACKENDS = ["local", "lambda", "ecs"] as const;
 export type Backend = (typeof BACKENDS)[number];
@@ -8,6 +8,8 @@ export type Backend = (typeof BACKENDS)[number];
 export interface DispatchSettings {
   expected: ModelType[];
   skipDuplicates: boolean;
+  /** Attempts per (model_type, config_hash): a type whose run FAILED is dispatched again up to this many times. */
+  maxAttempts: number;
   backends: Record<ModelType, Backend>;
   /** Extra trainer parameters (e.g. `{"max_epochs": 2}`); window, horizon and columns come from the data. */
   params: Partial<TrainParams>;
@@ -43,5 +45,11 @@ export function loadDispatchSettings(env: NodeJS.ProcessEnv = process.env): Disp
     }
     params = parseContract(TrainParams.partial().strict(), "TRAIN_PARAMS", json) as Partial<TrainParams>;
   }
-  return { expected, skipDuplicates: envBool(env, "SKIP_DUPLICATE_CONFIGS", true), backends, params };
+  return {
+    expected,
+    skipDuplicates: envBool(env, "SKIP_DUPLICATE_CONFIGS", true),
+    maxAttempts: envNumber(env, "MAX_TRAIN_ATTEMPTS", 3, { integer: true, min: 1 }),
+    backends,
+    params,
+  };
 }

@@ -47,11 +47,14 @@ export async function summarise(
     skippedPreprocess: boolean;
     skippedTraining: ModelType[];
     decision: EvaluationDecision | null;
+    /** The runs of this pipeline run (others of the same config, e.g. superseded attempts, are left out). */
+    runIds?: string[];
     seconds: number;
   },
 ): Promise<PipelineSummary> {
   const bucket = storage.buckets.artifacts;
-  const states = await loadRunStates(s3, bucket, args.identifier, args.configHash);
+  const all = await loadRunStates(s3, bucket, args.identifier, args.configHash);
+  const states = args.runIds ? all.filter((r) => args.runIds?.includes(r.run_id)) : all;
   const runs: RunSummary[] = [];
   for (const state of states.sort((a, b) => a.model_type.localeCompare(b.model_type))) {
     const record = await getJsonIfExists(s3, bucket, `runs/${state.run_id}/run.json`, RunRecord);

@@ -279,6 +279,62 @@ function independentBaseline(window: number, tol: number) {
   return { rmse: ((out.down as number) + (out.up as number)) / 2, windows };
 }
 
+describe("a FAILED run is retried and re-evaluated (real trainer, PROPHET)", () => {
+  it("dispatches the next attempt for a type whose run failed, and decides again on the new set of runs", async () => {
+    const id = uniqueId();
+    const { result } = await preprocessSlice(id);
+    if (result.status === "ignored") throw new Error("unexpected");
+    const evaluate = loadEvaluateSettings({ EXPECTED_MODEL_TYPES: "PROPHET", PROMOTION_POLICY: "always" });
+    const ref = (runId: string, marker: string) => ({
+      bucket: artifacts(),
+      key: `runs/${runId}/${marker}`,
+      size: null,
+      eTag: null,
+      eventName: "x",
+    });
+
+    // Attempt 1: the launch fails (no trainer function configured), which writes _FAILED.
+    const broken = await dispatchTraining(
+      result.claim,
+      ctx,
+      loadDispatchSettings({ EXPECTED_MODEL_TYPES: "PROPHET", TRAINER_BACKEND: "lambda" }),
+    );
+    const failedRun = broken.dispatched[0];
+    expect(failedRun).toMatchObject({ launched: false });
+    expect(failedRun?.error).toMatch(/TRAINER_LAMBDA_FUNCTION/);
+    const failedMsg = await completeRun(ref(failedRun?.run_id as string, "_FAILED"), ctx);
+    const first = await evaluateMessage(failedMsg, ctx, evaluate);
+    if (first.status !== "decided") throw new Error(`expected a decision, got ${first.status}`);
+    expect(first.decision.promoted).toBe(false);
+
+    // Attempt 2: the guard's run failed, so the type is dispatched again, on the local trainer.
+    const pool = new LocalTrainerPool({
+      python: venvPython(ensureTrainerVenv()),
+      concurrency: 1,
+      s3: ctx.s3,
+    });
+    registerTrainerLauncher("local", pool);
+    const local = loadDispatchSettings({ EXPECTED_MODEL_TYPES: "PROPHET", TRAINER_BACKEND: "local" });
+    const retry = await dispatchTraining(result.claim, ctx, local);
+    expect(retry.skipped).toEqual([]);
+    const retryRun = retry.dispatched[0]?.run_id as string;
+    expect(retryRun).not.toBe(failedRun?.run_id);
+    await pool.idle();
+    const success = await completeRun(ref(retryRun, "_SUCCESS"), ctx);
+    expect(success.status).toBe("SUCCESS");
+    const second = await evaluateMessage(success, ctx, evaluate);
+    if (second.status !== "decided") throw new Error(`expected a new decision, got ${second.status}`);
+    expect(second.decision.generation).not.toBe(first.decision.generation);
+    expect(second.decision.promoted).toBe(true);
+    expect(second.decision.winner?.run_id).toBe(retryRun);
+
+    // Now the successful attempt holds the type: a third claim is skipped.
+    const third = await dispatchTraining(result.claim, ctx, local);
+    expect(third.dispatched).toEqual([]);
+    expect(third.skipped).toEqual([{ model_type: "PROPHET", run_id: retryRun }]);
+  }, 180_000);
+});
+
 describe("evaluate (real onnxruntime, real trained fixture models)", () => {
   it("waits for every expected type, scores candidates against persistence, promotes once, and ignores a redelivery", async () => {
     const id = uniqueId();

@@ -8,7 +8,7 @@ import {
   pickWinner,
 } from "../../functions/evaluate/scoring.ts";
 import { parseWeights } from "../../functions/evaluate/settings.ts";
-import { readiness } from "../../functions/evaluate/state.ts";
+import { generationOf, readiness } from "../../functions/evaluate/state.ts";
 import { buildInputs, buildTargets, windowStarts } from "../../functions/evaluate/windows.ts";
 
 describe("perTargetMetrics", () => {
@@ -150,7 +150,7 @@ describe("evaluation readiness", () => {
 
   it("waits until every expected type's latest run is terminal", () => {
     const runs = [run("g", "GRU", "SUCCESS", start), run("l", "LSTM", "RUNNING", start)];
-    expect(readiness(["GRU", "LSTM", "PROPHET"], runs, start, 3600, soon)).toEqual({
+    expect(readiness(["GRU", "LSTM", "PROPHET"], runs, 3600, soon)).toEqual({
       ready: false,
       deadlinePassed: false,
       pending: ["LSTM", "PROPHET"],
@@ -160,7 +160,7 @@ describe("evaluation readiness", () => {
       run("l", "LSTM", "FAILED", start),
       run("p", "PROPHET", "SUCCESS", start),
     ];
-    expect(readiness(["GRU", "LSTM", "PROPHET"], done, start, 3600, soon)).toEqual({
+    expect(readiness(["GRU", "LSTM", "PROPHET"], done, 3600, soon)).toEqual({
       ready: true,
       deadlinePassed: false,
       pending: [],
@@ -169,7 +169,7 @@ describe("evaluation readiness", () => {
 
   it("goes ahead with what is terminal once EVAL_DEADLINE_SECONDS has passed", () => {
     const runs = [run("g", "GRU", "SUCCESS", start)];
-    expect(readiness(["GRU", "LSTM"], runs, start, 5, soon)).toEqual({
+    expect(readiness(["GRU", "LSTM"], runs, 5, soon)).toEqual({
       ready: true,
       deadlinePassed: true,
       pending: ["LSTM"],
@@ -178,6 +178,35 @@ describe("evaluation readiness", () => {
 
   it("judges a type by its newest run (a retried type is pending again)", () => {
     const runs = [run("g1", "GRU", "FAILED", start), run("g2", "GRU", "RUNNING", "2026-01-01T00:00:05.000Z")];
-    expect(readiness(["GRU"], runs, start, 3600, soon).pending).toEqual(["GRU"]);
+    expect(readiness(["GRU"], runs, 3600, soon).pending).toEqual(["GRU"]);
+  });
+});
+
+describe("evaluation generations", () => {
+  it("names the same set of runs the same way, in any order, and another set differently", () => {
+    expect(generationOf(["b", "a"])).toBe(generationOf(["a", "b"]));
+    expect(generationOf(["a", "b"])).toMatch(/^[0-9a-f]{16}$/);
+    expect(generationOf(["a", "c"])).not.toBe(generationOf(["a", "b"]));
+  });
+
+  it("restarts the deadline clock at the newest run (a retry is not cut short)", () => {
+    const old = {
+      run_id: "g1",
+      model_type: "GRU" as const,
+      status: "SUCCESS" as const,
+      first_seen: "2026-01-01T00:00:00.000Z",
+      finished_at: null,
+      terminal: null,
+    };
+    const retry = {
+      run_id: "l2",
+      model_type: "LSTM" as const,
+      status: "RUNNING" as const,
+      first_seen: "2026-01-01T05:00:00.000Z",
+      finished_at: null,
+      terminal: null,
+    };
+    const r = readiness(["GRU", "LSTM"], [old, retry], 3600, new Date("2026-01-01T05:10:00.000Z"));
+    expect(r).toEqual({ ready: false, deadlinePassed: false, pending: ["LSTM"] });
   });
 });
