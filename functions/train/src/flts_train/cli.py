@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     bench_p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     bench_p.add_argument("--step-seconds", type=float, default=None, help="default: median spacing of the train CSV")
     args = parser.parse_args(argv)
+    log.capture_library_output()
 
     if args.command == "bench":
         from .bench import main as bench_main

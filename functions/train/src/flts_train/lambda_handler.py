@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from . import log
 from .runner import run_job
 
 SAFETY_MARGIN_SECONDS = 90.0
@@ -13,6 +14,7 @@ SAFETY_MARGIN_SECONDS = 90.0
 def handler(event: Any, context: Any = None) -> dict[str, Any]:
     """Runs the job. A job error is reported through ``_FAILED`` and a FAILED result (no retry storm);
     only a failure to write ``_FAILED`` raises, so Lambda records the invocation as failed."""
+    log.capture_library_output()
     spec = event
     if isinstance(event, str):
         spec = json.loads(event)

@@ -37,3 +37,32 @@ def warn(msg: str, **fields: Any) -> None:
 
 def error(msg: str, **fields: Any) -> None:
     log("error", msg, **fields)
+
+
+def capture_library_output() -> None:
+    """Routes Python ``logging`` records (Prophet, cmdstanpy, botocore) and warnings into JSON lines."""
+    import logging
+    import warnings
+
+    class _JsonHandler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            try:
+                level = "error" if record.levelno >= logging.ERROR else "warn" if record.levelno >= logging.WARNING else "info"
+                log(level, "library_log", logger=record.name, text=record.getMessage())
+            except Exception:  # never let logging break a run
+                pass
+
+    root = logging.getLogger()
+    root.handlers[:] = [_JsonHandler()]
+    root.setLevel(logging.WARNING)
+    for name in ("prophet", "cmdstanpy"):
+        lg = logging.getLogger(name)
+        lg.handlers[:] = []
+        lg.propagate = True
+        lg.setLevel(logging.WARNING)
+    logging.getLogger("prophet.plot").setLevel(logging.CRITICAL)  # "Importing plotly failed": irrelevant here
+
+    def _show(message: Warning | str, category: type[Warning], filename: str, lineno: int, *_: object) -> None:
+        log("warn", "python_warning", category=category.__name__, text=str(message), where=f"{filename}:{lineno}")
+
+    warnings.showwarning = _show  # type: ignore[assignment]

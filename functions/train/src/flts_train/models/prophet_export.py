@@ -38,7 +38,7 @@ class ProphetHyper:
 def _quiet() -> None:
     for name in ("prophet", "cmdstanpy"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    logging.getLogger("cmdstanpy").disabled = True
+    logging.getLogger("prophet.plot").setLevel(logging.CRITICAL)
 
 
 def to_ds(times: np.ndarray) -> pd.Series:
