@@ -197,7 +197,6 @@ export class Trainers extends Construct {
             id: "AwsSolutions-AS3",
             reason: "Scaling is managed by the ECS capacity provider; its events are in ECS and CloudWatch.",
           },
-          { id: "AwsSolutions-EC26", reason: "The root volume is encrypted (blockDevices encrypted: true)." },
           {
             id: "AwsSolutions-IAM4",
             reason:
@@ -213,8 +212,11 @@ export class Trainers extends Construct {
               /^(Action::ecs:Submit\*|Resource::\*|Resource::arn:<AWS::Partition>:autoscaling:.*:autoScalingGroup:\*:autoScalingGroupName\/<[A-Za-z0-9]+>)$/,
           },
           { id: "AwsSolutions-L1", reason: "The drain-hook Lambda's runtime is chosen by aws-cdk-lib." },
-          { id: "AwsSolutions-SNS2", reason: "Lifecycle-hook topic created by aws-cdk-lib carries no data." },
-          { id: "AwsSolutions-SNS3", reason: "Lifecycle-hook topic created by aws-cdk-lib carries no data." },
+          {
+            id: "AwsSolutions-SNS3",
+            reason:
+              "The drain lifecycle-hook topic is created by aws-cdk-lib; only the Auto Scaling service publishes to it.",
+          },
         ]);
       }
       acknowledge(this, [
