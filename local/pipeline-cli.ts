@@ -20,6 +20,7 @@ import {
 import { exists, getJsonIfExists, putBytes } from "../functions/common/s3.ts";
 import { evaluationKeys, generationOf } from "../functions/evaluate/state.ts";
 import type { PreprocessResult } from "../functions/preprocess/preprocess.ts";
+import { completeRun } from "../functions/train-complete/complete.ts";
 import type { DispatchResult } from "../functions/train-dispatch/dispatch.ts";
 import { ensureTrainerVenv, venvPython } from "./python-env.ts";
 import type { Outcome } from "./runtime/consumer.ts";
@@ -163,6 +164,44 @@ async function waitFor<T>(
   }
 }
 
+/**
+ * Runs that already held the guard (skipped) may have finished while no runtime was listening (an
+ * interrupted run, or state from an older version): unless this set of runs already has its decision,
+ * their terminal status is published again through train-complete, so evaluate sees it. Idempotent.
+ */
+async function redriveFinishedRuns(
+  runtime: Runtime,
+  identifier: string,
+  hash: string,
+  generation: string,
+  dispatch: DispatchResult,
+): Promise<void> {
+  const { s3, config } = runtime.ctx;
+  const artifacts = config.storage.buckets.artifacts;
+  if (dispatch.skipped.length === 0) return;
+  if (await exists(s3, artifacts, evaluationKeys.publishedFor(identifier, hash, generation))) return;
+  for (const s of dispatch.skipped) {
+    const marker = (await exists(s3, artifacts, `runs/${s.run_id}/_SUCCESS`))
+      ? "_SUCCESS"
+      : (await exists(s3, artifacts, `runs/${s.run_id}/_FAILED`))
+        ? "_FAILED"
+        : null;
+    if (!marker) {
+      say(
+        `[train-dispatch] ${s.model_type} run ${s.run_id} (dispatched earlier) has not finished yet: waiting for it`,
+      );
+      continue;
+    }
+    say(
+      `[train-complete] re-publishing the ${marker.slice(1)} of ${s.model_type} run ${s.run_id} (finished earlier, not yet decided on)`,
+    );
+    await completeRun(
+      { bucket: artifacts, key: `runs/${s.run_id}/${marker}`, size: null, eTag: null, eventName: "redrive" },
+      runtime.ctx,
+    );
+  }
+}
+
 async function main(): Promise<number> {
   const started = Date.now();
   const args = parseCli();
@@ -224,16 +263,7 @@ async function main(): Promise<number> {
     // The decision on exactly these runs (the ones just dispatched and the ones that already held the guard).
     const runIds = [...dispatch.dispatched.map((r) => r.run_id), ...dispatch.skipped.map((r) => r.run_id)];
     const generation = generationOf(runIds);
-    for (const s of dispatch.skipped) {
-      if (
-        !(await exists(s3, artifacts, `runs/${s.run_id}/_SUCCESS`)) &&
-        !(await exists(s3, artifacts, `runs/${s.run_id}/_FAILED`))
-      ) {
-        say(
-          `[train-dispatch] ${s.model_type} run ${s.run_id} (dispatched earlier) has not finished yet: waiting for it`,
-        );
-      }
-    }
+    await redriveFinishedRuns(runtime, args.identifier, hash, generation, dispatch);
     await waitFor("the promotion decision", "evaluate", deadline, progress, () =>
       getJsonIfExists(
         s3,

@@ -206,6 +206,8 @@ export async function decide(
   let reason: string;
   if (!best) {
     reason = "no candidate could be scored";
+  } else if (previous?.run_id === best.run_id) {
+    reason = `${best.model_type} ${best.run_id} is already the current champion (score ${best.score.toFixed(6)})`;
   } else if (settings.policy !== "always" && !(best.score < (baseline.score as number))) {
     reason = `best candidate ${best.run_id} (score ${best.score.toFixed(6)}) does not beat the persistence baseline (${(baseline.score as number).toFixed(6)})`;
   } else if (
