@@ -64,10 +64,13 @@ export class Predictor {
         model_type: model.identity.model_type,
         route: "/predict",
         features: card.features,
-        window: card.window,
+        targets: card.targets,
         x,
+        window: card.window,
         last_ts: lastTs,
-        predictions,
+        t,
+        y,
+        horizon,
         latency_ms: performance.now() - started,
         cached,
       });
@@ -110,13 +113,8 @@ export class Predictor {
       const y = await serving.batcher.submit(x, t, rows);
       const latency = performance.now() - started;
       const forecasts = lastTs.map((last, i) => {
-        const predictions = toPredictions(
-          y.subarray(i * model.ySize, (i + 1) * model.ySize),
-          t.subarray(i * card.horizon, (i + 1) * card.horizon),
-          card.targets,
-          card.horizon,
-          horizon,
-        );
+        const yi = y.subarray(i * model.ySize, (i + 1) * model.ySize);
+        const ti = t.subarray(i * card.horizon, (i + 1) * card.horizon);
         this.deps.record({
           at: Date.now(),
           request_id: `${requestId}/${i}`,
@@ -125,14 +123,17 @@ export class Predictor {
           model_type: model.identity.model_type,
           route: "/predict/batch",
           features: card.features,
-          window: card.window,
+          targets: card.targets,
           x: x.subarray(i * model.xSize, (i + 1) * model.xSize),
+          window: card.window,
           last_ts: last,
-          predictions,
+          t: ti,
+          y: yi,
+          horizon,
           latency_ms: latency,
           cached: false,
         });
-        return { predictions };
+        return { predictions: toPredictions(yi, ti, card.targets, card.horizon, horizon) };
       });
       return {
         status: "SUCCESS",

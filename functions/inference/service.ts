@@ -55,8 +55,8 @@ export async function startInferenceService(
     logger,
   );
   const logs = new InferenceLog(
-    s3,
     {
+      storage: config.storage,
       bucket: config.storage.buckets.inferenceLogs,
       flushMs: config.logFlushMs,
       maxRecords: config.logMaxRecords,
