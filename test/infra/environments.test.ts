@@ -4,6 +4,7 @@
  */
 import { App } from "aws-cdk-lib";
 import { Match } from "aws-cdk-lib/assertions";
+import * as sns from "aws-cdk-lib/aws-sns";
 import { describe, expect, it } from "vitest";
 import { TOPICS } from "../../functions/common/contracts.ts";
 import { FUNCTIONS, type FunctionSpec } from "../../functions/manifest.ts";
@@ -201,5 +202,15 @@ describe("the manifest drives the pipeline", () => {
       StartingPosition: "LATEST",
       MaximumRetryAttempts: 1,
     });
+  });
+});
+
+describe("cdk-nag in the app", () => {
+  it("fails synthesis on an unacknowledged finding", () => {
+    const app = new App({ context: { ...cdkJsonContext(), "aws:cdk:bundling-stacks": [] } });
+    const stacks = buildFlts(app);
+    // A topic without TLS enforcement or encryption: AwsSolutions-SNS2/SNS3.
+    new sns.Topic(stacks.observability, "Unchecked");
+    expect(() => app.synth()).toThrow(/AwsSolutions-SNS3/);
   });
 });
