@@ -150,8 +150,8 @@ export function readiness(
     const run = latest.find((r) => r.model_type === type);
     return !run || run.status === "RUNNING";
   });
-  const since = latest.reduce((max, r) => (r.first_seen > max ? r.first_seen : max), "");
-  const deadlinePassed = since !== "" && now.getTime() - Date.parse(since) >= deadlineSeconds * 1000;
+  const since = Math.max(...latest.map((r) => Date.parse(r.first_seen)));
+  const deadlinePassed = Number.isFinite(since) && now.getTime() - since >= deadlineSeconds * 1000;
   return {
     ready: pending.length === 0 || deadlinePassed,
     deadlinePassed: pending.length > 0 && deadlinePassed,
