@@ -214,13 +214,13 @@ async function main(): Promise<number> {
     process.env.TRAIN_PARAMS = JSON.stringify({ ...params, max_epochs: args.maxEpochs });
   }
   const concurrency = Number(process.env.TRAINER_CONCURRENCY ?? 2);
+  const ownRun = new RegExp(`/${args.identifier.replace(/[.]/g, "\\.")}-(gru|lstm|prophet)-[0-9a-f]{8}-`);
   const runtime = await startRuntime({
     groupSuffix: `cli-${args.identifier}-${process.pid}-${Date.now().toString(36)}`,
     startAt: "latest",
+    // Only this identifier's events: by identifier, or (run artifacts) by the run id's prefix.
     accept: (text, id) =>
-      id
-        ? id === args.identifier
-        : text.includes(`/${args.identifier}-`) || text.includes(`"${args.identifier}"`),
+      id ? id === args.identifier : ownRun.test(text) || text.includes(`"${args.identifier}"`),
     trainer: { python, concurrency: Number.isInteger(concurrency) && concurrency > 0 ? concurrency : 2 },
   });
   say(`[runtime] consumers joined (${((Date.now() - started) / 1000).toFixed(1)}s)`);
