@@ -1,7 +1,9 @@
 /**
- * The custom CloudWatch metrics the dashboard and alarms read. The functions emit them with
- * Powertools Metrics (EMF); the inference service prints the same EMF lines to stdout (CloudWatch
- * Logs extracts them from any log group). Names are documented in infra/README.md.
+ * The custom CloudWatch metrics the dashboard, alarms and autoscaling read (documented in
+ * infra/README.md). Three sources, none of which needs code beyond what the functions already do:
+ * - EMF from Powertools Metrics in functions/common/lambda.ts (namespace FLTS/Pipeline);
+ * - metric filters on the structured log events the stages write (namespace FLTS/PipelineEvents);
+ * - the inference service's Prometheus metrics, published by a CloudWatch agent sidecar (FLTS/Inference).
  */
 
 /** Every pipeline Lambda gets POWERTOOLS_METRICS_NAMESPACE = this and POWERTOOLS_SERVICE_NAME = its manifest name. */
@@ -9,27 +11,31 @@ export const PIPELINE_NAMESPACE = "FLTS/Pipeline";
 /** Powertools adds `service` (the function's manifest name) as the default dimension. */
 export const SERVICE_DIMENSION = "service";
 
+/** EMF metrics of functions/common/lambda.ts, dimension `service`. */
 export const PIPELINE_METRICS = {
-  /** preprocess: a training-data claim check was published. */
-  trainingDataPublished: "TrainingDataPublished",
-  /** preprocess: skipped because the same config_hash exists (`skip_idempotent`). */
-  skippedIdempotent: "SkippedIdempotent",
-  /** train-dispatch: a trainer was launched (dimension set also carries ModelType and Backend optionally). */
-  trainingRunsLaunched: "TrainingRunsLaunched",
-  /** train-complete: a run ended with _SUCCESS / _FAILED. */
-  trainingRunsSucceeded: "TrainingRunsSucceeded",
-  trainingRunsFailed: "TrainingRunsFailed",
-  /** evaluate: a model was promoted (a `model-selected` message was published). */
-  promotions: "Promotions",
-  /** evaluate: a config_hash was evaluated without a new champion. */
-  promotionsSkipped: "PromotionsSkipped",
-  /** Any Kafka-triggered function (functions/common/lambda.ts): a message went to `DLQ-<topic>`. */
+  /** Kafka-triggered functions: a message went to `DLQ-<topic>`. */
   dlqPublished: "MessagesToDlq",
-  /** Kafka-triggered functions: messages handled (functions/common/lambda.ts). */
+  /** Kafka-triggered functions: messages handled. */
   messagesProcessed: "MessagesProcessed",
-  /** S3-triggered functions: objects handled (functions/common/lambda.ts). */
+  /** S3-triggered functions: objects handled. */
   objectsProcessed: "ObjectsProcessed",
 } as const;
+
+/** Metrics counted from the stages' structured logs (Powertools Logger JSON, key `message`); no dimensions. */
+export const EVENTS_NAMESPACE = "FLTS/PipelineEvents";
+
+/** metric name → the log event (the `message` of a Powertools log line) that counts it. */
+export const LOG_EVENT_METRICS = {
+  TrainingDataPublished: "preprocess_done",
+  SkippedIdempotent: "skip_idempotent",
+  TrainingRunsLaunched: "trainer_launched",
+  TrainerLaunchFailed: "trainer_launch_failed",
+  TrainingRunsSucceeded: "train_success_publish",
+  TrainingRunsFailed: "train_failed_publish",
+  Promotions: "model_selected_published",
+  PromotionsDeclined: "promotion_declined",
+} as const;
+export type LogEventMetric = keyof typeof LOG_EVENT_METRICS;
 
 export const INFERENCE_NAMESPACE = "FLTS/Inference";
 /** Dimension `service` = `flts-inference` on every inference metric. */

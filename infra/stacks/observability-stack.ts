@@ -9,6 +9,7 @@ import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as kms from "aws-cdk-lib/aws-kms";
+import * as logs from "aws-cdk-lib/aws-logs";
 import * as sns from "aws-cdk-lib/aws-sns";
 import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
 import type { Construct } from "constructs";
@@ -18,9 +19,12 @@ import type { KafkaClusterRef } from "../constructs/kafka-access.ts";
 import type { PipelineFunction } from "../constructs/pipeline-function.ts";
 import type { Trainers } from "../constructs/trainers.ts";
 import {
+  EVENTS_NAMESPACE,
   INFERENCE_METRICS,
   INFERENCE_NAMESPACE,
   INFERENCE_SERVICE,
+  LOG_EVENT_METRICS,
+  type LogEventMetric,
   PIPELINE_METRICS,
   PIPELINE_NAMESPACE,
 } from "../metrics.ts";
@@ -216,30 +220,38 @@ export class ObservabilityStack extends Stack {
       });
     }
 
-    // --- training runs and promotions ---
-    const search = (metricName: string, label: string) =>
-      new cloudwatch.MathExpression({
-        expression: `SEARCH('{${PIPELINE_NAMESPACE},service} MetricName="${metricName}"', 'Sum', 300)`,
-        label,
-        period: FIVE_MIN,
-      });
+    // --- training runs and promotions: counted from the stages' log events (metric filters) ---
+    // Every event filter is set on every stage's log group, so no stage is named here.
+    for (const pf of functions) {
+      for (const [metricName, event] of Object.entries(LOG_EVENT_METRICS)) {
+        new logs.MetricFilter(this, `${pf.spec.name}-${metricName}`, {
+          logGroup: pf.fn.logGroup,
+          filterPattern: logs.FilterPattern.stringValue("$.message", "=", event),
+          metricNamespace: EVENTS_NAMESPACE,
+          metricName,
+          metricValue: "1",
+          defaultValue: 0,
+        });
+      }
+    }
     const trainingWidgets: cloudwatch.IWidget[] = [
       new cloudwatch.GraphWidget({
         title: "Training runs by status",
         left: [
-          search(PIPELINE_METRICS.trainingRunsLaunched, "launched (RUNNING)"),
-          search(PIPELINE_METRICS.trainingRunsSucceeded, "SUCCESS"),
-          search(PIPELINE_METRICS.trainingRunsFailed, "FAILED"),
+          eventMetric("TrainingRunsLaunched", "launched (RUNNING)"),
+          eventMetric("TrainingRunsSucceeded", "SUCCESS"),
+          eventMetric("TrainingRunsFailed", "FAILED"),
+          eventMetric("TrainerLaunchFailed", "launch failed"),
         ],
-        stacked: false,
         width: 8,
       }),
       new cloudwatch.GraphWidget({
         title: "Training data and promotions",
         left: [
-          search(PIPELINE_METRICS.trainingDataPublished, "training-data"),
-          search(PIPELINE_METRICS.promotions, "promotions"),
-          search(PIPELINE_METRICS.promotionsSkipped, "kept champion"),
+          eventMetric("TrainingDataPublished", "training-data published"),
+          eventMetric("SkippedIdempotent", "skipped (same config_hash)"),
+          eventMetric("Promotions", "promotions"),
+          eventMetric("PromotionsDeclined", "champion kept"),
         ],
         width: 8,
       }),
@@ -304,22 +316,23 @@ export class ObservabilityStack extends Stack {
       });
     }
 
-    // No promotion within N hours of training data arriving.
-    const producer = functions.find((f) => f.spec.produces.includes(TOPICS.trainingData));
-    if (producer && promoter) {
+    // No promotion decision within N hours of training data arriving (a declined promotion is a
+    // decision: the champion was kept; silence means a stage or trainer is stuck).
+    {
       const hours = config.observability.promotionDeadlineHours;
       const period = Duration.hours(hours);
       alarm("no-promotion", {
         alarmName: `${config.prefix}-no-promotion`,
-        alarmDescription: `Training data was published but nothing was promoted within ${hours} h`,
+        alarmDescription: `Training data was published but no promotion decision followed within ${hours} h`,
         metric: new cloudwatch.MathExpression({
-          expression: "IF(FILL(td, 0) > 0 AND FILL(pr, 0) == 0, 1, 0)",
+          expression: "IF(FILL(td, 0) > 0 AND FILL(pr, 0) + FILL(pd, 0) == 0, 1, 0)",
           usingMetrics: {
-            td: pipelineMetric(PIPELINE_METRICS.trainingDataPublished, producer.spec.name, period),
-            pr: pipelineMetric(PIPELINE_METRICS.promotions, promoter.spec.name, period),
+            td: eventMetric("TrainingDataPublished", "training data", period),
+            pr: eventMetric("Promotions", "promotions", period),
+            pd: eventMetric("PromotionsDeclined", "declined", period),
           },
           period,
-          label: "training data without promotion",
+          label: "training data without promotion decision",
         }),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -476,6 +489,14 @@ export class ObservabilityStack extends Stack {
       }),
     );
   }
+}
+
+function eventMetric(
+  metricName: LogEventMetric,
+  label: string,
+  period: Duration = FIVE_MIN,
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({ namespace: EVENTS_NAMESPACE, metricName, statistic: "Sum", period, label });
 }
 
 function pipelineMetric(metricName: string, service: string, period: Duration = FIVE_MIN): cloudwatch.Metric {

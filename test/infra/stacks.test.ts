@@ -3,6 +3,7 @@ import { Match } from "aws-cdk-lib/assertions";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BucketRole, FUNCTIONS } from "../../functions/manifest.ts";
+import { LOG_EVENT_METRICS } from "../../infra/metrics.ts";
 import { API_ROUTES } from "../../infra/stacks/serving-stack.ts";
 import { allStatements, asArray, resources, type Synthesized, synthFlts } from "./synth.ts";
 
@@ -191,6 +192,19 @@ describe("observability", () => {
       "model_info",
     ]) {
       expect(text, needle).toContain(needle);
+    }
+  });
+
+  it("counts training runs and promotions from every stage's log events", () => {
+    const filters = resources(s.template(s.observability), "AWS::Logs::MetricFilter");
+    expect(filters).toHaveLength(FUNCTIONS.length * Object.keys(LOG_EVENT_METRICS).length);
+    for (const [metricName, event] of Object.entries(LOG_EVENT_METRICS)) {
+      s.template(s.observability).hasResourceProperties("AWS::Logs::MetricFilter", {
+        FilterPattern: `{ $.message = "${event}" }`,
+        MetricTransformations: [
+          Match.objectLike({ MetricName: metricName, MetricNamespace: "FLTS/PipelineEvents" }),
+        ],
+      });
     }
   });
 
