@@ -8,7 +8,7 @@ export function toUnixSeconds(value: unknown): number {
   if (typeof value === "number") return Number.isFinite(value) ? value : Number.NaN;
   if (typeof value !== "string" || value.length < 10 || value.length > 40) return Number.NaN;
   const fast = parseCanonical(value);
-  if (!Number.isNaN(fast)) return fast;
+  if (fast !== null) return fast;
   let text = value.trim();
   if (DATE_ONLY.test(text)) text += "T00:00:00Z";
   else {
@@ -26,20 +26,21 @@ const digit = (text: string, at: number): number => {
 const two = (text: string, at: number): number => digit(text, at) * 10 + digit(text, at + 1);
 
 /**
- * The common shapes `YYYY-MM-DDTHH:MM:SS[.mmm][Z]` (T or space) without Date.parse; NaN otherwise,
- * and for out-of-range fields (the general path then rejects them too).
+ * The common shapes `YYYY-MM-DDTHH:MM:SS[.mmm][Z]` (T or space) without Date.parse: null when the
+ * text has another shape (the general path decides), NaN when a field is out of range or the day
+ * does not exist.
  */
-function parseCanonical(text: string): number {
+function parseCanonical(text: string): number | null {
   const n = text.length;
-  if (n !== 19 && n !== 20 && n !== 23 && n !== 24) return Number.NaN;
-  if (text[4] !== "-" || text[7] !== "-" || text[13] !== ":" || text[16] !== ":") return Number.NaN;
-  if (text[10] !== "T" && text[10] !== " ") return Number.NaN;
+  if (n !== 19 && n !== 20 && n !== 23 && n !== 24) return null;
+  if (text[4] !== "-" || text[7] !== "-" || text[13] !== ":" || text[16] !== ":") return null;
+  if (text[10] !== "T" && text[10] !== " ") return null;
   let millis = 0;
   if (n >= 23) {
-    if (text[19] !== ".") return Number.NaN;
+    if (text[19] !== ".") return null;
     millis = digit(text, 20) * 100 + two(text, 21);
   }
-  if ((n === 20 || n === 24) && text[n - 1] !== "Z") return Number.NaN;
+  if ((n === 20 || n === 24) && text[n - 1] !== "Z") return null;
   const year = two(text, 0) * 100 + two(text, 2);
   const month = two(text, 5);
   const day = two(text, 8);
@@ -49,9 +50,14 @@ function parseCanonical(text: string): number {
   if (!(month >= 1 && month <= 12 && day >= 1 && day <= 31 && hour <= 23 && minute <= 59 && second <= 59)) {
     return Number.NaN;
   }
-  const ms = Date.UTC(year, month - 1, day, hour, minute, second, millis);
-  // Date.UTC rolls 31 February over into March; such a date is not a timestamp.
-  return new Date(ms).getUTCDate() === day ? ms / 1000 : Number.NaN;
+  // Date.UTC would roll 31 February over into March; such a date is not a timestamp.
+  if (day > daysInMonth(year, month)) return Number.NaN;
+  return Date.UTC(year, month - 1, day, hour, minute, second, millis) / 1000;
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
 /** ISO 8601 in UTC, to the second unless the instant has a fraction. */

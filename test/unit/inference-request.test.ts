@@ -126,3 +126,20 @@ describe("timestamps", () => {
     expect(toIsoUtc(noon + 0.5)).toBe("2018-02-11T12:00:00.500Z");
   });
 });
+
+describe("calendar checks of the fast timestamp path", () => {
+  it.each([
+    ["2024-02-29T00:00:00Z", Date.UTC(2024, 1, 29) / 1000],
+    ["2000-02-29T00:00:00Z", Date.UTC(2000, 1, 29) / 1000],
+    ["2024-04-30T23:59:59Z", Date.UTC(2024, 3, 30, 23, 59, 59) / 1000],
+  ])("%s is a real day", (input, expected) => {
+    expect(toUnixSeconds(input)).toBe(expected);
+  });
+
+  it.each([["2023-02-29T00:00:00Z"], ["1900-02-29T00:00:00Z"], ["2024-04-31T00:00:00Z"]])(
+    "%s does not exist and is not rolled over",
+    (input) => {
+      expect(toUnixSeconds(input)).toBeNaN();
+    },
+  );
+});
