@@ -126,6 +126,16 @@ export function grantKafka(principal: iam.IGrantable, clusterArn: string, grant:
       }),
     );
   }
+  if (prefixed.length) {
+    // Per-replica groups are removed when the replica stops (functions/inference/promotion-listener.ts).
+    add(
+      new iam.PolicyStatement({
+        sid: "MskDeleteOwnGroups",
+        actions: ["kafka-cluster:DeleteGroup"],
+        resources: prefixed.map((c) => groupArn(clusterArn, `${c.groupPrefix}*`)),
+      }),
+    );
+  }
   if (prefixed.length && Construct.isConstruct(principal.grantPrincipal)) {
     acknowledge(principal.grantPrincipal, [
       {

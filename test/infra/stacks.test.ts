@@ -101,6 +101,26 @@ describe("serving", () => {
     });
   });
 
+  it("lets the service read promotions and runs, write inference logs and use only its own consumer groups", () => {
+    const t = s.template(s.serving);
+    const statements = allStatements([t])
+      .filter(({ id }) => id.startsWith("TaskTaskRole"))
+      .map((x) => x.statement);
+    const text = JSON.stringify(statements);
+    expect(text).toContain("/runs/*");
+    expect(text).toContain("flts-inference-*");
+    const writes = statements.filter((st) => asArray(st.Action).includes("s3:PutObject"));
+    expect(JSON.stringify(writes)).toContain(bucketId("inferenceLogs"));
+    for (const role of ["raw", "processed", "promotion", "artifacts"] as BucketRole[]) {
+      expect(JSON.stringify(writes)).not.toContain(bucketId(role));
+    }
+    const kafka = statements.filter((st) => asArray(st.Action).some((a) => a.startsWith("kafka-cluster:")));
+    expect(JSON.stringify(kafka)).not.toContain("WriteData");
+    const deletes = kafka.filter((st) => asArray(st.Action).includes("kafka-cluster:DeleteGroup"));
+    expect(deletes).toHaveLength(1);
+    expect(JSON.stringify(deletes[0]?.Resource)).toContain("/flts-inference-*");
+  });
+
   it("publishes an HTTP API over a VPC link to the ALB listener", () => {
     const t = s.template(s.serving);
     t.hasResourceProperties("AWS::ApiGatewayV2::Api", { ProtocolType: "HTTP" });
