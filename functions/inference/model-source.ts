@@ -23,6 +23,9 @@ export interface FetchedModel {
   onnx: Uint8Array;
 }
 
+/** What the registry needs from a model source (tests substitute an in-memory one). */
+export type ModelStore = Pick<ModelSource, "readPointer" | "resolve" | "fetch">;
+
 export class ModelSource {
   constructor(
     private readonly s3: S3Client,

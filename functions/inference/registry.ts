@@ -10,7 +10,7 @@ import { type BatcherSettings, MicroBatcher, type QueueBudget } from "./batcher.
 import { Lru } from "./lru.ts";
 import type { InferenceMetrics } from "./metrics.ts";
 import { LoadedModel } from "./model.ts";
-import { GLOBAL_SCOPE, type ModelRef, type ModelSource, type ResolvedPointer } from "./model-source.ts";
+import { GLOBAL_SCOPE, type ModelRef, type ModelStore, type ResolvedPointer } from "./model-source.ts";
 import { noModel, unavailable, unknownIdentifier } from "./problem.ts";
 
 export interface Serving {
@@ -54,7 +54,7 @@ export class ModelRegistry {
   private stopped = false;
 
   constructor(
-    private readonly source: ModelSource,
+    private readonly source: ModelStore,
     private readonly settings: RegistrySettings,
     private readonly budget: QueueBudget,
     private readonly metrics: InferenceMetrics,
@@ -294,13 +294,16 @@ export class ModelRegistry {
     void serving.model.retire();
   }
 
-  /** Stops polling and releases every session once its in-flight requests finish. */
+  /**
+   * Stops polling and retires every model: each session is released once its last lease is
+   * returned. Does not wait for that, so a request stuck past the drain cannot block shutdown.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await Promise.allSettled([...this.loading.values()]);
     const all = [...this.others.values()];
     if (this.defaultServing) all.push(this.defaultServing);
-    await Promise.all(all.map((serving) => serving.model.retire()));
+    for (const serving of all) this.retire(serving);
   }
 }
