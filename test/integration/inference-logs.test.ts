@@ -4,6 +4,7 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { getBytes, listKeys } from "../../functions/common/s3.ts";
+import type { BatchResponse, PredictResponse } from "../../functions/inference/predict.ts";
 import type { InferenceService } from "../../functions/inference/service.ts";
 import {
   common,
@@ -65,13 +66,19 @@ async function start(identifier: string, runId: string, env: Record<string, stri
 }
 
 describe("inference logs", () => {
-  it("writes a JSONL object per full buffer, keyed by identifier, day and time", async () => {
+  it("writes a JSONL object per full buffer, keyed by identifier, day and time, with each answer", async () => {
     const identifier = unique("inf-logs");
     const runId = unique("inf-logs-run");
     const service = await start(identifier, runId, { INFERENCE_LOG_MAX_RECORDS: "5" });
+    const answered = new Map<string, number>();
     for (let i = 0; i < 10; i++) {
-      const res = await post(service, "/predict", { data: windowData("gru", i % 8) });
+      const res = await fetch(`${service.url}/predict`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-request-id": `req-${i}` },
+        body: JSON.stringify({ data: windowData("gru", i % 8) }),
+      });
       expect(res.status).toBe(200);
+      answered.set(`req-${i}`, ((await res.json()) as PredictResponse).predictions[0]?.down as number);
     }
     const { keys, lines } = await waitFor("two log objects", async () => {
       const found = await readLines(identifier);
@@ -83,7 +90,7 @@ describe("inference logs", () => {
     const day = new Date().toISOString().slice(0, 10).replaceAll("-", "");
     expect(keys.some((k) => k.includes(`/${day}/`))).toBe(true);
 
-    const first = lines.find((l) => l.input.last_ts === "2018-02-11T13:18:00Z") as LogLine;
+    const first = lines.find((l) => l.request_id === "req-0") as LogLine;
     expect(first).toMatchObject({
       identifier,
       run_id: runId,
@@ -91,11 +98,27 @@ describe("inference logs", () => {
       route: "/predict",
       cached: false,
     });
-    expect(first.input.rows).toBe(10);
+    expect(first.input).toMatchObject({ rows: 10, last_ts: "2018-02-11T13:18:00Z" });
     expect(first.input.last.down).toBe((windowData("gru", 0).down as number[])[9]);
     expect(first.predictions[0]?.ts).toBe("2018-02-11T13:20:00Z");
     expect(first.latency_ms).toBeGreaterThan(0);
-    expect(new Set(lines.map((l) => l.request_id)).size).toBe(10);
+    for (const line of lines) expect(line.predictions[0]?.down).toBe(answered.get(line.request_id));
+
+    // The batch form logs one record per window; these two are written by the flush on shutdown.
+    const batch = await fetch(`${service.url}/predict/batch`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-request-id": "batch-1" },
+      body: JSON.stringify({ windows: [windowData("gru", 6), windowData("gru", 7)] }),
+    });
+    const forecasts = ((await batch.json()) as BatchResponse).forecasts;
+    await service.stop();
+    const after = await readLines(identifier);
+    expect(after.lines).toHaveLength(12);
+    for (const [i, forecast] of forecasts.entries()) {
+      const line = after.lines.find((l) => l.request_id === `batch-1/${i}`) as LogLine;
+      expect(line.route).toBe("/predict/batch");
+      expect(line.predictions).toEqual(forecast.predictions);
+    }
   });
 
   it("on shutdown, lets queued requests finish and then flushes their records", async () => {
