@@ -10,7 +10,7 @@ import { type BatcherSettings, MicroBatcher, type QueueBudget } from "./batcher.
 import { Lru } from "./lru.ts";
 import type { InferenceMetrics } from "./metrics.ts";
 import { LoadedModel } from "./model.ts";
-import { GLOBAL_SCOPE, type ModelRef, type ModelStore, type ResolvedPointer } from "./model-source.ts";
+import type { ModelRef, ModelStore, ResolvedPointer } from "./model-source.ts";
 import { noModel, unavailable, unknownIdentifier } from "./problem.ts";
 
 export interface Serving {
@@ -111,10 +111,12 @@ export class ModelRegistry {
     if (resolved.scope === this.defaultScope && this.defaultServing) return this.defaultServing;
     const existing = this.others.get(resolved.scope);
     if (existing) return existing;
-    const serving = await this.load(resolved.scope, resolved.pointer, "request").catch((error: unknown) => {
-      this.logger.error("model_load_failed", { scope: resolved.scope, error: String(error) });
-      return null;
-    });
+    const serving = await this.load(resolved.scope, resolved.pointer, "request", false).catch(
+      (error: unknown) => {
+        this.logger.error("model_load_failed", { scope: resolved.scope, error: String(error) });
+        return null;
+      },
+    );
     if (!serving) throw unavailable(`the model for '${resolved.scope}' cannot be loaded`);
     return serving;
   }
@@ -137,7 +139,8 @@ export class ModelRegistry {
       id === this.defaultScope ||
       this.others.peek(id) !== undefined;
     if (servesId) {
-      await this.load(id, message, "message", message.scoreboard).catch((error: unknown) => {
+      const forDefault = id === this.settings.defaultIdentifier || id === this.defaultScope;
+      await this.load(id, message, "message", forDefault, message.scoreboard).catch((error: unknown) => {
         this.logger.error("model_load_failed", { scope: id, run_id: message.run_id, error: String(error) });
       });
     }
@@ -154,7 +157,7 @@ export class ModelRegistry {
       tasks.push(
         this.source
           .readPointer(scope)
-          .then((pointer) => (pointer ? this.load(scope, pointer, trigger) : null)),
+          .then((pointer) => (pointer ? this.load(scope, pointer, trigger, false) : null)),
       );
     }
     const results = await Promise.allSettled(tasks);
@@ -168,7 +171,7 @@ export class ModelRegistry {
   private async refreshDefault(trigger: SwapTrigger): Promise<Serving | null> {
     const resolved = await this.source.resolve(this.settings.defaultIdentifier, this.settings.globalFallback);
     if (!resolved) return null;
-    return this.load(resolved.scope, resolved.pointer, trigger);
+    return this.load(resolved.scope, resolved.pointer, trigger, true);
   }
 
   private async loadDefaultUntilReady(): Promise<void> {
@@ -195,21 +198,29 @@ export class ModelRegistry {
     this.timer.unref();
   }
 
-  /** Loads `ref` into `scope` unless that run already serves it; loads of one scope run one at a time. */
+  /**
+   * Loads `ref` into `scope` (for the default identifier, or into the LRU of other scopes) unless
+   * that run already serves it there; loads of one scope run one at a time.
+   */
   private load(
     scope: string,
     ref: ModelRef & { model_type?: string },
     trigger: SwapTrigger,
+    forDefault: boolean,
     scoreboard: ScoreboardEntry[] | null = null,
   ): Promise<Serving | null> {
     const previous = this.loading.get(scope) ?? Promise.resolve(null);
     const next = previous
       .catch(() => null)
       .then(async () => {
-        const serving = this.servingOf(scope);
+        const serving = forDefault
+          ? this.defaultScope === scope
+            ? this.defaultServing
+            : null
+          : (this.others.peek(scope) ?? null);
         if (serving?.model.identity.run_id === ref.run_id) return serving;
         if (this.stopped) return null;
-        return this.swapIn(scope, ref, trigger, scoreboard);
+        return this.swapIn(scope, ref, trigger, forDefault, scoreboard);
       });
     this.loading.set(scope, next);
     void next
@@ -220,15 +231,11 @@ export class ModelRegistry {
     return next;
   }
 
-  private servingOf(scope: string): Serving | null {
-    if (scope === this.defaultScope) return this.defaultServing;
-    return this.others.peek(scope) ?? null;
-  }
-
   private async swapIn(
     scope: string,
     ref: ModelRef & { model_type?: string },
     trigger: SwapTrigger,
+    isDefault: boolean,
     scoreboard: ScoreboardEntry[] | null,
   ): Promise<Serving> {
     const started = performance.now();
@@ -260,7 +267,6 @@ export class ModelRegistry {
       pointer: "scope" in ref ? (ref as PromotionPointer) : null,
       scoreboard,
     };
-    const isDefault = this.isDefaultScope(scope);
     const old = isDefault ? this.defaultServing : (this.others.peek(scope) ?? null);
     if (isDefault) {
       // `old` may belong to another scope: the default identifier moved (e.g. from `global` to its own).
@@ -281,12 +287,6 @@ export class ModelRegistry {
     });
     if (old && old !== this.defaultServing) this.retire(old);
     return serving;
-  }
-
-  /** The default identifier's scope: its own, or `global` while it has no pointer of its own. */
-  private isDefaultScope(scope: string): boolean {
-    const id = this.settings.defaultIdentifier;
-    return scope === id || (scope === GLOBAL_SCOPE && this.defaultScope !== id);
   }
 
   private retire(serving: Serving): void {

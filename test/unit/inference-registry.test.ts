@@ -149,6 +149,19 @@ describe("ModelRegistry", () => {
     expect(problem).toMatchObject({ status: 400, field: "identifier" });
   });
 
+  it("never serves another scope's model as the default identifier's", async () => {
+    const store = new MemoryStore();
+    store.publish("global", "prophet", "run-global");
+    store.publish("home", "gru", "run-home");
+    store.runs.delete("run-home"); // its artifacts are missing: the default cannot load
+    const { r } = registry(store);
+    r.start();
+    const other = await r.lookup("elsewhere");
+    expect(other.model.identity).toMatchObject({ scope: "global", run_id: "run-global" });
+    expect(r.ready).toBe(false);
+    expect((await problemOf(r.lookup(undefined))).status).toBe(503);
+  });
+
   it("moves the default identifier from global to its own pointer and retires the global session", async () => {
     const store = new MemoryStore();
     store.publish("global", "prophet", "run-global");
