@@ -45,11 +45,12 @@ export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   const openapi = JSON.stringify(openApiDocument(deps.version));
 
+  const endRequest = () => tracker.end();
   app.use(async (c, next) => {
     tracker.begin();
     // On Node the request counts until its response is written, not just produced by the handler.
     const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing;
-    if (outgoing) outgoing.once("close", () => tracker.end());
+    if (outgoing) outgoing.on("close", endRequest);
     try {
       await next();
     } finally {

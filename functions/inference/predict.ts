@@ -149,6 +149,11 @@ export class Predictor {
 
   /** The identifier's serving model with a lease taken; a model retired meanwhile is looked up again. */
   private async lease(identifier: string): Promise<Serving> {
+    // The default identifier's model needs no resolution: take it without a round through lookup().
+    if (identifier === this.deps.registry.defaultIdentifier) {
+      const loaded = this.deps.registry.current(identifier);
+      if (loaded?.model.acquire()) return loaded;
+    }
     for (;;) {
       const serving = await this.deps.registry.lookup(identifier);
       if (serving.model.acquire()) return serving;
