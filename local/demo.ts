@@ -85,7 +85,7 @@ async function main(): Promise<void> {
       ...localServiceEnv(),
       PORT: String(port),
       HOST: "127.0.0.1",
-      DEFAULT_IDENTIFIER: identifier,
+      MODEL_IDENTIFIER: identifier,
     },
   });
   try {
