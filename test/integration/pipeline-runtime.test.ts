@@ -214,7 +214,10 @@ describe("local runtime (real Kafka, MinIO notifications, Python trainer)", () =
       const envelope = DlqEnvelope.parse(doc);
       expect(envelope).toMatchObject({ function: "evaluate", attempts: 3, source_topic: "model-training" });
       expect(envelope.error).toMatch(/\.meta\.json does not exist/);
-      const failure = of("evaluate", id).find((o) => !o.ok);
+      // The runtime records the outcome just after publishing to the DLQ: wait for it, don't race it.
+      const failure = await waitUntil("evaluate's failure outcome", () =>
+        of("evaluate", id).find((o) => !o.ok),
+      );
       expect(failure).toMatchObject({ ok: false, attempts: 3, dlq: true });
     } finally {
       await dlqTraining2.stop();
