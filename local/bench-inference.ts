@@ -5,7 +5,8 @@
  * - ceiling: a bare Hono route returning a constant, in its own process, same machine, same run.
  * - predict: `POST /predict` at concurrency 64 against the real service (GRU fixture model published
  *   to MinIO with a pointer) in its own process. The forecast cache is OFF (CACHE_SIZE=0) and every
- *   request carries one of 512 distinct windows, so every answer is a real ONNX forecast.
+ *   request carries one of 512 distinct windows (consecutive windows of the reference data,
+ *   `test/fixtures/data/PobleSecSlice.csv`, as written there), so every answer is a real ONNX forecast.
  * - batch: `POST /predict/batch` with 64 windows per request at concurrency 8.
  * After 2 s of warm-up each, ceiling and predict alternate in 5 rounds (BENCH_SECONDS per side in
  * all, default 10) so load from other processes falls on both alike; then batch runs BENCH_SECONDS.
@@ -36,6 +37,7 @@ if (!(SECONDS >= 1 && SECONDS <= 60)) throw new Error("BENCH_SECONDS must be a n
 const ROUNDS = 5;
 const SEGMENT_SECONDS = SECONDS / ROUNDS;
 const FIXTURE = join(repoRoot, "test", "fixtures", "models", "gru");
+const DATA = join(repoRoot, "test", "fixtures", "data", "PobleSecSlice.csv");
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
@@ -142,25 +144,29 @@ function percentile(sorted: number[], p: number): number {
 
 const round = (v: number, digits = 2) => Math.round(v * 10 ** digits) / 10 ** digits;
 
-/** Distinct windows built from the fixture's real inputs, scaled so no two are equal. */
-function makeWindows(features: readonly string[], window: number, step: number): Record<string, unknown>[] {
-  const expected = JSON.parse(readFileSync(join(FIXTURE, "expected.json"), "utf8")) as {
-    x: number[][][];
-    t: number[][];
+/**
+ * 512 consecutive windows of the reference data (`test/fixtures/data/PobleSecSlice.csv`, 2-minute
+ * rows), timestamps and values exactly as written in the CSV: realistic bodies, all distinct.
+ */
+function makeWindows(features: readonly string[], window: number): Record<string, unknown>[] {
+  const [header, ...lines] = readFileSync(DATA, "utf8").trim().split("\n");
+  const columns = (header as string).split(",");
+  const rows = lines.map((line) => line.split(","));
+  if (rows.length < DISTINCT_WINDOWS + window - 1) throw new Error(`${DATA} has too few rows`);
+  const index = (name: string) => {
+    const at = columns.indexOf(name);
+    if (at < 0) throw new Error(`${DATA} has no column ${name}`);
+    return at;
   };
+  const time = index("time");
   const out: Record<string, unknown>[] = [];
   for (let i = 0; i < DISTINCT_WINDOWS; i++) {
-    const source = expected.x[i % expected.x.length] as number[][];
-    const last = (expected.t[i % expected.t.length] as number[])[0] as number;
-    const scale = 1 + i / (10 * DISTINCT_WINDOWS);
-    const data: Record<string, unknown> = {
-      ts: Array.from({ length: window }, (_, r) =>
-        new Date((last - (window - r) * step) * 1000).toISOString(),
-      ),
-    };
-    features.forEach((name, f) => {
-      data[name] = source.map((row) => (row[f] as number) * scale);
-    });
+    const slice = rows.slice(i, i + window);
+    const data: Record<string, unknown> = { ts: slice.map((row) => row[time]) };
+    for (const name of features) {
+      const at = index(name);
+      data[name] = slice.map((row) => Number(row[at]));
+    }
     out.push(data);
   }
   return out;
@@ -217,8 +223,8 @@ async function main(): Promise<void> {
   const identifier = `bench-${stamp}`;
   const pointer = await uploadModel(s3, storage.buckets, files, `bench-gru-${stamp}`, identifier);
   await writePointer(s3, storage.buckets.promotion, pointer);
-  const { features, window, step_seconds } = files.card;
-  const windows = makeWindows(features, window, step_seconds);
+  const { features, window } = files.card;
+  const windows = makeWindows(features, window);
   const single = windows.map((data) => JSON.stringify({ data }));
   const batches = Array.from({ length: DISTINCT_WINDOWS / WINDOWS_PER_REQUEST }, (_, b) =>
     JSON.stringify({ windows: windows.slice(b * WINDOWS_PER_REQUEST, (b + 1) * WINDOWS_PER_REQUEST) }),

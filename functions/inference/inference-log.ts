@@ -1,5 +1,5 @@
 /**
- * Inference logs: every forecast is packed into plain arrays on the HTTP thread (no formatting) and
+ * Inference logs: every forecast is packed into a Float64Array on the HTTP thread (no formatting) and
  * handed, per identifier, to the log-writer thread, which writes JSONL to
  * `<bucket>/<identifier>/<YYYYMMDD>/<HHMMSS>-<instance>-<n>.jsonl` every `flushMs` or `maxRecords`.
  */
@@ -39,18 +39,25 @@ export interface InferenceLogSettings {
 }
 
 /**
- * Records of one identifier, packed. Per record: strings `request_id, run_id, model_type, route`;
- * numbers `at, last_ts, latency_ms, cached, rows, <last row: one per feature>, horizon,
- * <per step: t, one value per target>`. Feature and target names travel once per run in `schemas`.
+ * Records of one identifier, packed without formatting. Per record, in `numbers`: `run, route,
+ * at, last_ts, latency_ms, cached, rows, <last row: one per feature>, horizon, <per step: t, one
+ * value per target>`, where `run` and `route` index the `runs` and `routes` tables (so run ids,
+ * model types, routes and feature names travel once per batch). Request ids are in `ids`. The
+ * numbers' buffer is transferred to the writer thread, not copied.
  */
 interface Packed {
   identifier: string;
   firstAt: number;
   records: number;
-  strings: string[];
-  numbers: number[];
-  schemas: Record<string, { features: readonly string[]; targets: readonly string[] }>;
+  ids: string[];
+  runs: { run_id: string; model_type: string; features: readonly string[]; targets: readonly string[] }[];
+  routes: string[];
+  numbers: Float64Array<ArrayBuffer>;
+  length: number;
 }
+
+/** Initial capacity of a batch's numbers, in records (grown by doubling when a batch outgrows it). */
+const INITIAL_RECORDS = 256;
 
 interface WriterReply {
   id: number;
@@ -96,30 +103,66 @@ export class InferenceLog {
       this.onDrop(1);
       return;
     }
+    const width = r.features.length;
+    const targets = r.targets.length;
+    const size = 9 + width + r.horizon * (1 + targets);
     let packed = this.buffers.get(r.identifier);
     if (!packed) {
-      packed = { identifier: r.identifier, firstAt: r.at, records: 0, strings: [], numbers: [], schemas: {} };
+      packed = {
+        identifier: r.identifier,
+        firstAt: r.at,
+        records: 0,
+        ids: [],
+        runs: [],
+        routes: [],
+        numbers: new Float64Array(Math.min(INITIAL_RECORDS, this.settings.maxRecords) * size),
+        length: 0,
+      };
       this.buffers.set(r.identifier, packed);
     }
-    packed.schemas[r.run_id] ??= { features: r.features, targets: r.targets };
-    packed.strings.push(r.request_id, r.run_id, r.model_type, r.route);
-    const { numbers } = packed;
-    numbers.push(r.at, r.last_ts, r.latency_ms, r.cached ? 1 : 0, r.window);
-    const width = r.features.length;
-    const lastRow = (r.window - 1) * width;
-    for (let f = 0; f < width; f++) numbers.push(r.x[lastRow + f] as number);
-    numbers.push(r.horizon);
-    const targets = r.targets.length;
-    for (let k = 0; k < r.horizon; k++) {
-      numbers.push(r.t[k] as number);
-      for (let j = 0; j < targets; j++) numbers.push(r.y[k * targets + j] as number);
+    let run = packed.runs.length - 1;
+    if (run < 0 || (packed.runs[run] as Packed["runs"][number]).run_id !== r.run_id) {
+      run = packed.runs.findIndex((entry) => entry.run_id === r.run_id);
+      if (run < 0) {
+        run = packed.runs.length;
+        packed.runs.push({
+          run_id: r.run_id,
+          model_type: r.model_type,
+          features: r.features,
+          targets: r.targets,
+        });
+      }
     }
+    let route = packed.routes.indexOf(r.route);
+    if (route < 0) route = packed.routes.push(r.route) - 1;
+    let n = packed.length;
+    if (n + size > packed.numbers.length) {
+      const grown = new Float64Array(Math.max(packed.numbers.length * 2, n + size));
+      grown.set(packed.numbers.subarray(0, n));
+      packed.numbers = grown;
+    }
+    const numbers = packed.numbers;
+    packed.ids.push(r.request_id);
+    numbers[n++] = run;
+    numbers[n++] = route;
+    numbers[n++] = r.at;
+    numbers[n++] = r.last_ts;
+    numbers[n++] = r.latency_ms;
+    numbers[n++] = r.cached ? 1 : 0;
+    numbers[n++] = r.window;
+    const lastRow = (r.window - 1) * width;
+    for (let f = 0; f < width; f++) numbers[n++] = r.x[lastRow + f] as number;
+    numbers[n++] = r.horizon;
+    for (let k = 0; k < r.horizon; k++) {
+      numbers[n++] = r.t[k] as number;
+      for (let j = 0; j < targets; j++) numbers[n++] = r.y[k * targets + j] as number;
+    }
+    packed.length = n;
     packed.records++;
     this.outstanding++;
     if (packed.records === this.settings.maxRecords) {
-      const full = packed;
       this.buffers.delete(r.identifier);
-      this.send(full);
+      this.send(packed);
     }
   }
 
@@ -157,16 +200,22 @@ export class InferenceLog {
     }
     const id = this.nextId++;
     this.pending.set(id, { records: packed.records, done: () => {} });
-    this.writer.postMessage({
-      id,
-      bucket: this.settings.bucket,
-      key: this.keyFor(packed),
-      identifier: packed.identifier,
-      records: packed.records,
-      strings: packed.strings,
-      numbers: packed.numbers,
-      schemas: packed.schemas,
-    });
+    const numbers = packed.numbers;
+    this.writer.postMessage(
+      {
+        id,
+        bucket: this.settings.bucket,
+        key: this.keyFor(packed),
+        identifier: packed.identifier,
+        records: packed.records,
+        ids: packed.ids,
+        runs: packed.runs,
+        routes: packed.routes,
+        numbers,
+        length: packed.length,
+      },
+      [numbers.buffer],
+    );
   }
 
   private settle(reply: WriterReply): void {

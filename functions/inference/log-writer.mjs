@@ -22,52 +22,52 @@ function iso(seconds) {
   return text.endsWith(".000Z") ? `${text.slice(0, 19)}Z` : text;
 }
 
+/** A number as JSON.stringify writes it (non-finite values are null). @param {number} value */
+const num = (value) => (Number.isFinite(value) ? String(value) : "null");
+
 /**
- * @param {{ identifier: string, strings: string[], numbers: number[], schemas: Record<string, { features: string[], targets: string[] }> }} batch
+ * The JSONL of one packed batch (layout: see inference-log.ts). Lines are built as strings, in the
+ * key order of `{at, request_id, identifier, run_id, model_type, route, input: {rows, last_ts, last},
+ * predictions: [{ts, <target>...}], latency_ms, cached}`.
+ * @param {{ identifier: string, ids: string[], runs: { run_id: string, model_type: string, features: string[], targets: string[] }[], routes: string[], numbers: Float64Array, length: number }} batch
  */
 function toJsonl(batch) {
-  const { identifier, strings, numbers, schemas } = batch;
-  const lines = [];
-  let s = 0;
+  const { identifier, ids, numbers, length } = batch;
+  const id = JSON.stringify(identifier);
+  // Per run: the constant part of its lines and the JSON keys of its features and targets.
+  const runs = batch.runs.map((run) => ({
+    head: `"run_id":${JSON.stringify(run.run_id)},"model_type":${JSON.stringify(run.model_type)},"route":`,
+    features: run.features.map((name, f) => `${f === 0 ? "" : ","}${JSON.stringify(name)}:`),
+    targets: run.targets.map((name) => `,${JSON.stringify(name)}:`),
+  }));
+  const routes = batch.routes.map((route) => JSON.stringify(route));
+  let body = "";
+  let count = 0;
   let n = 0;
-  while (s < strings.length) {
-    const requestId = /** @type {string} */ (strings[s++]);
-    const runId = /** @type {string} */ (strings[s++]);
-    const modelType = strings[s++];
-    const route = strings[s++];
-    const schema = schemas[runId] ?? { features: [], targets: [] };
+  while (n < length) {
+    const run = /** @type {(typeof runs)[number]} */ (runs[/** @type {number} */ (numbers[n++])]);
+    const route = routes[/** @type {number} */ (numbers[n++])];
     const at = /** @type {number} */ (numbers[n++]);
     const lastTs = /** @type {number} */ (numbers[n++]);
     const latency = /** @type {number} */ (numbers[n++]);
     const cached = numbers[n++] === 1;
-    const rows = numbers[n++];
-    /** @type {Record<string, number>} */
-    const last = {};
-    for (const feature of schema.features) last[feature] = /** @type {number} */ (numbers[n++]);
+    const rows = /** @type {number} */ (numbers[n++]);
+    let last = "";
+    for (const key of run.features) last += key + num(/** @type {number} */ (numbers[n++]));
     const horizon = /** @type {number} */ (numbers[n++]);
-    const predictions = [];
+    let predictions = "";
     for (let k = 0; k < horizon; k++) {
-      /** @type {Record<string, string | number>} */
-      const step = { ts: iso(/** @type {number} */ (numbers[n++])) };
-      for (const target of schema.targets) step[target] = /** @type {number} */ (numbers[n++]);
-      predictions.push(step);
+      predictions += `${k === 0 ? "" : ","}{"ts":"${iso(/** @type {number} */ (numbers[n++]))}"`;
+      for (const key of run.targets) predictions += key + num(/** @type {number} */ (numbers[n++]));
+      predictions += "}";
     }
-    lines.push(
-      JSON.stringify({
-        at: new Date(at).toISOString(),
-        request_id: requestId,
-        identifier,
-        run_id: runId,
-        model_type: modelType,
-        route,
-        input: { rows, last_ts: iso(lastTs), last },
-        predictions,
-        latency_ms: latency,
-        cached,
-      }),
-    );
+    body +=
+      `{"at":"${new Date(at).toISOString()}","request_id":${JSON.stringify(ids[count])},"identifier":${id},` +
+      `${run.head}${route},"input":{"rows":${num(rows)},"last_ts":"${iso(lastTs)}","last":{${last}}},` +
+      `"predictions":[${predictions}],"latency_ms":${num(latency)},"cached":${cached}}\n`;
+    count++;
   }
-  return { body: `${lines.join("\n")}\n`, count: lines.length };
+  return { body, count };
 }
 
 port.on("message", async (message) => {

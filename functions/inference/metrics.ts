@@ -2,13 +2,27 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { ModelIdentity } from "./model.ts";
 
+interface RequestCount {
+  route: string;
+  method: string;
+  status: number;
+  count: number;
+  reported: number;
+}
+
 export class InferenceMetrics {
   readonly registry = new Registry();
-  readonly requests = new Counter({
+  /**
+   * Requests are counted in plain numbers on the hot path and added to the counter when the
+   * registry is read (prom-client hashes and validates label objects on every `inc`).
+   */
+  private readonly requestCounts = new Map<string, RequestCount>();
+  readonly requests: Counter<"route" | "method" | "status"> = new Counter({
     name: "http_requests_total",
     help: "HTTP requests by route, method and status",
     labelNames: ["route", "method", "status"] as const,
     registers: [this.registry],
+    collect: () => this.flushRequestCounts(),
   });
   readonly latency = new Histogram({
     name: "inference_latency_seconds",
@@ -51,18 +65,37 @@ export class InferenceMetrics {
     registers: [this.registry],
   });
 
-  /** Label-bound children, so the hot path does not hash label objects on every request. */
-  private readonly requestChildren = new Map<string, { inc: () => void }>();
+  /** Label-bound children, so the hot path does not build label objects on every request. */
   private readonly latencyChildren = new Map<string, { observe: (value: number) => void }>();
 
   countRequest(route: string, method: string, status: number): void {
-    const key = `${route} ${method} ${status}`;
-    let child = this.requestChildren.get(key);
-    if (!child) {
-      child = this.requests.labels({ route, method, status });
-      this.requestChildren.set(key, child);
+    // The last combination seen is by far the most likely next one (under load: POST /predict 200).
+    const last = this.lastCount;
+    if (last !== null && last.route === route && last.method === method && last.status === status) {
+      last.count++;
+      return;
     }
-    child.inc();
+    const key = `${route} ${method} ${status}`;
+    let entry = this.requestCounts.get(key);
+    if (!entry) {
+      entry = { route, method, status, count: 0, reported: 0 };
+      this.requestCounts.set(key, entry);
+    }
+    entry.count++;
+    this.lastCount = entry;
+  }
+
+  private lastCount: RequestCount | null = null;
+
+  private flushRequestCounts(): void {
+    for (const entry of this.requestCounts.values()) {
+      if (entry.count === entry.reported) continue;
+      this.requests.inc(
+        { route: entry.route, method: entry.method, status: entry.status },
+        entry.count - entry.reported,
+      );
+      entry.reported = entry.count;
+    }
   }
 
   observeLatency(route: string, seconds: number): void {

@@ -2,8 +2,9 @@
 import { createHash } from "node:crypto";
 import type { ForecastRecord } from "./inference-log.ts";
 import type { Lru } from "./lru.ts";
+import type { LoadedModel } from "./model.ts";
 import type { ModelRegistry, Serving } from "./registry.ts";
-import { parseBatchBody, parsePredictBody, readWindow, resolveHorizon } from "./request.ts";
+import { type PredictBody, parseBatchBody, parsePredictBody, readWindow, resolveHorizon } from "./request.ts";
 import { toIsoUtc } from "./timestamps.ts";
 
 export type Prediction = Record<string, string | number>;
@@ -37,10 +38,31 @@ export class Predictor {
   constructor(private readonly deps: PredictDeps) {}
 
   async predict(body: unknown, requestId: string): Promise<PredictResponse> {
-    const started = performance.now();
+    return JSON.parse(await this.predictJson(body, requestId, performance.now())) as PredictResponse;
+  }
+
+  /**
+   * The hot path of `POST /predict`: the answer as JSON text, built directly (the same text as
+   * `JSON.stringify` of a PredictResponse). The default identifier's model is leased without a
+   * Promise round; `started` is the request's arrival (performance.now()) for the log's latency.
+   */
+  predictJson(body: unknown, requestId: string, started: number): Promise<string> {
     const request = parsePredictBody(body);
     const identifier = request.identifier ?? this.deps.registry.defaultIdentifier;
-    const serving = await this.lease(identifier);
+    const serving = this.leaseDefault(identifier);
+    if (serving) return this.forecastOne(serving, request, identifier, requestId, started);
+    return this.lease(identifier).then((leased) =>
+      this.forecastOne(leased, request, identifier, requestId, started),
+    );
+  }
+
+  private async forecastOne(
+    serving: Serving,
+    request: PredictBody,
+    identifier: string,
+    requestId: string,
+    started: number,
+  ): Promise<string> {
     try {
       const { model } = serving;
       const card = model.card;
@@ -55,7 +77,6 @@ export class Predictor {
         y = await serving.batcher.submit(x, t, 1);
         if (key) this.deps.cache?.set(key, y.slice());
       } else this.deps.onCacheHit();
-      const predictions = toPredictions(y, t, card.targets, card.horizon, horizon);
       this.deps.record({
         at: Date.now(),
         request_id: requestId,
@@ -74,13 +95,8 @@ export class Predictor {
         latency_ms: performance.now() - started,
         cached,
       });
-      return {
-        status: "SUCCESS",
-        run_id: model.identity.run_id,
-        model_type: model.identity.model_type,
-        identifier,
-        predictions,
-      };
+      const text = answerText(model);
+      return `${text.head}${identifier === text.identifier ? text.identifierJson : JSON.stringify(identifier)},"predictions":${predictionsJson(y, t, text.targets, card.horizon, horizon)}}`;
     } finally {
       serving.model.release();
     }
@@ -147,13 +163,18 @@ export class Predictor {
     }
   }
 
+  /** The default identifier's loaded model with a lease taken, or null (then use lease()). */
+  private leaseDefault(identifier: string): Serving | null {
+    // The default identifier's model needs no resolution: take it without a round through lookup().
+    if (identifier !== this.deps.registry.defaultIdentifier) return null;
+    const loaded = this.deps.registry.current(identifier);
+    return loaded?.model.acquire() ? loaded : null;
+  }
+
   /** The identifier's serving model with a lease taken; a model retired meanwhile is looked up again. */
   private async lease(identifier: string): Promise<Serving> {
-    // The default identifier's model needs no resolution: take it without a round through lookup().
-    if (identifier === this.deps.registry.defaultIdentifier) {
-      const loaded = this.deps.registry.current(identifier);
-      if (loaded?.model.acquire()) return loaded;
-    }
+    const loaded = this.leaseDefault(identifier);
+    if (loaded) return loaded;
     for (;;) {
       const serving = await this.deps.registry.lookup(identifier);
       if (serving.model.acquire()) return serving;
@@ -183,6 +204,57 @@ function toPredictions(
     out[k] = row;
   }
   return out;
+}
+
+/** The constant parts of a model's answers, as JSON text. */
+interface AnswerText {
+  /** `{"status":"SUCCESS","run_id":...,"model_type":...,"identifier":` */
+  head: string;
+  /** The model's scope, the identifier most requests name (or imply), and its JSON. */
+  identifier: string;
+  identifierJson: string;
+  /** Per target: `,"<target>":` */
+  targets: string[];
+}
+
+const answerTexts = new WeakMap<LoadedModel, AnswerText>();
+
+function answerText(model: LoadedModel): AnswerText {
+  let text = answerTexts.get(model);
+  if (!text) {
+    const { run_id, model_type, scope } = model.identity;
+    text = {
+      head: `{"status":"SUCCESS","run_id":${JSON.stringify(run_id)},"model_type":${JSON.stringify(model_type)},"identifier":`,
+      identifier: scope,
+      identifierJson: JSON.stringify(scope),
+      targets: model.card.targets.map((target) => `,${JSON.stringify(target)}:`),
+    };
+    answerTexts.set(model, text);
+  }
+  return text;
+}
+
+/** `[{"ts":"<ISO>","<target>":v,...},...]` exactly as JSON.stringify writes toPredictions' result. */
+function predictionsJson(
+  y: Float32Array,
+  t: Float64Array,
+  targetKeys: readonly string[],
+  modelHorizon: number,
+  horizon: number,
+): string {
+  const width = targetKeys.length;
+  // resolveHorizon keeps `horizon` within the model's.
+  const steps = Math.min(horizon, modelHorizon);
+  let out = "[";
+  for (let k = 0; k < steps; k++) {
+    out += `${k === 0 ? "" : ","}{"ts":"${toIsoUtc(t[k] as number)}"`;
+    for (let j = 0; j < width; j++) {
+      const v = y[k * width + j] as number;
+      out += `${targetKeys[j]}${Number.isFinite(v) ? v : "null"}`;
+    }
+    out += "}";
+  }
+  return `${out}]`;
 }
 
 function digest(x: Float32Array, t: Float64Array): string {
