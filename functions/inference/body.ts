@@ -11,11 +11,24 @@ function incomingOf(c: Context): HttpBindings["incoming"] | undefined {
   return (c.env as Partial<HttpBindings> | undefined)?.incoming;
 }
 
+/**
+ * A request header (`name` in lower case) as `incoming.headers` has it (repeated `content-length`:
+ * the first; other repeated headers: joined with ", "), read from `rawHeaders` on Node, since
+ * `incoming.headers` builds the whole header object on first use.
+ */
 export function headerOf(c: Context, name: string): string | undefined {
   const incoming = incomingOf(c);
   if (!incoming) return c.req.header(name);
-  const value = incoming.headers[name];
-  return Array.isArray(value) ? value[0] : value;
+  const raw = incoming.rawHeaders;
+  let value: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const key = raw[i] as string;
+    if (key.length !== name.length || (key !== name && key.toLowerCase() !== name)) continue;
+    if (value === undefined) value = raw[i + 1] as string;
+    else if (name === "content-length") break;
+    else value = `${value}, ${raw[i + 1]}`;
+  }
+  return value;
 }
 
 export async function readBody(c: Context, limit: number): Promise<string> {

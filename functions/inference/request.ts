@@ -48,9 +48,10 @@ function requireBody(body: unknown): Record<string, unknown> {
 
 export function parsePredictBody(body: unknown): PredictBody {
   const record = requireBody(body);
-  const envelope = parseEnvelope(record);
-  if (!isRecord(record.data)) throw invalidField("data", "must be an object of equal-length arrays");
-  return { ...envelope, data: record.data };
+  const { identifier, horizon } = parseEnvelope(record);
+  const data = record.data;
+  if (!isRecord(data)) throw invalidField("data", "must be an object of equal-length arrays");
+  return { identifier, horizon, data };
 }
 
 export function parseBatchBody(body: unknown, maxWindows: number): BatchBody {
