@@ -1,5 +1,6 @@
 /** HTTP routes of the inference service: thin handlers over the Predictor and the ModelRegistry. */
 import { randomBytes } from "node:crypto";
+import type { ServerResponse } from "node:http";
 import type { HttpBindings } from "@hono/node-server";
 import { type Context, Hono } from "hono";
 import type { Logger } from "../common/log.ts";
@@ -33,6 +34,28 @@ const ROUTES = new Set([
   "/openapi.json",
 ]);
 
+/** The path of a request target as Hono routes it (query dropped, percent-decoded). */
+function pathOf(url: string): string {
+  let path = url;
+  if (path.charCodeAt(0) !== 47 /* "/" */) {
+    try {
+      path = new URL(path).pathname;
+    } catch {
+      return path;
+    }
+  }
+  const query = path.indexOf("?");
+  if (query >= 0) path = path.slice(0, query);
+  if (path.includes("%")) {
+    try {
+      path = decodeURI(path);
+    } catch {
+      // Hono keeps a path it cannot decode as it is.
+    }
+  }
+  return path;
+}
+
 export function problemResponse(c: Context, problem: Problem): Response {
   return c.body(JSON.stringify(problem.body()), problem.status as 400, {
     "Content-Type": PROBLEM_CONTENT_TYPE,
@@ -45,20 +68,35 @@ export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   const openapi = JSON.stringify(openApiDocument(deps.version));
 
-  const endRequest = () => tracker.end();
-  app.use(async (c, next) => {
+  const routeOf = (path: string) => (ROUTES.has(path) ? path : "unmatched");
+
+  // Every request is tracked (in flight, for the drain) and counted (route, method, status). On
+  // Node that happens in one listener on the response's "close", shared by all requests, so the
+  // request counts until its response is written and no middleware round is paid per request.
+  function onClose(this: ServerResponse): void {
+    tracker.end();
+    const request = this.req;
+    metrics.countRequest(routeOf(pathOf(request.url ?? "/")), request.method ?? "GET", this.statusCode);
+  }
+  const fetch = app.fetch;
+  app.fetch = (request, env?: unknown, executionCtx?) => {
     tracker.begin();
-    // On Node the request counts until its response is written, not just produced by the handler.
-    const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing;
-    if (outgoing) outgoing.on("close", endRequest);
-    try {
-      await next();
-    } finally {
-      if (!outgoing) tracker.end();
-      const route = ROUTES.has(c.req.path) ? c.req.path : "unmatched";
-      metrics.countRequest(route, c.req.method, c.res.status);
+    const outgoing = (env as Partial<HttpBindings> | undefined)?.outgoing;
+    if (outgoing) {
+      outgoing.on("close", onClose);
+      return fetch(request, env, executionCtx);
     }
-  });
+    // Elsewhere (app.request in tests): when the response is produced.
+    const done = (response: Response) => {
+      tracker.end();
+      metrics.countRequest(routeOf(new URL(request.url).pathname), request.method, response.status);
+      return response;
+    };
+    return Promise.resolve(fetch(request, env, executionCtx)).then(done, (error: unknown) => {
+      tracker.end();
+      throw error;
+    });
+  };
 
   const idPrefix = randomBytes(4).toString("hex");
   let requestCount = 0;
