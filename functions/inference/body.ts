@@ -40,6 +40,18 @@ export async function readBody(c: Context, limit: number): Promise<string> {
     if (bytes.byteLength > limit) throw bodyTooLarge(limit);
     return Buffer.from(bytes).toString("utf8");
   }
+  // The handler runs from the parser's headers callback; once it yields, the parser has passed on
+  // the body bytes it was given, so a body that came with its headers (the usual small request) is
+  // buffered whole: it is taken in one read, without switching the stream to flowing mode.
+  await undefined;
+  if (declared > 0 && incoming.readableLength === declared && incoming.readableFlowing !== true) {
+    // A paused stream's read() returns everything buffered, as one Buffer.
+    const buffered = incoming.read() as Buffer | null;
+    if (buffered !== null) {
+      if (buffered.length > limit) throw bodyTooLarge(limit);
+      return buffered.toString("utf8");
+    }
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
