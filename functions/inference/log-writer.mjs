@@ -16,10 +16,44 @@ const s3 = new S3Client({
   ...(storage.endpoint ? { endpoint: storage.endpoint } : {}),
 });
 
-/** @param {number} seconds */
+/** "00" to "59". */
+const PAIRS = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, "0"));
+/** Unix seconds of 10000-01-01: beyond it toISOString writes extended years. */
+const YEAR_10000 = 253_402_300_800;
+let cachedDay = Number.NaN;
+let cachedDayPrefix = "";
+
+/** ISO 8601 in UTC, to the second unless the instant has a fraction. @param {number} seconds */
 function iso(seconds) {
+  // Whole seconds (forecast times of a model with a whole step): the day's `YYYY-MM-DDT` is cached.
+  if (Number.isInteger(seconds) && seconds >= 0 && seconds < YEAR_10000) {
+    const day = Math.floor(seconds / 86_400);
+    if (day !== cachedDay) {
+      cachedDayPrefix = new Date(day * 86_400_000).toISOString().slice(0, 11);
+      cachedDay = day;
+    }
+    const second = seconds - day * 86_400;
+    const hour = Math.floor(second / 3600);
+    const minute = Math.floor((second - hour * 3600) / 60);
+    return `${cachedDayPrefix}${PAIRS[hour]}:${PAIRS[minute]}:${PAIRS[second - hour * 3600 - minute * 60]}Z`;
+  }
   const text = new Date(seconds * 1000).toISOString();
   return text.endsWith(".000Z") ? `${text.slice(0, 19)}Z` : text;
+}
+
+let cachedSecond = Number.NaN;
+let cachedSecondPrefix = "";
+
+/** `new Date(ms).toISOString()`, the text up to the second cached (records come in time order). @param {number} ms */
+function isoMillis(ms) {
+  if (!(Number.isInteger(ms) && ms >= 0 && ms < YEAR_10000 * 1000)) return new Date(ms).toISOString();
+  const second = Math.floor(ms / 1000);
+  if (second !== cachedSecond) {
+    cachedSecondPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+    cachedSecond = second;
+  }
+  const millis = ms - second * 1000;
+  return `${cachedSecondPrefix}${millis < 10 ? "00" : millis < 100 ? "0" : ""}${millis}Z`;
 }
 
 /** A number as JSON.stringify writes it (non-finite values are null). @param {number} value */
@@ -62,7 +96,7 @@ function toJsonl(batch) {
       predictions += "}";
     }
     body +=
-      `{"at":"${new Date(at).toISOString()}","request_id":${JSON.stringify(ids[count])},"identifier":${id},` +
+      `{"at":"${isoMillis(at)}","request_id":${JSON.stringify(ids[count])},"identifier":${id},` +
       `${run.head}${route},"input":{"rows":${num(rows)},"last_ts":"${iso(lastTs)}","last":{${last}}},` +
       `"predictions":[${predictions}],"latency_ms":${num(latency)},"cached":${cached}}\n`;
     count++;
@@ -79,7 +113,8 @@ port.on("message", async (message) => {
       new PutObjectCommand({
         Bucket: message.bucket,
         Key: message.key,
-        Body: jsonl.body,
+        // Bytes, not a string: the SDK would measure, encode and hash the string separately.
+        Body: Buffer.from(jsonl.body, "utf8"),
         ContentType: "application/x-ndjson",
       }),
     );
