@@ -4,7 +4,7 @@ import type { ServerResponse } from "node:http";
 import type { HttpBindings } from "@hono/node-server";
 import { type Context, Hono } from "hono";
 import type { Logger } from "../common/log.ts";
-import { headerOf, readJson } from "./body.ts";
+import { endBody, headerOf, readJson } from "./body.ts";
 import type { InferenceMetrics } from "./metrics.ts";
 import type { ModelSource } from "./model-source.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -116,6 +116,7 @@ export function createApp(deps: AppDeps): Hono {
     const requestId = headerOf(c, "x-request-id") ?? `${idPrefix}-${++requestCount}`;
     const body = await readJson(c, deps.bodyLimitBytes);
     const answer = await predictor.predictJson(body, requestId, started);
+    endBody(c);
     metrics.observeLatency("/predict", (performance.now() - started) / 1000);
     // A fresh headers object each time: @hono/node-server adds Content-Length to it.
     return c.body(answer, 200, { "Content-Type": "application/json" });

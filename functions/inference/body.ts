@@ -78,6 +78,15 @@ export async function readBody(c: Context, limit: number): Promise<string> {
   });
 }
 
+/**
+ * After a body taken in one read: once the parser has seen the end of the message, one more read
+ * ends the stream, so @hono/node-server need not drain the request (a timer and three listeners).
+ */
+export function endBody(c: Context): void {
+  const incoming = incomingOf(c);
+  if (incoming?.complete && !incoming.readableEnded && incoming.readableLength === 0) incoming.read();
+}
+
 export async function readJson(c: Context, limit: number): Promise<unknown> {
   const text = await readBody(c, limit);
   try {
