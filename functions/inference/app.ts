@@ -106,6 +106,7 @@ export function createApp(deps: AppDeps): Hono {
       const started = performance.now();
       const requestId = headerOf(c, "x-request-id") ?? `${idPrefix}-${++requestCount}`;
       const answer = await run(await readJson(c, deps.bodyLimitBytes), requestId);
+      endBody(c);
       metrics.observeLatency(route, (performance.now() - started) / 1000);
       return c.json(answer as object);
     };
