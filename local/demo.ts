@@ -67,6 +67,22 @@ async function waitReady(url: string, server: ChildProcess): Promise<void> {
   throw new Error(`inference service not ready at ${url} after 120 s`);
 }
 
+/** SIGTERM to the group (the service drains and flushes its logs), then wait until all of it is gone. */
+async function stopGroup(pid: number): Promise<void> {
+  const alive = () => {
+    try {
+      process.kill(-pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  process.kill(-pid, "SIGTERM");
+  const deadline = Date.now() + 20_000;
+  while (alive() && Date.now() < deadline) await delay(100);
+  if (alive()) process.kill(-pid, "SIGKILL");
+}
+
 async function main(): Promise<void> {
   const train = join(dataDir, `${identifier}.csv`);
   if (!existsSync(train)) throw new Error(`reference data not found: ${train} (set FLTS_DATA_DIR)`);
@@ -77,8 +93,10 @@ async function main(): Promise<void> {
   if (!summary.promoted) say("no model was promoted in this run; serving the current champion");
 
   say(`starting the inference service on 127.0.0.1:${port}`);
+  // Its own process group, so stopping it also stops the node process that npx and tsx start.
   const server = spawn("npx", ["tsx", "local/serve.ts"], {
     cwd: repoRoot,
+    detached: true,
     stdio: ["ignore", "inherit", "inherit"],
     env: {
       ...process.env,
@@ -110,8 +128,7 @@ async function main(): Promise<void> {
     say(`POST /predict answered ${response.status} in ${ms.toFixed(1)} ms`);
     console.log(JSON.stringify({ pipeline: summary, forecast: body }));
   } finally {
-    server.kill("SIGTERM");
-    await new Promise((r) => server.once("exit", r));
+    if (server.pid !== undefined) await stopGroup(server.pid);
   }
 }
 
