@@ -205,11 +205,10 @@ def build_model(
     log_mask, mean, std = _feature_stats(rows, hp)
     tmask = log_mask[target_idx]
     dg = _g(train.y, tmask) - _g(train.last, tmask)[:, None, :]  # [n, H, T]
-    delta_mean = dg.reshape(-1, len(targets)).mean(axis=0)
     delta_std = dg.reshape(-1, len(targets)).std(axis=0)
     delta_std = np.where(delta_std > 1e-12, delta_std, 1.0)
     # Bias-free deltas: the mean change over the train windows is ~0 and a non-zero offset only adds drift.
-    delta_mean = np.zeros_like(delta_mean)
+    delta_mean = np.zeros(len(targets), dtype=dg.dtype)
     return Forecaster(kind, len(features), target_idx, horizon, window, step_seconds, hp, log_mask, mean, std, delta_mean, delta_std)
 
 
