@@ -2,9 +2,11 @@
  * `npm run bench`: loads the inference service on loopback and prints, as its LAST stdout line,
  * `{"ceiling": {...}, "predict": {...}, "batch": {...}}`.
  *
- * - ceiling: a bare Hono route returning a constant, in its own process, same machine, same run.
+ * - ceiling: a bare Hono route returning a constant, same machine, same run, in as many processes
+ *   as the service (WORKERS, default one per CPU).
  * - predict: `POST /predict` at concurrency 64 against the real service (GRU fixture model published
- *   to MinIO with a pointer) in its own process. The forecast cache is OFF (CACHE_SIZE=0) and every
+ *   to MinIO with a pointer), started as in production: the container's entry point,
+ *   functions/inference/main.ts, with WORKERS processes. The forecast cache is OFF (CACHE_SIZE=0) and every
  *   request carries one of 512 distinct windows (consecutive windows of the reference data,
  *   `test/fixtures/data/PobleSecSlice.csv`, as written there), so every answer is a real ONNX forecast.
  * - batch: `POST /predict/batch` with 64 windows per request at concurrency 8.
@@ -13,6 +15,7 @@
  * Inference logs are on, as in production. Everything listens on 127.0.0.1 only.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import cluster from "node:cluster";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -23,7 +26,6 @@ import { loadCommonConfig } from "../functions/common/config.ts";
 import { createS3Client } from "../functions/common/s3.ts";
 import { loadInferenceConfig } from "../functions/inference/config.ts";
 import { readModelDir, uploadModel, writePointer } from "../functions/inference/seed-model.ts";
-import { startInferenceService } from "../functions/inference/service.ts";
 import { repoRoot } from "./paths.ts";
 import { ensureLocalServices } from "./services/index.ts";
 
@@ -37,6 +39,7 @@ if (!(SECONDS >= 1 && SECONDS <= 60)) throw new Error("BENCH_SECONDS must be a n
 const ROUNDS = 5;
 const SEGMENT_SECONDS = SECONDS / ROUNDS;
 const FIXTURE = join(repoRoot, "test", "fixtures", "models", "gru");
+const SERVICE_ENTRY = join(repoRoot, "functions", "inference", "main.ts");
 const DATA = join(repoRoot, "test", "fixtures", "data", "PobleSecSlice.csv");
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
@@ -48,45 +51,64 @@ interface Load {
   non2xx: number;
 }
 
-/** Child mode: start one server on an ephemeral loopback port and print `{"port": n}`. */
-async function runChild(kind: string): Promise<void> {
-  if (kind === "ceiling") {
-    const app = new Hono();
-    app.post("/predict", (c) => c.json({ status: "SUCCESS" }));
-    const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) => {
-      process.stdout.write(`${JSON.stringify({ port: info.port })}\n`);
+/**
+ * Ceiling child: the bare Hono route on an ephemeral loopback port, in `WORKERS` processes sharing
+ * it (as the service's do); prints `{"port": n}` once listening.
+ */
+function runCeiling(): void {
+  const workers = Number(process.env.WORKERS ?? 1);
+  if (workers > 1 && cluster.isPrimary) {
+    let printed = false;
+    for (let i = 0; i < workers; i++) {
+      cluster.fork().on("message", (message: { port: number }) => {
+        if (!printed) process.stdout.write(`${JSON.stringify({ port: message.port })}\n`);
+        printed = true;
+      });
+    }
+    process.once("SIGTERM", () => {
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM");
+      cluster.on("exit", () => {
+        if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      });
     });
-    process.once("SIGTERM", () => server.close(() => process.exit(0)));
     return;
   }
-  const service = await startInferenceService(loadInferenceConfig());
-  process.stdout.write(`${JSON.stringify({ port: service.port })}\n`);
-  process.once("SIGTERM", () => void service.stop().then(() => process.exit(0)));
+  const app = new Hono();
+  app.post("/predict", (c) => c.json({ status: "SUCCESS" }));
+  const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) => {
+    if (cluster.isWorker) process.send?.({ port: info.port });
+    else process.stdout.write(`${JSON.stringify({ port: info.port })}\n`);
+  });
+  process.once("SIGTERM", () => server.close(() => process.exit(0)));
+}
+
+/** The port a child announces on stdout: `{"port": n}` (ceiling) or the service's `inference_listening` log. */
+function announcedPort(line: string): number | undefined {
+  if (!line.startsWith("{")) return undefined;
+  const parsed = JSON.parse(line) as { port?: number; message?: string };
+  if (line.startsWith('{"port"') || parsed.message === "inference_listening") return parsed.port;
+  return undefined;
 }
 
 async function startChild(
-  kind: string,
+  script: string[],
   env: Record<string, string>,
 ): Promise<{ child: ChildProcess; url: string }> {
   const extra = process.env.BENCH_CHILD_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
-  const child = spawn(
-    process.execPath,
-    [...process.execArgv, ...extra, import.meta.filename, "--child", kind],
-    {
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "ignore"],
-    },
-  );
+  const child = spawn(process.execPath, [...process.execArgv, ...extra, ...script], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "ignore"],
+  });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   for await (const line of lines) {
-    if (!line.startsWith('{"port"')) continue;
-    const { port } = JSON.parse(line) as { port: number };
+    const port = announcedPort(line);
+    if (port === undefined) continue;
     // Keep draining the child's stdout (its structured logs): a full pipe would block it.
     lines.close();
     child.stdout?.resume();
     return { child, url: `http://127.0.0.1:${port}` };
   }
-  throw new Error(`${kind} server exited before listening (code ${child.exitCode})`);
+  throw new Error(`${script.join(" ")} exited before listening (code ${child.exitCode})`);
 }
 
 function stopChild(child: ChildProcess): Promise<void> {
@@ -230,14 +252,17 @@ async function main(): Promise<void> {
     JSON.stringify({ windows: windows.slice(b * WINDOWS_PER_REQUEST, (b + 1) * WINDOWS_PER_REQUEST) }),
   );
 
-  const ceilingServer = await startChild("ceiling", {});
-  const service = await startChild("service", {
+  const serviceEnv = {
     MODEL_IDENTIFIER: identifier,
     GLOBAL_FALLBACK: "0",
     CACHE_SIZE: "0",
     PORT: "0",
     HOST: "127.0.0.1",
-  });
+  };
+  const processes = loadInferenceConfig({ ...process.env, ...serviceEnv }).workers;
+  log(`ceiling and service in ${processes} process(es) each (WORKERS)`);
+  const ceilingServer = await startChild([import.meta.filename, "--ceiling"], { WORKERS: String(processes) });
+  const service = await startChild([SERVICE_ENTRY], { ...serviceEnv, WORKERS: String(processes) });
   let ceiling: Load;
   let predict: Load;
   let batch: Load;
@@ -284,11 +309,11 @@ async function main(): Promise<void> {
       cache: "off",
       distinct_windows: DISTINCT_WINDOWS,
     },
+    processes,
     predict_over_ceiling: round(predict.rps / ceiling.rps, 3),
   };
   process.stdout.write(`${JSON.stringify(summary)}\n`);
 }
 
-const childIndex = process.argv.indexOf("--child");
-if (childIndex >= 0) await runChild(process.argv[childIndex + 1] ?? "");
+if (process.argv.includes("--ceiling")) runCeiling();
 else await main();

@@ -22,6 +22,8 @@ export interface AppDeps {
   logger: Logger;
   bodyLimitBytes: number;
   version: string;
+  /** The Prometheus text `/metrics` answers: this process's, or every worker's aggregated. */
+  metricsText: () => Promise<string>;
 }
 
 const ROUTES = new Set([
@@ -138,7 +140,7 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   app.get("/metrics", async (c) =>
-    c.body(await metrics.registry.metrics(), 200, { "Content-Type": metrics.registry.contentType }),
+    c.body(await deps.metricsText(), 200, { "Content-Type": metrics.registry.contentType }),
   );
 
   app.get("/models/current", async (c) => {

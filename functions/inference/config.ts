@@ -1,6 +1,6 @@
 /** Settings of the inference service, read from the environment and validated once. */
 import { randomBytes } from "node:crypto";
-import { hostname } from "node:os";
+import { availableParallelism, hostname } from "node:os";
 import { z } from "zod";
 import { type CommonConfig, ConfigError, loadCommonConfig } from "../common/config.ts";
 import { describeIssues, TOPICS } from "../common/contracts.ts";
@@ -14,6 +14,8 @@ const flag = (fallback: boolean) =>
 
 const Env = z.object({
   PORT: int(0, 8080).pipe(z.number().max(65535)),
+  /** Service processes sharing the port (main.ts): default one per CPU; 1 serves from the entry process. */
+  WORKERS: int(1, availableParallelism()).pipe(z.number().max(64)),
   HOST: z.string().min(1).default("0.0.0.0"),
   /** Scope served to requests without `identifier`: `global` or an identifier. */
   MODEL_IDENTIFIER: z.string().min(1).default("global"),
@@ -40,13 +42,14 @@ const Env = z.object({
    */
   ORT_WORKER: flag(false),
   INFERENCE_LOG_FLUSH_MS: int(1, 5_000),
-  INFERENCE_LOG_MAX_RECORDS: int(1, 1_000),
+  INFERENCE_LOG_MAX_RECORDS: int(1, 5_000),
   INFERENCE_LOG_MAX_BUFFERED: int(1, 50_000),
   SHUTDOWN_DRAIN_MS: int(0, 10_000),
 });
 
 export interface InferenceConfig extends CommonConfig {
   port: number;
+  workers: number;
   host: string;
   defaultIdentifier: string;
   globalFallback: boolean;
@@ -79,6 +82,7 @@ export function loadInferenceConfig(env: NodeJS.ProcessEnv = process.env): Infer
   return {
     ...common,
     port: e.PORT,
+    workers: e.WORKERS,
     host: e.HOST,
     defaultIdentifier: e.MODEL_IDENTIFIER,
     globalFallback: e.GLOBAL_FALLBACK,

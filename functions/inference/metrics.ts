@@ -46,6 +46,8 @@ export class InferenceMetrics {
     name: "model_info",
     help: "1 for each model being served",
     labelNames: ["identifier", "run_id", "model_type"] as const,
+    // Across service processes: served by any of them, not counted once per process.
+    aggregator: "max",
     registers: [this.registry],
   });
   readonly swaps = new Counter({

@@ -12,6 +12,7 @@ import type { InferenceMetrics } from "./metrics.ts";
 import { LoadedModel } from "./model.ts";
 import type { ModelRef, ModelStore, ResolvedPointer } from "./model-source.ts";
 import { noModel, unavailable, unknownIdentifier } from "./problem.ts";
+import { InferenceRunLog } from "./run-log.ts";
 
 export interface Serving {
   model: LoadedModel;
@@ -52,6 +53,7 @@ export class ModelRegistry {
   private readonly loading = new Map<string, Promise<Serving | null>>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private readonly runLog: InferenceRunLog;
 
   constructor(
     private readonly source: ModelStore,
@@ -61,6 +63,7 @@ export class ModelRegistry {
     private readonly logger: Logger,
   ) {
     this.others = new Lru(settings.maxSessions, (_scope, serving) => this.retire(serving));
+    this.runLog = new InferenceRunLog(logger);
   }
 
   get ready(): boolean {
@@ -73,6 +76,7 @@ export class ModelRegistry {
 
   /** Loads the default model in the background (retrying until a pointer exists) and starts polling. */
   start(): void {
+    this.runLog.start();
     void this.loadDefaultUntilReady();
     if (this.settings.pointerPollMs > 0) this.schedulePoll();
   }
@@ -252,13 +256,7 @@ export class ModelRegistry {
       this.budget,
       ({ windows, jobs }) => {
         this.metrics.batchSize.observe(windows);
-        this.logger.info("predict_inference_start", {
-          scope,
-          run_id: ref.run_id,
-          model_type: card.model_type,
-          windows,
-          requests: jobs,
-        });
+        this.runLog.observe(model.identity, windows, jobs);
       },
     );
     const serving: Serving = {
@@ -301,6 +299,7 @@ export class ModelRegistry {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    this.runLog.stop();
     await Promise.allSettled([...this.loading.values()]);
     const all = [...this.others.values()];
     if (this.defaultServing) all.push(this.defaultServing);

@@ -7,6 +7,7 @@ import { createLogger, type Logger } from "../common/log.ts";
 import { createS3Client } from "../common/s3.ts";
 import { createApp } from "./app.ts";
 import { QueueBudget } from "./batcher.ts";
+import { clusterMetricsReader } from "./cluster.ts";
 import type { InferenceConfig } from "./config.ts";
 import { InferenceLog } from "./inference-log.ts";
 import { Lru } from "./lru.ts";
@@ -31,9 +32,15 @@ export interface InferenceService {
   stop(): Promise<void>;
 }
 
+export interface ServiceOptions {
+  /** A worker of several service processes (cluster.ts): `/metrics` answers for all of them. */
+  clusterWorker?: boolean;
+}
+
 export async function startInferenceService(
   config: InferenceConfig,
   logger: Logger = createLogger("flts-inference"),
+  options: ServiceOptions = {},
 ): Promise<InferenceService> {
   const s3 = createS3Client(config.storage);
   const metrics = new InferenceMetrics();
@@ -82,6 +89,9 @@ export async function startInferenceService(
     logger,
     bodyLimitBytes: config.bodyLimitBytes,
     version: SERVICE_VERSION,
+    metricsText: options.clusterWorker
+      ? clusterMetricsReader(metrics.registry)
+      : () => metrics.registry.metrics(),
   });
 
   const startedAt = Date.now();
@@ -91,7 +101,7 @@ export async function startInferenceService(
 
   const server = await listen(app, config.port, config.host);
   const port = (server.address() as AddressInfo).port;
-  logger.info("inference_listening", { port, identifier: config.defaultIdentifier });
+  logger.info("inference_listening", { port, pid: process.pid, identifier: config.defaultIdentifier });
 
   let stopping: Promise<void> | null = null;
   const stop = async (): Promise<void> => {

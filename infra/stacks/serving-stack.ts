@@ -129,6 +129,8 @@ export class ServingStack extends Stack {
         KAFKA_CLIENT_ID: INFERENCE_SERVICE,
         MODEL_SELECTED_TOPIC: TOPICS.modelSelected,
         PORT: String(INFERENCE_PORT),
+        // One service process per vCPU of the task (cluster.ts); availableParallelism() would see the host's.
+        WORKERS: String(Math.max(1, Math.floor(s.cpu / 1024))),
         FLTS_ENV: config.envName,
         POWERTOOLS_SERVICE_NAME: INFERENCE_SERVICE,
         POWERTOOLS_METRICS_NAMESPACE: INFERENCE_NAMESPACE,
