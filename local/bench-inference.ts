@@ -10,9 +10,11 @@
  *   request carries one of 512 distinct windows (consecutive windows of the reference data,
  *   `test/fixtures/data/PobleSecSlice.csv`, as written there), so every answer is a real ONNX forecast.
  * - batch: `POST /predict/batch` with 64 windows per request at concurrency 8.
- * After 2 s of warm-up each, ceiling and predict alternate in 5 rounds (BENCH_SECONDS per side in
- * all, default 10) so load from other processes falls on both alike; then batch runs BENCH_SECONDS.
- * Inference logs are on, as in production. Everything listens on 127.0.0.1 only.
+ * - ceiling_one_process (when WORKERS > 1): the bare route in one process, for reference.
+ * After 2 s of warm-up each, the sides alternate in 5 rounds (BENCH_SECONDS per side in
+ * all, default 10) so load from other processes falls on all alike; then batch runs BENCH_SECONDS.
+ * Inference logs are on, as in production; afterwards the bench deletes them (about half a GB a run)
+ * with its model and pointer, unless BENCH_KEEP=1. Everything listens on 127.0.0.1 only.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import cluster from "node:cluster";
@@ -23,7 +25,7 @@ import { serve } from "@hono/node-server";
 import autocannon from "autocannon";
 import { Hono } from "hono";
 import { loadCommonConfig } from "../functions/common/config.ts";
-import { createS3Client } from "../functions/common/s3.ts";
+import { createS3Client, deletePrefix } from "../functions/common/s3.ts";
 import { loadInferenceConfig } from "../functions/inference/config.ts";
 import { readModelDir, uploadModel, writePointer } from "../functions/inference/seed-model.ts";
 import { repoRoot } from "./paths.ts";
@@ -195,38 +197,34 @@ function makeWindows(features: readonly string[], window: number): Record<string
 }
 
 /**
- * Ceiling and predict alternate in ROUNDS short segments (after one warm-up each), so load from
- * anything else on the machine falls on both alike; their totals are pooled.
+ * The sides (ceilings and predict) alternate in ROUNDS short segments (after one warm-up each), so
+ * load from anything else on the machine falls on all alike; each side's segments are pooled.
  */
 async function alternate(
-  ceilingUrl: string,
-  serviceUrl: string,
+  sides: { name: string; url: string }[],
   bodies: string[],
-): Promise<{ ceiling: Load; predict: Load }> {
-  const pooled = () => ({ rps: 0, latencies: [] as number[], errors: 0, non2xx: 0 });
-  const ceiling = pooled();
-  const predict = pooled();
+): Promise<Map<string, Load>> {
+  const results = new Map<string, Load>();
+  for (const side of sides) results.set(side.name, { rps: 0, latencies: [], errors: 0, non2xx: 0 });
   log(
     `warm-up ${WARMUP_SECONDS} s each, then ${ROUNDS} x ${SEGMENT_SECONDS} s per side at concurrency ${CONCURRENCY}`,
   );
-  await load(ceilingUrl, "/predict", bodies, CONCURRENCY, WARMUP_SECONDS);
-  await load(serviceUrl, "/predict", bodies, CONCURRENCY, WARMUP_SECONDS);
+  for (const side of sides) await load(side.url, "/predict", bodies, CONCURRENCY, WARMUP_SECONDS);
   for (let r = 0; r < ROUNDS; r++) {
-    for (const [into, url] of [
-      [ceiling, ceilingUrl],
-      [predict, serviceUrl],
-    ] as const) {
-      const result = await load(url, "/predict", bodies, CONCURRENCY, SEGMENT_SECONDS);
+    for (const side of sides) {
+      const into = results.get(side.name) as Load;
+      const result = await load(side.url, "/predict", bodies, CONCURRENCY, SEGMENT_SECONDS);
       into.rps += result.rps / ROUNDS;
       for (const latency of result.latencies) into.latencies.push(latency);
       into.errors += result.errors;
       into.non2xx += result.non2xx;
     }
-    log(
-      `round ${r + 1}: ceiling ${round(ceiling.rps * (ROUNDS / (r + 1)))} req/s, predict ${round(predict.rps * (ROUNDS / (r + 1)))} req/s`,
+    const sofar = sides.map(
+      (side) => `${side.name} ${round((results.get(side.name) as Load).rps * (ROUNDS / (r + 1)))}`,
     );
+    log(`round ${r + 1}: ${sofar.join(", ")} req/s`);
   }
-  return { ceiling, predict };
+  return results;
 }
 
 /** Mean windows per ONNX run, from the service's own histogram. */
@@ -262,22 +260,45 @@ async function main(): Promise<void> {
   const processes = loadInferenceConfig({ ...process.env, ...serviceEnv }).workers;
   log(`ceiling and service in ${processes} process(es) each (WORKERS)`);
   const ceilingServer = await startChild([import.meta.filename, "--ceiling"], { WORKERS: String(processes) });
+  // For reference: the same route in one process (the stricter ceiling when the service has several).
+  const oneProcessCeiling =
+    processes > 1 ? await startChild([import.meta.filename, "--ceiling"], { WORKERS: "1" }) : null;
   const service = await startChild([SERVICE_ENTRY], { ...serviceEnv, WORKERS: String(processes) });
-  let ceiling: Load;
-  let predict: Load;
+  const ceilings = [ceilingServer, ...(oneProcessCeiling ? [oneProcessCeiling] : [])];
+  let loads: Map<string, Load>;
   let batch: Load;
   let predictMeanBatch: number;
   try {
     await waitReady(service.url, 60_000);
-    ({ ceiling, predict } = await alternate(ceilingServer.url, service.url, single));
+    loads = await alternate(
+      [
+        { name: "ceiling", url: ceilingServer.url },
+        ...(oneProcessCeiling ? [{ name: "ceiling_one_process", url: oneProcessCeiling.url }] : []),
+        { name: "predict", url: service.url },
+      ],
+      single,
+    );
     predictMeanBatch = await meanBatch(service.url);
-    await stopChild(ceilingServer.child);
+    await Promise.all(ceilings.map((c) => stopChild(c.child)));
     log(`batch: warm-up ${WARMUP_SECONDS} s, then ${SECONDS} s at concurrency ${BATCH_CONCURRENCY}`);
     await load(service.url, "/predict/batch", batches, BATCH_CONCURRENCY, WARMUP_SECONDS);
     batch = await load(service.url, "/predict/batch", batches, BATCH_CONCURRENCY, SECONDS);
   } finally {
-    await Promise.all([stopChild(ceilingServer.child), stopChild(service.child)]);
+    await Promise.all([...ceilings, service].map((c) => stopChild(c.child)));
+    if (process.env.BENCH_KEEP !== "1") {
+      const removed = await Promise.all([
+        deletePrefix(s3, storage.buckets.inferenceLogs, `${identifier}/`),
+        deletePrefix(s3, storage.buckets.artifacts, `runs/${pointer.run_id}/`),
+        deletePrefix(s3, storage.buckets.promotion, `${identifier}/`),
+      ]);
+      log(
+        `removed the run's ${removed[0]} inference-log objects, its model and pointer (BENCH_KEEP=1 keeps them)`,
+      );
+    }
   }
+  const ceiling = loads.get("ceiling") as Load;
+  const predict = loads.get("predict") as Load;
+  const oneProcess = loads.get("ceiling_one_process");
 
   const ceilingSorted = ceiling.latencies.sort((a, b) => a - b);
   const predictSorted = predict.latencies.sort((a, b) => a - b);
@@ -311,6 +332,14 @@ async function main(): Promise<void> {
     },
     processes,
     predict_over_ceiling: round(predict.rps / ceiling.rps, 3),
+    ...(oneProcess
+      ? {
+          ceiling_one_process: {
+            rps: round(oneProcess.rps),
+            predict_over_it: round(predict.rps / oneProcess.rps, 3),
+          },
+        }
+      : {}),
   };
   process.stdout.write(`${JSON.stringify(summary)}\n`);
 }

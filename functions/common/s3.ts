@@ -1,6 +1,7 @@
 /** The one S3 client module: AWS S3, MinIO and LocalStack alike, chosen by endpoint. */
 import {
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -153,4 +154,22 @@ export async function listKeys(s3: S3Client, bucket: string, prefix: string): Pr
 
 export async function deleteObject(s3: S3Client, bucket: string, key: string): Promise<void> {
   await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+}
+
+/** Deletes every object under `prefix` (1000 per request); returns how many were deleted. */
+export async function deletePrefix(s3: S3Client, bucket: string, prefix: string): Promise<number> {
+  const keys = await listKeys(s3, bucket, prefix);
+  for (let i = 0; i < keys.length; i += 1000) {
+    const page = keys.slice(i, i + 1000).map((Key) => ({ Key }));
+    const result = await s3.send(
+      new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: page, Quiet: true } }),
+    );
+    const failed = result.Errors ?? [];
+    if (failed.length > 0) {
+      throw new Error(
+        `could not delete ${failed.length} objects under s3://${bucket}/${prefix}: ${failed[0]?.Message}`,
+      );
+    }
+  }
+  return keys.length;
 }

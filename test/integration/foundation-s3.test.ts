@@ -6,6 +6,7 @@ import { loadCommonConfig } from "../../functions/common/config.ts";
 import {
   createS3Client,
   deleteObject,
+  deletePrefix,
   exists,
   getBytes,
   listKeys,
@@ -33,6 +34,15 @@ describe("@aws-sdk/client-s3 against the real local MinIO", () => {
     await deleteObject(s3, bucket, `${prefix}a.txt`);
     expect(await exists(s3, bucket, `${prefix}a.txt`)).toBe(false);
     expect(await listKeys(s3, bucket, prefix)).toEqual([`${prefix}b.txt`]);
+  });
+
+  it("deletes everything under a prefix and nothing beside it", async () => {
+    for (const name of ["x/1", "x/2", "x/3/deep", "y/1"])
+      await putBytes(s3, bucket, `${prefix}${name}`, name);
+    expect(await deletePrefix(s3, bucket, `${prefix}x/`)).toBe(3);
+    expect(await listKeys(s3, bucket, `${prefix}x/`)).toEqual([]);
+    expect(await listKeys(s3, bucket, `${prefix}y/`)).toEqual([`${prefix}y/1`]);
+    expect(await deletePrefix(s3, bucket, `${prefix}x/`)).toBe(0);
   });
 
   it("accepts a conditional put with If-None-Match: * once and refuses the second with 412", async () => {
