@@ -101,6 +101,20 @@ describe("serving", () => {
     });
   });
 
+  it("runs one service process per vCPU of the task", () => {
+    const t = s.template(s.serving);
+    const vcpus = s.config.serving.cpu / 1024;
+    t.hasResourceProperties("AWS::ECS::TaskDefinition", {
+      Cpu: String(s.config.serving.cpu),
+      ContainerDefinitions: Match.arrayWith([
+        Match.objectLike({
+          Name: "inference",
+          Environment: Match.arrayWith([{ Name: "WORKERS", Value: String(Math.max(1, Math.floor(vcpus))) }]),
+        }),
+      ]),
+    });
+  });
+
   it("lets the service read promotions and runs, write inference logs and use only its own consumer groups", () => {
     const t = s.template(s.serving);
     const statements = allStatements([t])
