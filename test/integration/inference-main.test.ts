@@ -67,6 +67,17 @@ function getFresh(url: string): Promise<string> {
   });
 }
 
+/** The service for `identifier` on an ephemeral loopback port, logs flushed only on shutdown. */
+const serving = (identifier: string, workers: number): Record<string, string> => ({
+  MODEL_IDENTIFIER: identifier,
+  GLOBAL_FALLBACK: "0",
+  KAFKA_LISTEN: "0",
+  PORT: "0",
+  HOST: "127.0.0.1",
+  INFERENCE_LOG_FLUSH_MS: "600000",
+  WORKERS: String(workers),
+});
+
 function exitOf(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
@@ -83,15 +94,7 @@ describe("functions/inference/main.ts", () => {
     const identifier = unique("inf-main");
     const runId = unique("inf-main-run");
     await publishFixture("gru", runId, identifier);
-    const { child, lines } = launch({
-      MODEL_IDENTIFIER: identifier,
-      GLOBAL_FALLBACK: "0",
-      KAFKA_LISTEN: "0",
-      PORT: "0",
-      HOST: "127.0.0.1",
-      INFERENCE_LOG_FLUSH_MS: "600000",
-      WORKERS: "1",
-    });
+    const { child, lines } = launch(serving(identifier, 1));
     try {
       const port = await waitFor("the listening log line", () => {
         const line = lines.find((l) => l.includes('"inference_listening"'));
@@ -122,15 +125,7 @@ describe("functions/inference/main.ts", () => {
   it("WORKERS=2: both serve one port, /metrics counts both, a killed one is replaced, SIGTERM stops both", async () => {
     const identifier = unique("inf-cluster");
     await publishFixture("gru", unique("inf-cluster-run"), identifier);
-    const { child, lines } = launch({
-      MODEL_IDENTIFIER: identifier,
-      GLOBAL_FALLBACK: "0",
-      KAFKA_LISTEN: "0",
-      PORT: "0",
-      HOST: "127.0.0.1",
-      INFERENCE_LOG_FLUSH_MS: "600000",
-      WORKERS: "2",
-    });
+    const { child, lines } = launch(serving(identifier, 2));
     const listening = () => parsed(lines).filter((l) => l.message === "inference_listening");
     let first: LogLine[] = [];
     try {
