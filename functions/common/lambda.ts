@@ -9,6 +9,7 @@ import { Tracer } from "@aws-lambda-powertools/tracer";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
 import type { z } from "zod";
+import { functionByName } from "../manifest.ts";
 import { lazyStageContext, type StageContext } from "./context.ts";
 import { DlqEnvelope, dlqTopic, isPermanent, parseContract } from "./contracts.ts";
 import { createLogger } from "./log.ts";
@@ -68,15 +69,14 @@ export function mskRecords(event: unknown): (MskRecord & { text: string; keyText
 }
 
 /**
- * A Lambda handler for an MSK topic. Invalid messages and permanent failures go to `DLQ-<topic>`
- * at once; any other error fails the batch so the event-source mapping retries it.
+ * A Lambda handler for the MSK topic of manifest function `service`. Invalid messages and permanent
+ * failures go to `DLQ-<topic>` at once; any other error fails the batch so the event-source mapping
+ * retries it.
  */
-export function kafkaLambda<S extends z.ZodType, R>(
-  service: string,
-  consumerGroup: string,
-  schema: S,
-  handle: MessageHandle<S, R>,
-) {
+export function kafkaLambda<S extends z.ZodType, R>(service: string, schema: S, handle: MessageHandle<S, R>) {
+  const { trigger } = functionByName(service);
+  if (trigger.kind !== "kafka") throw new Error(`manifest function '${service}' is not triggered by Kafka`);
+  const { consumerGroup } = trigger;
   const { logger, metrics, tracer } = powertools(service);
   const context = lazyStageContext(service, logger);
   return middy(async (event: unknown): Promise<R[]> => {

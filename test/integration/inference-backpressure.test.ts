@@ -6,7 +6,15 @@
 import { afterAll, describe, expect, it } from "vitest";
 import type { ProblemBody } from "../../functions/inference/problem.ts";
 import type { InferenceService } from "../../functions/inference/service.ts";
-import { post, publishFixture, startService, unique, waitReady, windowData } from "./inference-harness.ts";
+import {
+  post,
+  publishFixture,
+  serveFixture,
+  startService,
+  unique,
+  waitReady,
+  windowData,
+} from "./inference-harness.ts";
 
 const services: InferenceService[] = [];
 
@@ -15,18 +23,8 @@ afterAll(async () => {
 });
 
 async function serviceWithModel(env: Record<string, string>): Promise<InferenceService> {
-  const identifier = unique("inf-bp");
-  await publishFixture("gru", unique("inf-bp-run"), identifier);
-  const service = await startService({
-    MODEL_IDENTIFIER: identifier,
-    GLOBAL_FALLBACK: "0",
-    KAFKA_LISTEN: "0",
-    POINTER_POLL_MS: "0",
-    CACHE_SIZE: "0",
-    ...env,
-  });
+  const service = await serveFixture(unique("inf-bp"), unique("inf-bp-run"), env);
   services.push(service);
-  await waitReady(service);
   return service;
 }
 

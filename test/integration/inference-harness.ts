@@ -87,6 +87,28 @@ export function startService(env: Record<string, string>): Promise<InferenceServ
   );
 }
 
+/**
+ * Publishes the GRU fixture as `runId` for `identifier` and returns a ready service for it that
+ * hears no Kafka, polls no pointer, falls back to no `global` and caches nothing; `env` overrides.
+ */
+export async function serveFixture(
+  identifier: string,
+  runId: string,
+  env: Record<string, string>,
+): Promise<InferenceService> {
+  await publishFixture("gru", runId, identifier);
+  const service = await startService({
+    MODEL_IDENTIFIER: identifier,
+    GLOBAL_FALLBACK: "0",
+    KAFKA_LISTEN: "0",
+    POINTER_POLL_MS: "0",
+    CACHE_SIZE: "0",
+    ...env,
+  });
+  await waitReady(service);
+  return service;
+}
+
 /** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
 export async function waitFor<T>(
   what: string,

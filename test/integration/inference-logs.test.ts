@@ -6,17 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { getBytes, listKeys } from "../../functions/common/s3.ts";
 import type { BatchResponse, PredictResponse } from "../../functions/inference/predict.ts";
 import type { InferenceService } from "../../functions/inference/service.ts";
-import {
-  common,
-  post,
-  publishFixture,
-  s3,
-  startService,
-  unique,
-  waitFor,
-  waitReady,
-  windowData,
-} from "./inference-harness.ts";
+import { common, post, s3, serveFixture, unique, waitFor, windowData } from "./inference-harness.ts";
 
 interface LogLine {
   at: string;
@@ -49,19 +39,9 @@ async function readLines(identifier: string): Promise<{ keys: string[]; lines: L
 }
 
 async function start(identifier: string, runId: string, env: Record<string, string>) {
-  await publishFixture("gru", runId, identifier);
-  const service = await startService({
-    MODEL_IDENTIFIER: identifier,
-    GLOBAL_FALLBACK: "0",
-    KAFKA_LISTEN: "0",
-    POINTER_POLL_MS: "0",
-    CACHE_SIZE: "0",
-    // Only the record limit or shutdown may trigger a write in these tests.
-    INFERENCE_LOG_FLUSH_MS: "600000",
-    ...env,
-  });
+  // Only the record limit or shutdown may trigger a write in these tests.
+  const service = await serveFixture(identifier, runId, { INFERENCE_LOG_FLUSH_MS: "600000", ...env });
   services.push(service);
-  await waitReady(service);
   return service;
 }
 
