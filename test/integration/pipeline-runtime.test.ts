@@ -34,9 +34,14 @@ const outcomes: Outcome<unknown>[] = [];
 let modelSelected: TopicCollector;
 let dlqTraining: TopicCollector;
 let dlqS3: TopicCollector;
+const twiceId = `${filePrefix}-twice`;
+let twiceStaged: Awaited<ReturnType<typeof stageAndPreprocess>>;
 
 beforeAll(async () => {
   ctx = await testContext("it-runtime", env);
+  // Staged before the runtime starts (at the latest offsets), so its claim dispatches no real run that
+  // would race the SUCCESS event the test publishes.
+  twiceStaged = await stageAndPreprocess(ctx, twiceId);
   runtime = await startRuntime({
     env: { ...process.env, ...env },
     groupSuffix: filePrefix,
@@ -120,16 +125,14 @@ describe("local runtime (real Kafka, MinIO notifications, Python trainer)", () =
   }, 240_000);
 
   it("promotes exactly once when the same model-training SUCCESS event is published twice", async () => {
-    const id = `${filePrefix}-twice`;
-    const staged = await stageAndPreprocess(ctx, id);
+    const id = twiceId;
+    const staged = twiceStaged;
     const success = ModelTrainingMessage.parse(
       await placeFixtureRun(ctx, id, staged.config_hash, staged.claim, "PROPHET"),
     );
     await publish(ctx.producer, "model-training", ModelTrainingMessage, success, id);
     await publish(ctx.producer, "model-training", ModelTrainingMessage, success, id);
 
-    // (the staged preprocess also emitted a claim, so a real PROPHET run is dispatched too: its events
-    // reach evaluate as well; only the outcomes of the published SUCCESS event are counted here)
     const evaluated = await waitUntil("two evaluate outcomes for the published event", () => {
       const found = of("evaluate", success.run_id).filter(
         (o) => o.input && (o.input as { status: string }).status === "SUCCESS",
@@ -140,6 +143,7 @@ describe("local runtime (real Kafka, MinIO notifications, Python trainer)", () =
       "decided",
       "duplicate",
     ]);
+    expect(of("train-dispatch", id)).toEqual([]);
     expect(
       await listKeys(
         ctx.s3,
