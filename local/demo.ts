@@ -9,7 +9,7 @@ import { repoRoot } from "./paths.ts";
 import { localServiceEnv } from "./services/env.ts";
 import { delay } from "./services/processes.ts";
 
-const dataDir = process.env.FLTS_DATA_DIR ?? resolve(repoRoot, "..", "shared", "data");
+const dataDir = process.env.FLTS_DATA_DIR ?? resolve(repoRoot, "data");
 const identifier = process.env.FLTS_DEMO_IDENTIFIER ?? "PobleSec";
 const port = Number(process.env.FLTS_DEMO_PORT ?? 8787);
 

@@ -28,7 +28,7 @@ from flts_train.models import rnn  # noqa: E402
 from flts_train.spec import Params  # noqa: E402
 from flts_train.train import train_model  # noqa: E402
 
-DATA = Path(os.environ.get("FLTS_DATA_DIR", ROOT.parent / "shared" / "data"))
+DATA = Path(os.environ.get("FLTS_DATA_DIR", ROOT / "data"))
 OUT = ROOT / "test" / "fixtures" / "models"
 N_TRAIN = 4000  # rows of PobleSec used for training
 N_CASES = 8
