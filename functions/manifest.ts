@@ -70,6 +70,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       "TARGETS",
       "NAN_POLICY",
       "NAN_CONSTANT",
+      "NEGATIVE_POLICY",
       "CLIP_PERCENTILES",
       "TEST_FRACTION",
       "MIN_ROWS",

@@ -57,6 +57,8 @@ export const TrainingDataMessage = z.looseObject({
   identifier: Identifier,
   v: z.literal(1),
   size: z.number().int().nonnegative(),
+  /** What preprocess did (optional: claim checks of the original services do not carry it). */
+  report: z.lazy(() => PreprocessReport).optional(),
 });
 export type TrainingDataMessage = z.infer<typeof TrainingDataMessage>;
 
@@ -79,7 +81,8 @@ export const ScoreboardEntry = z.object({
   run_id: z.string(),
   model_type: z.string(),
   kind: z.enum(["candidate", "baseline", "champion"]),
-  status: z.enum(["SCORED", "FAILED", "MISSING"]),
+  /** REFUSED: scored output held non-finite values; never promoted. */
+  status: z.enum(["SCORED", "FAILED", "MISSING", "REFUSED"]),
   score: z.number().nullable(),
   rmse: z.number().nullable(),
   mae: z.number().nullable(),
@@ -242,6 +245,7 @@ export function parseContract<S extends z.ZodType>(schema: S, contract: string, 
 // Pipeline documents (preprocess sidecar, evaluation state and decision).
 
 export const NAN_POLICIES = ["drop", "ffill", "constant"] as const;
+export const NEGATIVE_POLICIES = ["reject", "clip"] as const;
 
 /** Every setting that changes the processed data; hashed (with the raw digest and salt) into `config_hash`. */
 export const PreprocessConfig = z.object({
@@ -250,6 +254,11 @@ export const PreprocessConfig = z.object({
   targets: z.array(z.string().min(1)).min(1),
   nan_policy: z.enum(NAN_POLICIES),
   nan_constant: z.number(),
+  /** Negative cells in `volume_columns`: a permanent error, or clipped to 0. */
+  negative_policy: z.enum(NEGATIVE_POLICIES),
+  volume_columns: z.array(z.string().min(1)),
+  /** The features when `features` is null: those of these columns the CSV has. */
+  reference_columns: z.array(z.string().min(1)).min(1),
   clip: z
     .object({
       lower_pct: z.number().min(0).max(1),
@@ -268,6 +277,29 @@ export const PreprocessConfig = z.object({
   gap_tolerance_seconds: z.number().positive(),
 });
 export type PreprocessConfig = z.infer<typeof PreprocessConfig>;
+
+const Count = z.number().int().nonnegative();
+
+/** What preprocess did to one data set: in the sidecar, the claim check and the handler's result. */
+export const PreprocessReport = z.object({
+  /** Data rows read (main CSV plus its _test companion). */
+  rows_read: Count,
+  duplicates_dropped: Count,
+  /** Rows the NaN policy dropped (`drop`, or leading rows `ffill` has nothing to carry into). */
+  rows_dropped_missing: Count,
+  nan_policy: z.enum(NAN_POLICIES),
+  /** Per column with at least one missing cell (in the rows kept after de-duplication). */
+  missing_cells: z.record(z.string(), z.object({ empty: Count, nan: Count, inf: Count, filled: Count })),
+  negative_policy: z.enum(NEGATIVE_POLICIES),
+  /** Per column with at least one negative cell clipped to 0 (rows kept after de-duplication). */
+  negatives_clipped: z.record(z.string(), Count),
+  /** `FEATURES` (explicit) or `reference_columns` (the default). */
+  feature_selection: z.enum(["FEATURES", "reference_columns"]),
+  features: z.array(z.string()).min(1),
+  /** CSV columns other than `time` that are not features (never used by training). */
+  features_left_out: z.array(z.string()),
+});
+export type PreprocessReport = z.infer<typeof PreprocessReport>;
 
 const SplitStats = z.object({
   key: z.string().min(1),
@@ -298,6 +330,7 @@ export const ProcessedMeta = z.object({
     duplicates_dropped: z.number().int().nonnegative(),
     nan_rows_dropped: z.number().int().nonnegative(),
   }),
+  report: z.lazy(() => PreprocessReport),
   train: SplitStats,
   test: SplitStats,
   claim_check: TrainingDataMessage,

@@ -11,6 +11,7 @@ import {
   IdentifierField,
   PermanentError,
   type PreprocessConfig,
+  type PreprocessReport,
   ProcessedMeta,
   TOPICS,
   TrainingDataMessage,
@@ -60,6 +61,8 @@ export type PreprocessResult =
       identifier: string;
       config_hash: string;
       claim: TrainingDataMessage;
+      /** What preprocess did (for a skip: what the run that processed this config did). */
+      report: PreprocessReport;
     };
 
 export async function preprocessObject(
@@ -98,7 +101,7 @@ export async function preprocessObject(
       meta.claim_check,
       identifier,
     );
-    return { status: "skipped_idempotent", identifier, config_hash: hash, claim };
+    return { status: "skipped_idempotent", identifier, config_hash: hash, claim, report: meta.report };
   }
 
   const dir = await mkdtemp(join(tmpdir(), "flts-preprocess-"));
@@ -129,6 +132,7 @@ export async function preprocessObject(
       identifier,
       v: 1,
       size,
+      report: result.report,
     };
     const meta: ProcessedMeta = {
       v: 1,
@@ -147,6 +151,7 @@ export async function preprocessObject(
       targets: result.targets,
       clip_bounds: result.clipBounds,
       rows: result.rows,
+      report: result.report,
       train: { key: keys.train, ...result.train },
       test: { key: keys.test, ...result.test },
       claim_check: claim,
@@ -169,6 +174,10 @@ export async function preprocessObject(
       test_rows: result.test.rows,
       duplicates_dropped: result.rows.duplicates_dropped,
       nan_rows_dropped: result.rows.nan_rows_dropped,
+      missing_cells: result.report.missing_cells,
+      negatives_clipped: result.report.negatives_clipped,
+      features: result.report.features,
+      features_left_out: result.report.features_left_out,
       seconds: (Date.now() - started) / 1000,
     });
     const published = await publish(
@@ -178,7 +187,7 @@ export async function preprocessObject(
       claim,
       identifier,
     );
-    return { status: "processed", identifier, config_hash: hash, claim: published };
+    return { status: "processed", identifier, config_hash: hash, claim: published, report: result.report };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,6 +1,8 @@
 /** preprocess settings from the environment; validated into a PreprocessConfig (minus the split kind). */
-import { PreprocessConfig, parseContract } from "../common/contracts.ts";
+import { NEGATIVE_POLICIES, PreprocessConfig, parseContract } from "../common/contracts.ts";
 import { envBool, envList, envNumber, envString, SettingError } from "../common/env.ts";
+import { FLOAT32_MAX } from "./cells.ts";
+import { REFERENCE_COLUMNS, VOLUME_COLUMNS } from "./columns.ts";
 
 export interface PreprocessSettings {
   /** Settings hashed into config_hash; `split` is completed per object (fraction or companion file). */
@@ -31,7 +33,10 @@ export function loadPreprocessSettings(env: NodeJS.ProcessEnv = process.env): Pr
     features: envList(env, "FEATURES", null),
     targets: envList(env, "TARGETS", ["down", "up"]) as string[],
     nan_policy: envString(env, "NAN_POLICY", "ffill") as PreprocessConfig["nan_policy"],
-    nan_constant: envNumber(env, "NAN_CONSTANT", 0),
+    nan_constant: envNumber(env, "NAN_CONSTANT", 0, { min: -FLOAT32_MAX, max: FLOAT32_MAX }),
+    negative_policy: envString(env, "NEGATIVE_POLICY", "reject") as PreprocessConfig["negative_policy"],
+    volume_columns: [...VOLUME_COLUMNS] as string[],
+    reference_columns: [...REFERENCE_COLUMNS] as string[],
     clip,
     min_rows: envNumber(env, "MIN_ROWS", 50, { integer: true, min: 1 }),
     window: envNumber(env, "WINDOW", 10, { integer: true, min: 1 }),
@@ -39,12 +44,23 @@ export function loadPreprocessSettings(env: NodeJS.ProcessEnv = process.env): Pr
     step_seconds: envNumber(env, "STEP_SECONDS", 120, { min: 0, exclusiveMin: true }),
     gap_tolerance_seconds: envNumber(env, "GAP_TOLERANCE_SECONDS", 360, { min: 0, exclusiveMin: true }),
   };
+  if (!(NEGATIVE_POLICIES as readonly string[]).includes(base.negative_policy)) {
+    throw new SettingError(
+      `NEGATIVE_POLICY must be one of ${NEGATIVE_POLICIES.join(", ")}, got '${base.negative_policy}'`,
+    );
+  }
   const testFraction = envNumber(env, "TEST_FRACTION", 0.2, { min: 0, max: 1, exclusiveMin: true });
   // Validate the whole config once (a fraction split stands in for the per-object split).
   parseContract(PreprocessConfig, "preprocess settings", {
     ...base,
     split: { kind: "fraction", test_fraction: testFraction },
   });
+  const volumes = (base.features ?? base.reference_columns).filter((c) => base.volume_columns.includes(c));
+  if (base.nan_policy === "constant" && base.nan_constant < 0 && volumes.length) {
+    throw new SettingError(
+      `NAN_CONSTANT must be >= 0 with NAN_POLICY=constant: it would fill negative values into ${volumes.join(", ")}`,
+    );
+  }
   if (base.features) {
     const missing = base.targets.filter((t) => !base.features?.includes(t));
     if (missing.length)

@@ -1,14 +1,20 @@
 /**
- * The data work of preprocess, in DuckDB: read CSV(s), validate `time` and the numeric columns, sort,
- * drop duplicate timestamps, apply the NaN policy, split in time order, clip with percentiles fitted on
- * the train split only, and write train/test Parquet with the config in the key-value metadata.
- * Local files in, local files out: the S3 side lives in preprocess.ts.
+ * The data work of preprocess, in DuckDB: read CSV(s), validate `time` and every feature cell (numbers
+ * within float32, negative volumes per NEGATIVE_POLICY), sort, drop duplicate timestamps, apply the NaN
+ * policy, split in time order, clip with percentiles fitted on the train split only, and write
+ * train/test Parquet with the config in the key-value metadata. Local files in, local files out: the
+ * S3 side lives in preprocess.ts.
  */
 import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 
-import { PermanentError, type PreprocessConfig } from "../common/contracts.ts";
+import type { PreprocessConfig, PreprocessReport } from "../common/contracts.ts";
+import { checkCells, kindExpr, type LoadedCsv, loadCsv, timeExpr, valueExpr } from "./cells.ts";
+import { chooseColumns } from "./columns.ts";
+import { ident, lit, rows, scalar } from "./duck.ts";
+import { DataError } from "./errors.ts";
+import { applyNanPolicy, kindColumn } from "./fill.ts";
 
-export class DataError extends PermanentError {}
+export { DataError } from "./errors.ts";
 
 export interface TransformInput {
   csvPath: string;
@@ -36,134 +42,17 @@ export interface TransformResult {
   targets: string[];
   clipBounds: Record<string, { lower: number; upper: number }> | null;
   rows: { input: number; duplicates_dropped: number; nan_rows_dropped: number };
+  report: PreprocessReport;
   train: SplitSummary;
   test: SplitSummary;
 }
 
-const NUMERIC =
-  /^(DOUBLE|FLOAT|REAL|BIGINT|INTEGER|SMALLINT|TINYINT|HUGEINT|UBIGINT|UINTEGER|USMALLINT|UTINYINT|DECIMAL.*)$/;
-
-const lit = (s: string): string => `'${s.replace(/'/g, "''")}'`;
-const ident = (s: string): string => `"${s.replace(/"/g, '""')}"`;
-
-async function scalar(conn: DuckDBConnection, sql: string): Promise<unknown> {
-  const reader = await conn.runAndReadAll(sql);
-  return reader.getRowsJS()[0]?.[0];
-}
-
-async function rows(conn: DuckDBConnection, sql: string): Promise<unknown[][]> {
-  return (await conn.runAndReadAll(sql)).getRowsJS();
-}
-
-async function loadCsv(
-  conn: DuckDBConnection,
-  table: string,
-  path: string,
-  name: string,
-): Promise<Map<string, string>> {
-  try {
-    await conn.run(
-      `CREATE TABLE ${table} AS SELECT *, row_number() OVER () AS __rn FROM read_csv(${lit(path)}, header = true, auto_detect = true, sample_size = -1)`,
-    );
-  } catch (error) {
-    throw new DataError(`${name}: not a readable CSV file (${firstLine(error)})`);
-  }
-  const types = new Map<string, string>();
-  for (const [col, type] of await rows(conn, `SELECT column_name, column_type FROM (DESCRIBE ${table})`)) {
-    if (col !== "__rn") types.set(String(col), String(type));
-  }
-  return types;
-}
-
-function firstLine(error: unknown): string {
-  return String((error as Error)?.message ?? error).split("\n")[0] ?? "";
-}
-
-function timeExpr(type: string, name: string): string {
-  if (type === "TIMESTAMP") return "time";
-  if (type.startsWith("TIMESTAMP WITH TIME ZONE")) return "timezone('UTC', time)";
-  if (type.startsWith("TIMESTAMP")) return "CAST(time AS TIMESTAMP)";
-  if (type === "DATE") return "CAST(time AS TIMESTAMP)";
-  if (NUMERIC.test(type)) return "make_timestamp(CAST(round(CAST(time AS DOUBLE) * 1e6) AS BIGINT))";
-  if (type === "VARCHAR") return "try_cast(time AS TIMESTAMP)";
-  throw new DataError(`${name}: column 'time' has type ${type}, which is not a timestamp`);
-}
-
-function valueExpr(col: string, type: string): string {
-  const c = ident(col);
-  const asDouble = type === "VARCHAR" ? `try_cast(${c} AS DOUBLE)` : `CAST(${c} AS DOUBLE)`;
-  return `CASE WHEN isfinite(${asDouble}) THEN ${asDouble} END`;
-}
-
-/** Chooses and checks the columns of one CSV; errors name the column and the file. */
-function chooseColumns(types: Map<string, string>, config: PreprocessConfig, name: string): string[] {
-  if (!types.has("time")) {
-    throw new DataError(`${name}: column 'time' is missing (columns: ${[...types.keys()].join(", ")})`);
-  }
-  const required = config.features ?? config.targets;
-  for (const col of required) {
-    if (!types.has(col)) {
-      const role = config.targets.includes(col) ? "target" : "feature";
-      throw new DataError(
-        `${name}: column '${col}' is missing (required ${role}; columns: ${[...types.keys()].join(", ")})`,
-      );
-    }
-  }
-  const chosen =
-    config.features ??
-    [...types.entries()].filter(([col, type]) => col !== "time" && NUMERIC.test(type)).map(([col]) => col);
-  for (const target of config.targets) if (!chosen.includes(target)) chosen.push(target);
-  for (const col of chosen) {
-    const type = types.get(col) as string;
-    if (!NUMERIC.test(type) && type !== "VARCHAR") {
-      throw new DataError(`${name}: column '${col}' has type ${type}, not numeric`);
-    }
-  }
-  return chosen;
-}
-
-async function checkParsable(
-  conn: DuckDBConnection,
-  table: string,
-  types: Map<string, string>,
-  columns: string[],
-  name: string,
-): Promise<void> {
-  const tExpr = timeExpr(types.get("time") as string, name);
-  const badTime = await rows(
-    conn,
-    `SELECT __rn, CAST(time AS VARCHAR) FROM ${table} WHERE time IS NULL OR ${tExpr} IS NULL ORDER BY __rn LIMIT 1`,
-  );
-  if (badTime[0]) {
-    const [rn, value] = badTime[0];
-    throw new DataError(
-      value === null
-        ? `${name}: column 'time' is empty at row ${rn}`
-        : `${name}: column 'time' has an unparsable timestamp '${value}' at row ${rn}`,
-    );
-  }
-  for (const col of columns) {
-    if (types.get(col) !== "VARCHAR") continue;
-    const bad = await rows(
-      conn,
-      `SELECT __rn, ${ident(col)} FROM ${table} WHERE ${ident(col)} IS NOT NULL AND try_cast(${ident(col)} AS DOUBLE) IS NULL ORDER BY __rn LIMIT 1`,
-    );
-    if (bad[0])
-      throw new DataError(
-        `${name}: column '${col}' has a non-numeric value '${bad[0][1]}' at row ${bad[0][0]}`,
-      );
-  }
-}
-
-function typedSelect(
-  table: string,
-  part: string,
-  types: Map<string, string>,
-  columns: string[],
-  name: string,
-): string {
-  const values = columns.map((c) => `${valueExpr(c, types.get(c) as string)} AS ${ident(c)}`).join(", ");
-  return `SELECT ${timeExpr(types.get("time") as string, name)} AS time, '${part}' AS __part, __rn, ${values} FROM ${table}`;
+/** One file's rows with typed time and values, and each value's cell kind. */
+function typedSelect(csv: LoadedCsv, part: string, columns: string[], volumes: ReadonlySet<string>): string {
+  const kinds = columns.map((c, i) => `${kindExpr(c, volumes.has(c))} AS ${kindColumn(i)}`);
+  const values = columns.map((c, i) => `${valueExpr(c, kindColumn(i))} AS ${ident(c)}`);
+  return `SELECT time, __part, __rn, ${columns.map((_, i) => kindColumn(i)).join(", ")}, ${values.join(", ")}
+    FROM (SELECT ${timeExpr(csv)} AS time, '${part}' AS __part, __rn, ${kinds.join(", ")}, * EXCLUDE (time, __rn) FROM ${csv.table})`;
 }
 
 export async function transform(input: TransformInput): Promise<TransformResult> {
@@ -171,18 +60,20 @@ export async function transform(input: TransformInput): Promise<TransformResult>
   const instance = await DuckDBInstance.create(":memory:", { threads: "2" });
   const conn = await DuckDBConnection.create(instance);
   try {
-    const mainTypes = await loadCsv(conn, "src_main", input.csvPath, input.csvName);
-    const columns = chooseColumns(mainTypes, config, input.csvName);
-    await checkParsable(conn, "src_main", mainTypes, columns, input.csvName);
-    let union = typedSelect("src_main", "train", mainTypes, columns, input.csvName);
+    const main = await loadCsv(conn, "src_main", input.csvPath, input.csvName);
+    const choice = chooseColumns(main.header, config, input.csvName);
+    const columns = choice.features;
+    const volumes = new Set(config.volume_columns.filter((c) => columns.includes(c)));
+    await checkCells(conn, main, columns, volumes, config);
+    let union = typedSelect(main, "train", columns, volumes);
     if (input.testCsvPath) {
       const testName = input.testCsvName ?? input.testCsvPath;
-      const testTypes = await loadCsv(conn, "src_test", input.testCsvPath, testName);
+      const test = await loadCsv(conn, "src_test", input.testCsvPath, testName);
       for (const col of ["time", ...columns]) {
-        if (!testTypes.has(col)) throw new DataError(`${testName}: column '${col}' is missing`);
+        if (!test.header.includes(col)) throw new DataError(`${testName}: column '${col}' is missing`);
       }
-      await checkParsable(conn, "src_test", testTypes, columns, testName);
-      union += ` UNION ALL ${typedSelect("src_test", "test", testTypes, columns, testName)}`;
+      await checkCells(conn, test, columns, volumes, config);
+      union += ` UNION ALL ${typedSelect(test, "test", columns, volumes)}`;
     }
     await conn.run(`CREATE TABLE typed AS ${union}`);
     const input_rows = Number(await scalar(conn, "SELECT count(*) FROM typed"));
@@ -201,24 +92,9 @@ export async function transform(input: TransformInput): Promise<TransformResult>
       `CREATE TABLE dedup AS SELECT * FROM typed QUALIFY row_number() OVER (PARTITION BY time ORDER BY __part = 'test', __rn) = 1`,
     );
     const dedupRows = Number(await scalar(conn, "SELECT count(*) FROM dedup"));
-
-    // NaN policy over the whole timeline (a forward fill may carry the last train value into test).
+    const fill = await applyNanPolicy(conn, columns, config);
+    const filledRows = dedupRows - fill.rows_dropped_missing;
     const cols = columns.map(ident);
-    const anyNull = cols.map((c) => `${c} IS NULL`).join(" OR ");
-    if (config.nan_policy === "drop") {
-      await conn.run(`CREATE TABLE filled AS SELECT * FROM dedup WHERE NOT (${anyNull})`);
-    } else if (config.nan_policy === "constant") {
-      const sel = cols.map((c) => `coalesce(${c}, ${config.nan_constant}) AS ${c}`).join(", ");
-      await conn.run(`CREATE TABLE filled AS SELECT time, __part, __rn, ${sel} FROM dedup`);
-    } else {
-      const sel = cols.map((c) => `last_value(${c} IGNORE NULLS) OVER w AS ${c}`).join(", ");
-      await conn.run(
-        `CREATE TABLE ffilled AS SELECT time, __part, __rn, ${sel} FROM dedup WINDOW w AS (ORDER BY time ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`,
-      );
-      // Leading rows with nothing before them to carry forward are dropped.
-      await conn.run(`CREATE TABLE filled AS SELECT * FROM ffilled WHERE NOT (${anyNull})`);
-    }
-    const filledRows = Number(await scalar(conn, "SELECT count(*) FROM filled"));
 
     // Time-ordered split.
     if (input.testCsvPath) {
@@ -301,7 +177,19 @@ export async function transform(input: TransformInput): Promise<TransformResult>
       rows: {
         input: input_rows,
         duplicates_dropped: input_rows - dedupRows,
-        nan_rows_dropped: dedupRows - filledRows,
+        nan_rows_dropped: fill.rows_dropped_missing,
+      },
+      report: {
+        rows_read: input_rows,
+        duplicates_dropped: input_rows - dedupRows,
+        rows_dropped_missing: fill.rows_dropped_missing,
+        nan_policy: config.nan_policy,
+        missing_cells: fill.missing_cells,
+        negative_policy: config.negative_policy,
+        negatives_clipped: fill.negatives_clipped,
+        feature_selection: choice.selection,
+        features: columns,
+        features_left_out: choice.leftOut,
       },
       train: await summary("train"),
       test: await summary("test"),

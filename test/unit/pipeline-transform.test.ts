@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { afterAll, describe, expect, it } from "vitest";
 import type { PreprocessConfig } from "../../functions/common/contracts.ts";
+import { REFERENCE_COLUMNS, VOLUME_COLUMNS } from "../../functions/preprocess/columns.ts";
 import { transform } from "../../functions/preprocess/transform.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "flts-transform-test-"));
@@ -16,6 +17,9 @@ const config = (over: Partial<PreprocessConfig> = {}): PreprocessConfig => ({
   targets: ["down", "up"],
   nan_policy: "ffill",
   nan_constant: 0,
+  negative_policy: "reject",
+  volume_columns: [...VOLUME_COLUMNS],
+  reference_columns: [...REFERENCE_COLUMNS],
   clip: null,
   split: { kind: "fraction", test_fraction: 0.25 },
   min_rows: 2,
@@ -103,9 +107,9 @@ describe("preprocess transform", () => {
   it("drops rows with missing values under NAN_POLICY=drop and fills a constant under =constant", async () => {
     const dropped = await run(rows8, config({ nan_policy: "drop" }));
     expect(dropped.result.rows.nan_rows_dropped).toBe(1);
-    const constant = await run(rows8, config({ nan_policy: "constant", nan_constant: -1 }));
+    const constant = await run(rows8, config({ nan_policy: "constant", nan_constant: 42 }));
     const train = await query(`SELECT down FROM '${constant.trainOut}' ORDER BY time`);
-    expect(train.map((r) => r[0])).toContain(-1);
+    expect(train.map((r) => r[0])).toContain(42);
   });
 
   it("clips with percentiles fitted on the train split only", async () => {
