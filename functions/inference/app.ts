@@ -9,8 +9,16 @@ import type { InferenceMetrics } from "./metrics.ts";
 import type { ModelSource } from "./model-source.ts";
 import { openApiDocument } from "./openapi.ts";
 import type { Predictor } from "./predict.ts";
-import { noModel, notFound, PROBLEM_CONTENT_TYPE, Problem, shuttingDown } from "./problem.ts";
+import {
+  methodNotAllowed,
+  noModel,
+  notFound,
+  PROBLEM_CONTENT_TYPE,
+  Problem,
+  shuttingDown,
+} from "./problem.ts";
 import type { ModelRegistry } from "./registry.ts";
+import { parseIdentifier, parseRequestId } from "./request.ts";
 import type { RequestTracker } from "./request-tracker.ts";
 
 export interface AppDeps {
@@ -21,20 +29,25 @@ export interface AppDeps {
   tracker: RequestTracker;
   logger: Logger;
   bodyLimitBytes: number;
+  /** A body that has not arrived this long after its headers is answered 408. */
+  bodyTimeoutMs: number;
   version: string;
   /** The Prometheus text `/metrics` answers: this process's, or every worker's aggregated. */
   metricsText: () => Promise<string>;
 }
 
-const ROUTES = new Set([
-  "/predict",
-  "/predict/batch",
-  "/healthz",
-  "/readyz",
-  "/metrics",
-  "/models/current",
-  "/openapi.json",
+/** Every route and the methods it answers (its `Allow`); Hono answers HEAD from a GET route. */
+const ROUTES = new Map([
+  ["/predict", "POST"],
+  ["/predict/batch", "POST"],
+  ["/healthz", "GET, HEAD"],
+  ["/readyz", "GET, HEAD"],
+  ["/metrics", "GET, HEAD"],
+  ["/models/current", "GET, HEAD"],
+  ["/openapi.json", "GET, HEAD"],
 ]);
+/** Counted for a request whose client left before its answer was written (nginx's convention). */
+const CLIENT_CLOSED = 499;
 
 /** The path of a request target as Hono routes it (query dropped, percent-decoded). */
 function pathOf(url: string): string {
@@ -78,7 +91,8 @@ export function createApp(deps: AppDeps): Hono {
   function onClose(this: ServerResponse): void {
     tracker.end();
     const request = this.req;
-    metrics.countRequest(routeOf(pathOf(request.url ?? "/")), request.method ?? "GET", this.statusCode);
+    const status = this.writableFinished ? this.statusCode : CLIENT_CLOSED;
+    metrics.countRequest(routeOf(pathOf(request.url ?? "/")), request.method ?? "GET", status);
   }
   const fetch = app.fetch;
   app.fetch = (request, env?: unknown, executionCtx?) => {
@@ -102,12 +116,15 @@ export function createApp(deps: AppDeps): Hono {
 
   const idPrefix = randomBytes(4).toString("hex");
   let requestCount = 0;
+  const requestIdOf = (c: Context) =>
+    parseRequestId(headerOf(c, "x-request-id")) ?? `${idPrefix}-${++requestCount}`;
+  const bodyOf = (c: Context) => readJson(c, deps.bodyLimitBytes, deps.bodyTimeoutMs);
 
   const forecast =
     (route: string, run: (body: unknown, requestId: string) => Promise<unknown>) => async (c: Context) => {
       const started = performance.now();
-      const requestId = headerOf(c, "x-request-id") ?? `${idPrefix}-${++requestCount}`;
-      const answer = await run(await readJson(c, deps.bodyLimitBytes), requestId);
+      const requestId = requestIdOf(c);
+      const answer = await run(await bodyOf(c), requestId);
       endBody(c);
       metrics.observeLatency(route, (performance.now() - started) / 1000);
       return c.json(answer as object);
@@ -116,8 +133,8 @@ export function createApp(deps: AppDeps): Hono {
   // The hot path: the answer comes as JSON text, no object graph to build and stringify.
   app.post("/predict", async (c) => {
     const started = performance.now();
-    const requestId = headerOf(c, "x-request-id") ?? `${idPrefix}-${++requestCount}`;
-    const body = await readJson(c, deps.bodyLimitBytes);
+    const requestId = requestIdOf(c);
+    const body = await bodyOf(c);
     const answer = await predictor.predictJson(body, requestId, started);
     endBody(c);
     metrics.observeLatency("/predict", (performance.now() - started) / 1000);
@@ -144,9 +161,9 @@ export function createApp(deps: AppDeps): Hono {
   );
 
   app.get("/models/current", async (c) => {
-    const identifier = c.req.query("identifier");
-    const serving = registry.current(identifier);
-    if (!serving) return problemResponse(c, noModel(identifier ?? registry.defaultIdentifier));
+    const identifier = parseIdentifier(c.req.query("identifier"));
+    // Resolved as /predict resolves it: an unknown identifier is a 400, one not loaded yet is loaded.
+    const serving = await registry.lookup(identifier);
     const { identity, card } = serving.model;
     if (serving.scoreboard === null && serving.pointer) {
       serving.scoreboard = await deps.source
@@ -167,10 +184,17 @@ export function createApp(deps: AppDeps): Hono {
 
   app.get("/openapi.json", (c) => c.body(openapi, 200, { "Content-Type": "application/json" }));
 
-  app.notFound((c) => problemResponse(c, notFound(c.req.path)));
+  app.notFound((c) => {
+    const allow = ROUTES.get(c.req.path);
+    if (allow) return problemResponse(c, methodNotAllowed(c.req.method, c.req.path, allow));
+    return problemResponse(c, notFound(c.req.path));
+  });
 
   app.onError((error, c) => {
-    if (error instanceof Problem) return problemResponse(c, error);
+    if (error instanceof Problem) {
+      if (error.slug === "client-aborted") logger.info("client_aborted", { path: c.req.path });
+      return problemResponse(c, error);
+    }
     logger.error("request_failed", { path: c.req.path, error: String(error), stack: (error as Error).stack });
     return problemResponse(
       c,

@@ -5,7 +5,7 @@
  */
 import type { HttpBindings } from "@hono/node-server";
 import type { Context } from "hono";
-import { bodyTooLarge, malformedJson } from "./problem.ts";
+import { bodyTimeout, bodyTooLarge, clientAborted, malformedJson, type Problem } from "./problem.ts";
 
 function incomingOf(c: Context): HttpBindings["incoming"] | undefined {
   return (c.env as Partial<HttpBindings> | undefined)?.incoming;
@@ -31,7 +31,7 @@ export function headerOf(c: Context, name: string): string | undefined {
   return value;
 }
 
-export async function readBody(c: Context, limit: number): Promise<string> {
+export async function readBody(c: Context, limit: number, timeoutMs: number): Promise<string> {
   const incoming = incomingOf(c);
   const declared = Number(headerOf(c, "content-length"));
   if (declared > limit) throw bodyTooLarge(limit);
@@ -52,29 +52,44 @@ export async function readBody(c: Context, limit: number): Promise<string> {
       return buffered.toString("utf8");
     }
   }
+  return streamBody(incoming, limit, timeoutMs);
+}
+
+/** The rest of a body that did not come with its headers: at most `limit` bytes within `timeoutMs`. */
+function streamBody(incoming: HttpBindings["incoming"], limit: number, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        incoming.off("data", onData);
+    const settle = (error: Problem | null) => {
+      clearTimeout(timer);
+      incoming.off("data", onData);
+      incoming.off("end", onEnd);
+      incoming.off("error", onGone);
+      incoming.off("close", onGone);
+      if (error) {
+        // Unread bytes are discarded; a 408 closes the connection (Connection: close).
         incoming.resume();
-        reject(bodyTooLarge(limit));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    incoming.on("data", onData);
-    incoming.once("end", () => {
-      if (size <= limit)
+        reject(error);
+      } else
         resolve(
           chunks.length === 1
             ? (chunks[0] as Buffer).toString("utf8")
             : Buffer.concat(chunks).toString("utf8"),
         );
-    });
-    incoming.once("error", reject);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) settle(bodyTooLarge(limit));
+      else chunks.push(chunk);
+    };
+    const onEnd = () => settle(null);
+    // An error (ECONNRESET "aborted") or a close before the end: the client went away.
+    const onGone = () => settle(clientAborted());
+    const timer = setTimeout(() => settle(bodyTimeout(timeoutMs)), timeoutMs);
+    incoming.on("data", onData);
+    incoming.once("end", onEnd);
+    incoming.once("error", onGone);
+    incoming.once("close", onGone);
   });
 }
 
@@ -87,8 +102,8 @@ export function endBody(c: Context): void {
   if (incoming?.complete && !incoming.readableEnded && incoming.readableLength === 0) incoming.read();
 }
 
-export async function readJson(c: Context, limit: number): Promise<unknown> {
-  const text = await readBody(c, limit);
+export async function readJson(c: Context, limit: number, timeoutMs: number): Promise<unknown> {
+  const text = await readBody(c, limit, timeoutMs);
   try {
     return JSON.parse(text);
   } catch (error) {

@@ -33,6 +33,12 @@ const Env = z.object({
   MAX_BATCH_WINDOWS: int(1, 256),
   QUEUE_TTL_MS: int(1, 2_000),
   BODY_LIMIT_BYTES: int(1, 1_048_576),
+  /** A body still arriving this long after its headers is answered 408 and its connection closed. */
+  BODY_TIMEOUT_MS: int(1, 5_000),
+  /** Request timestamps farther than this from the model card's `created_at` get a 400; 0: only 1970..9999. */
+  TS_MAX_DISTANCE_DAYS: int(0, 36_525),
+  /** How long start-up waits for the default model before listening anyway (503 with Retry-After until it loads). */
+  READY_WAIT_MS: int(0, 20_000),
   CACHE_SIZE: int(0, 1024),
   MAX_SESSIONS: int(1, 4),
   ORT_INTRA_OP_THREADS: int(1, 1),
@@ -63,6 +69,9 @@ export interface InferenceConfig extends CommonConfig {
   maxBatchWindows: number;
   queueTtlMs: number;
   bodyLimitBytes: number;
+  bodyTimeoutMs: number;
+  tsMaxDistanceDays: number;
+  readyWaitMs: number;
   cacheSize: number;
   maxSessions: number;
   intraOpThreads: number;
@@ -97,6 +106,9 @@ export function loadInferenceConfig(env: NodeJS.ProcessEnv = process.env): Infer
     maxBatchWindows: e.MAX_BATCH_WINDOWS,
     queueTtlMs: e.QUEUE_TTL_MS,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    bodyTimeoutMs: e.BODY_TIMEOUT_MS,
+    tsMaxDistanceDays: e.TS_MAX_DISTANCE_DAYS,
+    readyWaitMs: e.READY_WAIT_MS,
     cacheSize: e.CACHE_SIZE,
     maxSessions: e.MAX_SESSIONS,
     intraOpThreads: e.ORT_INTRA_OP_THREADS,

@@ -62,6 +62,10 @@ const INITIAL_RECORDS = 256;
 interface WriterReply {
   id: number;
   written?: number;
+  /** Records left out because they cannot be written (the rest of their object still is). */
+  invalid?: number;
+  invalidError?: string | null;
+  /** Records lost because the object could not be written. */
   failed?: number;
   error?: string;
 }
@@ -224,6 +228,13 @@ export class InferenceLog {
     this.pending.delete(reply.id);
     this.outstanding -= call.records;
     if (reply.written) this.written += reply.written;
+    if (reply.invalid) {
+      this.onDrop(reply.invalid);
+      this.logger.error("inference_log_records_invalid", {
+        records: reply.invalid,
+        error: reply.invalidError,
+      });
+    }
     if (reply.failed) {
       this.onDrop(reply.failed);
       this.logger.error("inference_log_write_failed", { records: reply.failed, error: reply.error });

@@ -23,8 +23,15 @@ const YEAR_10000 = 253_402_300_800;
 let cachedDay = Number.NaN;
 let cachedDayPrefix = "";
 
+/** @param {number} seconds */
+function checkRange(seconds) {
+  if (!(seconds >= 0 && seconds < YEAR_10000))
+    throw new RangeError(`instant ${seconds} s is outside 1970..9999`);
+}
+
 /** ISO 8601 in UTC, to the second unless the instant has a fraction. @param {number} seconds */
 function iso(seconds) {
+  checkRange(seconds);
   // Whole seconds (forecast times of a model with a whole step): the day's `YYYY-MM-DDT` is cached.
   if (Number.isInteger(seconds) && seconds >= 0 && seconds < YEAR_10000) {
     const day = Math.floor(seconds / 86_400);
@@ -46,6 +53,7 @@ let cachedSecondPrefix = "";
 
 /** `new Date(ms).toISOString()`, the text up to the second cached (records come in time order). @param {number} ms */
 function isoMillis(ms) {
+  checkRange(ms / 1000);
   if (!(Number.isInteger(ms) && ms >= 0 && ms < YEAR_10000 * 1000)) return new Date(ms).toISOString();
   const second = Math.floor(ms / 1000);
   if (second !== cachedSecond) {
@@ -62,8 +70,9 @@ const num = (value) => (Number.isFinite(value) ? String(value) : "null");
 /**
  * The JSONL of one packed batch (layout: see inference-log.ts). Lines are built as strings, in the
  * key order of `{at, request_id, identifier, run_id, model_type, route, input: {rows, last_ts, last},
- * predictions: [{ts, <target>...}], latency_ms, cached}`.
- * @param {{ identifier: string, ids: string[], runs: { run_id: string, model_type: string, features: string[], targets: string[] }[], routes: string[], numbers: Float64Array, length: number }} batch
+ * predictions: [{ts, <target>...}], latency_ms, cached}`. A record that cannot be written (an
+ * instant outside 1970..9999) is left out and counted in `invalid`; the others are written.
+ * @param {{ identifier: string, records: number, ids: string[], runs: { run_id: string, model_type: string, features: string[], targets: string[] }[], routes: string[], numbers: Float64Array, length: number }} batch
  */
 function toJsonl(batch) {
   const { identifier, ids, numbers, length } = batch;
@@ -77,52 +86,90 @@ function toJsonl(batch) {
   const routes = batch.routes.map((route) => JSON.stringify(route));
   let body = "";
   let count = 0;
+  let invalid = 0;
+  /** @type {string | null} */
+  let error = null;
+  let index = 0;
   let n = 0;
   while (n < length) {
-    const run = /** @type {(typeof runs)[number]} */ (runs[/** @type {number} */ (numbers[n++])]);
-    const route = routes[/** @type {number} */ (numbers[n++])];
-    const at = /** @type {number} */ (numbers[n++]);
-    const lastTs = /** @type {number} */ (numbers[n++]);
-    const latency = /** @type {number} */ (numbers[n++]);
-    const cached = numbers[n++] === 1;
-    const rows = /** @type {number} */ (numbers[n++]);
-    let last = "";
-    for (const key of run.features) last += key + num(/** @type {number} */ (numbers[n++]));
-    const horizon = /** @type {number} */ (numbers[n++]);
-    let predictions = "";
-    for (let k = 0; k < horizon; k++) {
-      predictions += `${k === 0 ? "" : ","}{"ts":"${iso(/** @type {number} */ (numbers[n++]))}"`;
-      for (const key of run.targets) predictions += key + num(/** @type {number} */ (numbers[n++]));
-      predictions += "}";
+    const run = runs[/** @type {number} */ (numbers[n])];
+    if (!run) {
+      invalid += batch.records - index;
+      error ??= `record ${index}: unknown run index ${numbers[n]}`;
+      break;
     }
-    body +=
-      `{"at":"${isoMillis(at)}","request_id":${JSON.stringify(ids[count])},"identifier":${id},` +
-      `${run.head}${route},"input":{"rows":${num(rows)},"last_ts":"${iso(lastTs)}","last":{${last}}},` +
-      `"predictions":[${predictions}],"latency_ms":${num(latency)},"cached":${cached}}\n`;
-    count++;
+    const horizon = /** @type {number} */ (numbers[n + 7 + run.features.length]);
+    const end = n + 8 + run.features.length + horizon * (1 + run.targets.length);
+    try {
+      body += recordLine(numbers, n, run, routes, id, ids[index]);
+      count++;
+    } catch (cause) {
+      invalid++;
+      error ??= `record ${index} (${ids[index]}): ${cause instanceof Error ? cause.message : String(cause)}`;
+    }
+    n = end;
+    index++;
   }
-  return { body, count };
+  return { body, count, invalid, error };
+}
+
+/**
+ * One JSONL line of the record at `n`.
+ * @param {Float64Array} numbers @param {number} n
+ * @param {{ head: string, features: string[], targets: string[] }} run
+ * @param {string[]} routes @param {string} id @param {string | undefined} requestId
+ */
+function recordLine(numbers, n, run, routes, id, requestId) {
+  const route = routes[/** @type {number} */ (numbers[n + 1])];
+  const at = /** @type {number} */ (numbers[n + 2]);
+  const lastTs = /** @type {number} */ (numbers[n + 3]);
+  const latency = /** @type {number} */ (numbers[n + 4]);
+  const cached = numbers[n + 5] === 1;
+  const rows = /** @type {number} */ (numbers[n + 6]);
+  n += 7;
+  let last = "";
+  for (const key of run.features) last += key + num(/** @type {number} */ (numbers[n++]));
+  const horizon = /** @type {number} */ (numbers[n++]);
+  let predictions = "";
+  for (let k = 0; k < horizon; k++) {
+    predictions += `${k === 0 ? "" : ","}{"ts":"${iso(/** @type {number} */ (numbers[n++]))}"`;
+    for (const key of run.targets) predictions += key + num(/** @type {number} */ (numbers[n++]));
+    predictions += "}";
+  }
+  return (
+    `{"at":"${isoMillis(at)}","request_id":${JSON.stringify(requestId)},"identifier":${id},` +
+    `${run.head}${route},"input":{"rows":${num(rows)},"last_ts":"${iso(lastTs)}","last":{${last}}},` +
+    `"predictions":[${predictions}],"latency_ms":${num(latency)},"cached":${cached}}\n`
+  );
 }
 
 port.on("message", async (message) => {
-  let count = 0;
+  let jsonl = { body: "", count: 0, invalid: 0, error: /** @type {string | null} */ (null) };
   try {
-    const jsonl = toJsonl(message);
-    count = jsonl.count;
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: message.bucket,
-        Key: message.key,
-        // Bytes, not a string: the SDK would measure, encode and hash the string separately.
-        Body: Buffer.from(jsonl.body, "utf8"),
-        ContentType: "application/x-ndjson",
-      }),
-    );
-    port.postMessage({ id: message.id, written: count });
+    jsonl = toJsonl(message);
+    if (jsonl.count > 0) {
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: message.bucket,
+          Key: message.key,
+          // Bytes, not a string: the SDK would measure, encode and hash the string separately.
+          Body: Buffer.from(jsonl.body, "utf8"),
+          ContentType: "application/x-ndjson",
+        }),
+      );
+    }
+    port.postMessage({
+      id: message.id,
+      written: jsonl.count,
+      invalid: jsonl.invalid,
+      invalidError: jsonl.error,
+    });
   } catch (error) {
     port.postMessage({
       id: message.id,
-      failed: count || message.records,
+      failed: message.records - jsonl.invalid,
+      invalid: jsonl.invalid,
+      invalidError: jsonl.error,
       error: error instanceof Error ? error.message : String(error),
     });
   }

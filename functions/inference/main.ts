@@ -15,17 +15,26 @@ if (config.workers > 1 && cluster.isPrimary) {
   runPrimary(config.workers, logger);
 } else {
   if (cluster.isWorker) logger.appendPersistentKeys({ worker: cluster.worker?.id ?? 0 });
-  const service = await startInferenceService(config, logger, { clusterWorker: cluster.isWorker });
+  // Installed before start-up, which may wait for the model: a signal then ends the wait and stops.
+  const startAbort = new AbortController();
+  const starting = startInferenceService(config, logger, {
+    clusterWorker: cluster.isWorker,
+    startAbort: startAbort.signal,
+  });
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.once(signal, () => {
       logger.info("shutdown_requested", { signal });
-      service.stop().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error("shutdown_failed", { error: String(error) });
-          process.exit(1);
-        },
-      );
+      startAbort.abort();
+      starting
+        .then((service) => service.stop())
+        .then(
+          () => process.exit(0),
+          (error: unknown) => {
+            logger.error("shutdown_failed", { error: String(error) });
+            process.exit(1);
+          },
+        );
     });
   }
+  await starting;
 }

@@ -1,13 +1,21 @@
 /** Turning a validated request into forecasts: model lookup, lease, cache, micro-batch, log. */
 import { createHash } from "node:crypto";
+import { answerText, type Prediction, predictionsJson, toPredictions } from "./answer.ts";
 import type { ForecastRecord } from "./inference-log.ts";
 import type { Lru } from "./lru.ts";
 import type { LoadedModel } from "./model.ts";
 import type { ModelRegistry, Serving } from "./registry.ts";
-import { type PredictBody, parseBatchBody, parsePredictBody, readWindow, resolveHorizon } from "./request.ts";
-import { toIsoUtc } from "./timestamps.ts";
+import {
+  type PredictBody,
+  parseBatchBody,
+  parsePredictBody,
+  readWindow,
+  resolveHorizon,
+  type WindowShape,
+} from "./request.ts";
+import { timeBounds } from "./timestamps.ts";
 
-export type Prediction = Record<string, string | number>;
+export type { Prediction };
 
 export interface PredictResponse {
   status: "SUCCESS";
@@ -32,6 +40,8 @@ export interface PredictDeps {
   maxBatchWindows: number;
   onCacheHit: () => void;
   record: (record: ForecastRecord) => void;
+  /** Request timestamps farther than this from the model card's `created_at` are refused; 0: no limit. */
+  maxTsDistanceDays: number;
 }
 
 export class Predictor {
@@ -68,7 +78,7 @@ export class Predictor {
       const card = model.card;
       const horizon = resolveHorizon(request.horizon, card.horizon);
       const x = new Float32Array(model.xSize);
-      const lastTs = readWindow(request.data, card, "data", x, 0);
+      const lastTs = readWindow(request.data, this.shapeOf(model), "data", x, 0);
       const t = stepTimes(lastTs, card.horizon, card.step_seconds);
       const key = this.deps.cache ? `${model.identity.run_id}:${digest(x, t)}` : null;
       let y = key ? this.deps.cache?.get(key) : undefined;
@@ -77,6 +87,9 @@ export class Predictor {
         y = await serving.batcher.submit(x, t, 1);
         if (key) this.deps.cache?.set(key, y.slice());
       } else this.deps.onCacheHit();
+      const text = answerText(model);
+      const answer = `${text.head}${identifier === text.identifier ? text.identifierJson : JSON.stringify(identifier)},"predictions":${predictionsJson(y, t, text.targets, card.horizon, horizon)}}`;
+      // Logged only once the answer is built: a request that fails never leaves a record.
       this.deps.record({
         at: Date.now(),
         request_id: requestId,
@@ -95,8 +108,7 @@ export class Predictor {
         latency_ms: performance.now() - started,
         cached,
       });
-      const text = answerText(model);
-      return `${text.head}${identifier === text.identifier ? text.identifierJson : JSON.stringify(identifier)},"predictions":${predictionsJson(y, t, text.targets, card.horizon, horizon)}}`;
+      return answer;
     } finally {
       serving.model.release();
     }
@@ -115,10 +127,11 @@ export class Predictor {
       const x = new Float32Array(rows * model.xSize);
       const t = new Float64Array(rows * card.horizon);
       const lastTs: number[] = [];
+      const shape = this.shapeOf(model);
       for (let i = 0; i < rows; i++) {
         const last = readWindow(
           request.windows[i] as Record<string, unknown>,
-          card,
+          shape,
           `windows[${i}]`,
           x,
           i * model.xSize,
@@ -128,9 +141,17 @@ export class Predictor {
       }
       const y = await serving.batcher.submit(x, t, rows);
       const latency = performance.now() - started;
-      const forecasts = lastTs.map((last, i) => {
-        const yi = y.subarray(i * model.ySize, (i + 1) * model.ySize);
-        const ti = t.subarray(i * card.horizon, (i + 1) * card.horizon);
+      const windowOf = (i: number) => ({
+        y: y.subarray(i * model.ySize, (i + 1) * model.ySize),
+        t: t.subarray(i * card.horizon, (i + 1) * card.horizon),
+      });
+      const forecasts = lastTs.map((_, i) => {
+        const w = windowOf(i);
+        return { predictions: toPredictions(w.y, w.t, card.targets, card.horizon, horizon) };
+      });
+      // Logged only once every answer is built: a request that fails never leaves a record.
+      lastTs.forEach((last, i) => {
+        const { y: yi, t: ti } = windowOf(i);
         this.deps.record({
           at: Date.now(),
           request_id: `${requestId}/${i}`,
@@ -149,7 +170,6 @@ export class Predictor {
           latency_ms: latency,
           cached: false,
         });
-        return { predictions: toPredictions(yi, ti, card.targets, card.horizon, horizon) };
       });
       return {
         status: "SUCCESS",
@@ -161,6 +181,22 @@ export class Predictor {
     } finally {
       serving.model.release();
     }
+  }
+
+  /** What a window must hold for `model`, its time bounds included (computed once per model). */
+  private shapeOf(model: LoadedModel): WindowShape {
+    let shape = shapes.get(model);
+    if (!shape) {
+      const { card } = model;
+      const created = Date.parse(card.created_at) / 1000;
+      shape = {
+        features: card.features,
+        window: card.window,
+        bounds: timeBounds(created, this.deps.maxTsDistanceDays, card.horizon * card.step_seconds),
+      };
+      shapes.set(model, shape);
+    }
+    return shape;
   }
 
   /** The default identifier's loaded model with a lease taken, or null (then use lease()). */
@@ -182,79 +218,13 @@ export class Predictor {
   }
 }
 
+const shapes = new WeakMap<LoadedModel, WindowShape>();
+
 /** Unix seconds of the `horizon` steps after `last`. */
 function stepTimes(last: number, horizon: number, step: number): Float64Array {
   const t = new Float64Array(horizon);
   for (let k = 0; k < horizon; k++) t[k] = last + (k + 1) * step;
   return t;
-}
-
-function toPredictions(
-  y: Float32Array,
-  t: Float64Array,
-  targets: readonly string[],
-  modelHorizon: number,
-  horizon: number,
-): Prediction[] {
-  const width = targets.length;
-  const out: Prediction[] = new Array(horizon);
-  for (let k = 0; k < horizon && k < modelHorizon; k++) {
-    const row: Prediction = { ts: toIsoUtc(t[k] as number) };
-    for (let j = 0; j < width; j++) row[targets[j] as string] = y[k * width + j] as number;
-    out[k] = row;
-  }
-  return out;
-}
-
-/** The constant parts of a model's answers, as JSON text. */
-interface AnswerText {
-  /** `{"status":"SUCCESS","run_id":...,"model_type":...,"identifier":` */
-  head: string;
-  /** The model's scope, the identifier most requests name (or imply), and its JSON. */
-  identifier: string;
-  identifierJson: string;
-  /** Per target: `,"<target>":` */
-  targets: string[];
-}
-
-const answerTexts = new WeakMap<LoadedModel, AnswerText>();
-
-function answerText(model: LoadedModel): AnswerText {
-  let text = answerTexts.get(model);
-  if (!text) {
-    const { run_id, model_type, scope } = model.identity;
-    text = {
-      head: `{"status":"SUCCESS","run_id":${JSON.stringify(run_id)},"model_type":${JSON.stringify(model_type)},"identifier":`,
-      identifier: scope,
-      identifierJson: JSON.stringify(scope),
-      targets: model.card.targets.map((target) => `,${JSON.stringify(target)}:`),
-    };
-    answerTexts.set(model, text);
-  }
-  return text;
-}
-
-/** `[{"ts":"<ISO>","<target>":v,...},...]` exactly as JSON.stringify writes toPredictions' result. */
-function predictionsJson(
-  y: Float32Array,
-  t: Float64Array,
-  targetKeys: readonly string[],
-  modelHorizon: number,
-  horizon: number,
-): string {
-  const width = targetKeys.length;
-  // resolveHorizon keeps `horizon` within the model's.
-  const steps = Math.min(horizon, modelHorizon);
-  let out = "[";
-  for (let k = 0; k < steps; k++) {
-    out += `${k === 0 ? "" : ","}{"ts":"${toIsoUtc(t[k] as number)}"`;
-    for (let j = 0; j < width; j++) {
-      const v = y[k * width + j] as number;
-      out += `${targetKeys[j]}${Number.isFinite(v) ? v : "null"}`;
-    }
-    out += "}";
-  }
-  return `${out}]`;
 }
 
 function digest(x: Float32Array, t: Float64Array): string {

@@ -57,7 +57,14 @@ export const queueFull = (retryAfterSeconds: number): Problem =>
   });
 
 export const queueTimeout = (ttlMs: number): Problem =>
-  new Problem(503, "queue-timeout", "Request expired in queue", `the request waited longer than ${ttlMs} ms`);
+  new Problem(
+    503,
+    "queue-timeout",
+    "Request expired in queue",
+    `the request waited longer than ${ttlMs} ms`,
+    undefined,
+    { "Retry-After": "1" },
+  );
 
 export const noModel = (identifier: string): Problem =>
   new Problem(503, "no-model", "No model loaded", `no model is loaded yet for '${identifier}'`, undefined, {
@@ -69,6 +76,35 @@ export const unavailable = (detail: string): Problem =>
 
 export const notFound = (path: string): Problem =>
   new Problem(404, "not-found", "Not found", `no route for ${path}`);
+
+export const methodNotAllowed = (method: string, path: string, allow: string): Problem =>
+  new Problem(
+    405,
+    "method-not-allowed",
+    "Method not allowed",
+    `${path} answers ${allow}, not ${method}`,
+    undefined,
+    {
+      Allow: allow,
+    },
+  );
+
+/** The body did not arrive in time; the connection is closed, since the rest of it may still come. */
+export const bodyTimeout = (timeoutMs: number): Problem =>
+  new Problem(
+    408,
+    "body-timeout",
+    "Request body timeout",
+    `the body did not arrive within ${timeoutMs} ms`,
+    undefined,
+    {
+      Connection: "close",
+    },
+  );
+
+/** The client went away before its body arrived: nobody reads the answer. */
+export const clientAborted = (): Problem =>
+  new Problem(400, "client-aborted", "Client aborted", "the connection closed before the body arrived");
 
 export const shuttingDown = (): Problem =>
   new Problem(503, "shutting-down", "Shutting down", "the service is draining", undefined, {

@@ -74,11 +74,14 @@ export class ModelRegistry {
     return this.settings.defaultIdentifier;
   }
 
-  /** Loads the default model in the background (retrying until a pointer exists) and starts polling. */
-  start(): void {
+  /**
+   * Loads the default model in the background (retrying until a pointer exists) and starts polling;
+   * the promise resolves once the default model serves or the registry stops.
+   */
+  start(): Promise<void> {
     this.runLog.start();
-    void this.loadDefaultUntilReady();
     if (this.settings.pointerPollMs > 0) this.schedulePoll();
+    return this.loadDefaultUntilReady();
   }
 
   /** The serving model for a request's identifier; throws a Problem (400 unknown, 503 not loaded). */

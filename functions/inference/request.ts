@@ -3,9 +3,11 @@
  * write the model input straight into a Float32Array and name the first offending field.
  */
 import { invalidField } from "./problem.ts";
-import { toUnixSeconds } from "./timestamps.ts";
+import { outOfBounds, type TimeBounds, toUnixSeconds } from "./timestamps.ts";
 
 const IDENTIFIER = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** A client's `x-request-id`: printable ASCII without spaces. */
+const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 const FLOAT32_MAX = 3.4028234663852886e38;
 
 export interface Envelope {
@@ -21,20 +23,38 @@ export interface BatchBody extends Envelope {
   windows: Record<string, unknown>[];
 }
 
-/** What a window needs from the model card. */
+/** What a window needs from the model card, and the instants its `ts` may hold. */
 export interface WindowShape {
   features: readonly string[];
   window: number;
+  bounds: TimeBounds;
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
-function parseEnvelope(body: Record<string, unknown>): Envelope {
-  const { identifier, horizon } = body;
-  if (identifier !== undefined && (typeof identifier !== "string" || !IDENTIFIER.test(identifier))) {
-    throw invalidField("identifier", "must be 1-128 letters, digits, '.', '_' or '-'");
+/** An identifier from a body or a query (`field` names where it came from); undefined when absent. */
+export function parseIdentifier(value: unknown, field = "identifier"): string | undefined {
+  if (value !== undefined && (typeof value !== "string" || !IDENTIFIER.test(value))) {
+    throw invalidField(
+      field,
+      "must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit",
+    );
   }
+  return value;
+}
+
+/** The `x-request-id` header, when given. */
+export function parseRequestId(value: string | undefined): string | undefined {
+  if (value !== undefined && !REQUEST_ID.test(value)) {
+    throw invalidField("x-request-id", "must be 1-128 printable ASCII characters without spaces");
+  }
+  return value;
+}
+
+function parseEnvelope(body: Record<string, unknown>): Envelope {
+  const { horizon } = body;
+  const identifier = parseIdentifier(body.identifier);
   if (horizon !== undefined && (typeof horizon !== "number" || !Number.isInteger(horizon) || horizon < 1)) {
     throw invalidField("horizon", "must be a positive integer");
   }
@@ -89,11 +109,15 @@ export function readWindow(
   if (rows < shape.window) {
     throw invalidField(`${prefix}.ts`, `needs at least ${shape.window} rows, got ${rows}`);
   }
+  const { earliest, latest } = shape.bounds;
   let previous = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < rows; i++) {
     const seconds = toUnixSeconds(ts[i]);
     if (Number.isNaN(seconds)) {
       throw invalidField(`${prefix}.ts`, `index ${i}: expected an ISO 8601 string or Unix seconds`);
+    }
+    if (!(seconds >= earliest && seconds <= latest)) {
+      throw invalidField(`${prefix}.ts`, `index ${i}: ${outOfBounds(ts[i], seconds, shape.bounds)}`);
     }
     if (seconds <= previous) throw invalidField(`${prefix}.ts`, `index ${i}: timestamps must increase`);
     previous = seconds;

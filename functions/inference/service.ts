@@ -35,6 +35,8 @@ export interface InferenceService {
 export interface ServiceOptions {
   /** A worker of several service processes (cluster.ts): `/metrics` answers for all of them. */
   clusterWorker?: boolean;
+  /** Ends the wait for the model before listening (a signal that arrived during start-up). */
+  startAbort?: AbortSignal;
 }
 
 export async function startInferenceService(
@@ -78,6 +80,7 @@ export async function startInferenceService(
     maxBatchWindows: config.maxBatchWindows,
     onCacheHit: () => metrics.cacheHits.inc(),
     record: (record) => logs.add(record),
+    maxTsDistanceDays: config.tsMaxDistanceDays,
   });
   const tracker = new RequestTracker();
   const app = createApp({
@@ -88,6 +91,7 @@ export async function startInferenceService(
     tracker,
     logger,
     bodyLimitBytes: config.bodyLimitBytes,
+    bodyTimeoutMs: config.bodyTimeoutMs,
     version: SERVICE_VERSION,
     metricsText: options.clusterWorker
       ? clusterMetricsReader(metrics.registry)
@@ -95,13 +99,21 @@ export async function startInferenceService(
   });
 
   const startedAt = Date.now();
-  registry.start();
+  const loaded = registry.start();
   logs.start();
   const listener = config.kafkaListen ? await startListener(config, registry, startedAt, logger) : null;
 
+  // Traffic only once the model serves (a restarted process answers no 503s while its siblings
+  // serve), but never wait forever: before the first promotion /healthz must answer.
+  await waitUntil(loaded, config.readyWaitMs, options.startAbort);
   const server = await listen(app, config.port, config.host);
   const port = (server.address() as AddressInfo).port;
-  logger.info("inference_listening", { port, pid: process.pid, identifier: config.defaultIdentifier });
+  logger.info("inference_listening", {
+    port,
+    pid: process.pid,
+    identifier: config.defaultIdentifier,
+    ready: registry.ready,
+  });
 
   let stopping: Promise<void> | null = null;
   const stop = async (): Promise<void> => {
@@ -157,6 +169,28 @@ async function startListener(
     .start()
     .catch((error: unknown) => logger.error("model_selected_listener_failed", { error: String(error) }));
   return listener;
+}
+
+/** Resolves when `promise` settles, `ms` pass or `abort` fires, whichever comes first. */
+function waitUntil(promise: Promise<unknown>, ms: number, abort?: AbortSignal): Promise<void> {
+  if (ms === 0 || abort?.aborted) return Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort = () => {};
+  const bounded = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+    onAbort = resolve;
+    abort?.addEventListener("abort", onAbort, { once: true });
+  });
+  return Promise.race([
+    promise.then(
+      () => {},
+      () => {},
+    ),
+    bounded,
+  ]).finally(() => {
+    clearTimeout(timer);
+    abort?.removeEventListener("abort", onAbort);
+  });
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -63,7 +63,47 @@ function daysInMonth(year: number, month: number): number {
 /** "00" to "59". */
 const PAIRS = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, "0"));
 /** Unix seconds of 10000-01-01: beyond it toISOString writes extended years. */
-const YEAR_10000 = 253_402_300_800;
+export const YEAR_10000 = 253_402_300_800;
+const DAY_SECONDS = 86_400;
+
+/** The instants a model accepts in a request's `ts`, in Unix seconds (inclusive). */
+export interface TimeBounds {
+  earliest: number;
+  latest: number;
+}
+
+/**
+ * 1970-01-01 up to the last instant whose `horizon` forecasts still fall before year 10000, and,
+ * when `maxDistanceDays` > 0, within that many days of `reference` (Unix seconds; NaN: no reference).
+ */
+export function timeBounds(reference: number, maxDistanceDays: number, forecastSpan: number): TimeBounds {
+  let earliest = 0;
+  let latest = YEAR_10000 - 1 - forecastSpan;
+  if (maxDistanceDays > 0 && Number.isFinite(reference)) {
+    earliest = Math.max(earliest, reference - maxDistanceDays * DAY_SECONDS);
+    latest = Math.min(latest, reference + maxDistanceDays * DAY_SECONDS);
+  }
+  return { earliest, latest };
+}
+
+const UNITS: readonly [string, number][] = [
+  ["milliseconds", 1e3],
+  ["microseconds", 1e6],
+  ["nanoseconds", 1e9],
+];
+
+/** Why a timestamp outside `bounds` is refused: a number in a finer Unix unit is named as such. */
+export function outOfBounds(raw: unknown, seconds: number, bounds: TimeBounds): string {
+  if (typeof raw === "number" && seconds >= YEAR_10000) {
+    for (const [unit, scale] of UNITS) {
+      if (seconds / scale < YEAR_10000) {
+        return `${raw} looks like Unix ${unit}: send Unix seconds (or ISO 8601)`;
+      }
+    }
+  }
+  const shown = typeof raw === "string" ? JSON.stringify(raw.slice(0, 40)) : String(raw);
+  return `${shown} is outside the accepted range ${toIsoUtc(bounds.earliest)} to ${toIsoUtc(bounds.latest)}`;
+}
 let cachedDay = Number.NaN;
 let cachedDayPrefix = "";
 

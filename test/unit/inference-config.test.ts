@@ -13,6 +13,9 @@ describe("loadInferenceConfig", () => {
       globalFallback: true,
       modelSelectedTopic: "model-selected",
       intraOpThreads: 1,
+      bodyTimeoutMs: 5000,
+      tsMaxDistanceDays: 36525,
+      readyWaitMs: 20000,
     });
     expect(a.storage.buckets).toMatchObject({
       promotion: "model-promotion",
@@ -32,6 +35,9 @@ describe("loadInferenceConfig", () => {
       MAX_BATCH: "16",
       QUEUE_TTL_MS: "100",
       BODY_LIMIT_BYTES: "2048",
+      BODY_TIMEOUT_MS: "750",
+      TS_MAX_DISTANCE_DAYS: "0",
+      READY_WAIT_MS: "0",
       CACHE_SIZE: "0",
       MAX_SESSIONS: "2",
       POINTER_POLL_MS: "1000",
@@ -47,6 +53,9 @@ describe("loadInferenceConfig", () => {
       maxBatch: 16,
       queueTtlMs: 100,
       bodyLimitBytes: 2048,
+      bodyTimeoutMs: 750,
+      tsMaxDistanceDays: 0,
+      readyWaitMs: 0,
       cacheSize: 0,
       maxSessions: 2,
       pointerPollMs: 1000,
@@ -61,6 +70,8 @@ describe("loadInferenceConfig", () => {
     ["PORT", "70000"],
     ["GLOBAL_FALLBACK", "maybe"],
     ["BATCH_WINDOW_MS", "-1"],
+    ["BODY_TIMEOUT_MS", "0"],
+    ["READY_WAIT_MS", "soon"],
   ])("names the bad setting %s=%s", (name, value) => {
     expect(() => loadInferenceConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadInferenceConfig({ [name]: value })).toThrow(name);

@@ -3,13 +3,15 @@ import { describe, expect, it } from "vitest";
 import { Problem } from "../../functions/inference/problem.ts";
 import {
   parseBatchBody,
+  parseIdentifier,
   parsePredictBody,
+  parseRequestId,
   readWindow,
   resolveHorizon,
 } from "../../functions/inference/request.ts";
-import { toIsoUtc, toUnixSeconds } from "../../functions/inference/timestamps.ts";
+import { timeBounds, toIsoUtc, toUnixSeconds, YEAR_10000 } from "../../functions/inference/timestamps.ts";
 
-const shape = { features: ["down", "up", "rnti"], window: 3 };
+const shape = { features: ["down", "up", "rnti"], window: 3, bounds: timeBounds(Number.NaN, 0, 0) };
 
 function data(rows = 4): Record<string, unknown> {
   return {
@@ -61,6 +63,41 @@ describe("readWindow", () => {
     });
   }
 
+  it("refuses timestamps outside 1970..9999 and names Unix milliseconds and microseconds", () => {
+    const seconds = (data().ts as string[]).map((s) => Date.parse(s) / 1000);
+    const detailOf = (ts: unknown[], bounds = shape.bounds) => {
+      try {
+        readWindow({ ...data(), ts }, { ...shape, bounds }, "data", new Float32Array(9), 0);
+      } catch (error) {
+        expect((error as Problem).field).toBe("data.ts");
+        return (error as Problem).detail;
+      }
+      throw new Error("expected a Problem");
+    };
+    expect(detailOf(seconds.map((s) => s * 1e3))).toMatch(/index 0: \d+ looks like Unix milliseconds/);
+    expect(detailOf(seconds.map((s) => s * 1e6))).toMatch(/looks like Unix microseconds/);
+    expect(detailOf(seconds.map((s) => s * 1e9))).toMatch(/looks like Unix nanoseconds/);
+    expect(detailOf([1e300, 1e300 + 1e290, 1e300 + 2e290, 1e300 + 3e290])).toMatch(
+      /outside the accepted range 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z/,
+    );
+    expect(detailOf([-120, -60, 0, 60])).toMatch(/index 0: -120 is outside/);
+    expect(detailOf(["1969-12-31T23:56:00Z", ...seconds.slice(1)])).toMatch(
+      /"1969-12-31T23:56:00Z" is outside/,
+    );
+    // A model's bounds: within a distance of its reference, and room for its forecasts before 10000.
+    const near = timeBounds(seconds[0] as number, 1, 0);
+    expect(
+      detailOf(
+        seconds.map((s) => s + 2 * 86_400),
+        near,
+      ),
+    ).toMatch(/outside the accepted range/);
+    expect(readWindow(data(), { ...shape, bounds: near }, "data", new Float32Array(9), 0)).toBe(seconds[3]);
+    const lastAllowed = YEAR_10000 - 1 - 3 * 120;
+    expect(timeBounds(Number.NaN, 0, 3 * 120).latest).toBe(lastAllowed);
+    expect(toIsoUtc(lastAllowed + 3 * 120)).toBe("9999-12-31T23:59:59Z");
+  });
+
   it("prefixes the field with the window's position in the batch form", () => {
     const d = data();
     delete d.down;
@@ -80,6 +117,18 @@ describe("request envelopes", () => {
     expect(fieldOf(() => parsePredictBody({ data: {}, identifier: "a/b" }))).toBe("identifier");
     expect(fieldOf(() => parsePredictBody({ data: {}, horizon: -1 }))).toBe("horizon");
     expect(fieldOf(() => parsePredictBody({ data: {}, horizon: "2" }))).toBe("horizon");
+  });
+
+  it("refuses a malformed identifier or request id wherever it comes from", () => {
+    expect(parseIdentifier(undefined)).toBeUndefined();
+    expect(parseIdentifier("PobleSec.v2_a-b")).toBe("PobleSec.v2_a-b");
+    for (const bad of ["../x", "", ".hidden", "a b", "x".repeat(129), "é", 5]) {
+      expect(fieldOf(() => parseIdentifier(bad))).toBe("identifier");
+    }
+    expect(parseRequestId("req-1/2:3")).toBe("req-1/2:3");
+    for (const bad of ["", "a b", "x".repeat(129), "ü"]) {
+      expect(fieldOf(() => parseRequestId(bad))).toBe("x-request-id");
+    }
   });
 
   it("bounds the batch form", () => {
