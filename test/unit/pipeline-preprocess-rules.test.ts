@@ -181,7 +181,7 @@ describe("settings and the config hash", () => {
       configHash({
         identifier: "X",
         settings: loadPreprocessSettings(env).base,
-        raw: { sha256: "0" },
+        raw: { sha256: "0", test_sha256: null },
         salt: "",
       });
     const plain = hash({});
