@@ -109,6 +109,9 @@ describe("preprocess (real MinIO, Kafka, DuckDB)", () => {
     expect(meta.config.split).toEqual({ kind: "file", test_file: "PobleSecSlice_test.csv" });
     expect(meta.train.rows).toBe(1500);
     expect(meta.test.rows).toBe(400);
+    expect(meta.report).toMatchObject({ rows_read: 1900, feature_selection: "reference_columns" });
+    expect(meta.report.features_left_out).toEqual([]);
+    expect(result.report).toEqual(meta.report);
     const kv = await parquetKv(await getBytes(ctx.s3, processed(), `${id}/${hash}/train.parquet`));
     expect(kv.config_hash).toBe(hash);
     expect(JSON.parse(kv.config as string)).toEqual(meta.config);
@@ -119,6 +122,7 @@ describe("preprocess (real MinIO, Kafka, DuckDB)", () => {
       test_object_key: `${id}/${hash}/test.parquet`,
       config_hash: hash,
       v: 1,
+      report: meta.report,
     });
   });
 
@@ -159,6 +163,19 @@ describe("preprocess (real MinIO, Kafka, DuckDB)", () => {
     ).rejects.toThrow(/bad.csv: column 'down' is missing/);
     expect(await listKeys(ctx.s3, processed(), `${id}/`)).toEqual([]);
   });
+
+  it("fails on a 1e308 cell in `down`, naming column and row: nothing written, no claim check published", async () => {
+    const id = uniqueId();
+    const lines = readFileSync(sliceCsv, "utf8").split("\n");
+    lines[3] = (lines[3] as string).replace(/^([^,]*),[^,]*,/, "$1,1e308,");
+    await putBytes(ctx.s3, raw(), `${id}/huge.csv`, lines.join("\n"));
+    await expect(
+      preprocessObject({ bucket: raw(), key: `${id}/huge.csv`, size: null, eTag: null, eventName: "x" }, ctx),
+    ).rejects.toThrow(/huge\.csv: column 'down' has 1e308 at row 3 \(line 4\), beyond the float32 range/);
+    expect(await listKeys(ctx.s3, processed(), `${id}/`)).toEqual([]);
+    await trainingData.syncToEnd();
+    expect(trainingData.matching((m) => m.identifier === id)).toEqual([]);
+  });
 });
 
 describe("train-dispatch and train-complete (real Python trainer, PROPHET)", () => {
@@ -167,7 +184,7 @@ describe("train-dispatch and train-complete (real Python trainer, PROPHET)", () 
     const { result } = await preprocessSlice(id);
     if (result.status === "ignored") throw new Error("unexpected");
     const pool = new LocalTrainerPool({
-      python: venvPython(ensureTrainerVenv()),
+      python: venvPython(await ensureTrainerVenv()),
       concurrency: 1,
       s3: ctx.s3,
     });
@@ -309,7 +326,7 @@ describe("a FAILED run is retried and re-evaluated (real trainer, PROPHET)", () 
 
     // Attempt 2: the guard's run failed, so the type is dispatched again, on the local trainer.
     const pool = new LocalTrainerPool({
-      python: venvPython(ensureTrainerVenv()),
+      python: venvPython(await ensureTrainerVenv()),
       concurrency: 1,
       s3: ctx.s3,
     });
