@@ -1,4 +1,7 @@
 /** Where the local services listen and the environment the stages need to reach them. */
+import { z } from "zod";
+import { bucketEnv, queueUrl, readDataStackOutputs } from "../localstack/outputs.ts";
+
 export interface LocalServiceSettings {
   kafkaHost: string;
   kafkaPort: number;
@@ -8,6 +11,8 @@ export interface LocalServiceSettings {
   minioConsolePort: number;
   minioUser: string;
   minioPassword: string;
+  localstackHost: string;
+  localstackPort: number;
   region: string;
 }
 
@@ -31,19 +36,59 @@ export function localServiceSettings(): LocalServiceSettings {
     minioConsolePort: port("FLTS_MINIO_CONSOLE_PORT", 9001),
     minioUser: process.env.FLTS_MINIO_USER ?? "minioadmin",
     minioPassword: process.env.FLTS_MINIO_PASSWORD ?? "minioadmin",
+    localstackHost: "127.0.0.1",
+    localstackPort: port("FLTS_LOCALSTACK_PORT", 4566),
     region: process.env.AWS_REGION ?? "us-east-1",
   };
 }
 
-/** The environment a stage, test or CLI needs to talk to the local Kafka and MinIO. */
-export function localServiceEnv(settings = localServiceSettings()): Record<string, string> {
-  return {
-    FLTS_S3_ENDPOINT: `http://${settings.minioHost}:${settings.minioPort}`,
-    AWS_ACCESS_KEY_ID: settings.minioUser,
-    AWS_SECRET_ACCESS_KEY: settings.minioPassword,
+/** Where the buckets live: MinIO (default) or LocalStack's S3 with the deployed data stack's buckets. */
+export const StorageMode = z.enum(["minio", "localstack"]);
+export type StorageMode = z.infer<typeof StorageMode>;
+
+export function storageMode(env: NodeJS.ProcessEnv = process.env): StorageMode {
+  const raw = env.FLTS_STORAGE;
+  if (raw === undefined || raw === "") return "minio";
+  const parsed = StorageMode.safeParse(raw);
+  if (!parsed.success) throw new Error(`FLTS_STORAGE must be minio or localstack, got '${raw}'`);
+  return parsed.data;
+}
+
+export function localstackEndpoint(settings = localServiceSettings()): string {
+  return `http://${settings.localstackHost}:${settings.localstackPort}`;
+}
+
+/**
+ * The environment a stage, test or CLI needs: Kafka always; MinIO, or (FLTS_STORAGE=localstack)
+ * LocalStack's S3 with the bucket names from the deployed data stack's outputs, the S3 → SQS queue
+ * the local runtime reads its S3 triggers from, and CloudWatch for the stages' EMF metrics.
+ */
+export function localServiceEnv(
+  settings = localServiceSettings(),
+  mode: StorageMode = storageMode(),
+): Record<string, string> {
+  const common = {
     AWS_REGION: settings.region,
     KAFKA_BROKERS: `${settings.kafkaHost}:${settings.kafkaPort}`,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    FLTS_STORAGE: mode,
+  };
+  if (mode === "minio")
+    return {
+      ...common,
+      FLTS_S3_ENDPOINT: `http://${settings.minioHost}:${settings.minioPort}`,
+      AWS_ACCESS_KEY_ID: settings.minioUser,
+      AWS_SECRET_ACCESS_KEY: settings.minioPassword,
+    };
+  const endpoint = localstackEndpoint(settings);
+  return {
+    ...common,
+    FLTS_S3_ENDPOINT: endpoint,
+    AWS_ACCESS_KEY_ID: "test",
+    AWS_SECRET_ACCESS_KEY: "test",
+    ...bucketEnv(readDataStackOutputs()),
+    FLTS_S3_EVENTS_QUEUE_URL: queueUrl(endpoint),
+    FLTS_CLOUDWATCH_ENDPOINT: endpoint,
   };
 }
 
