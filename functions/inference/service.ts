@@ -28,6 +28,8 @@ export interface InferenceService {
   registry: ModelRegistry;
   metrics: InferenceMetrics;
   logs: InferenceLog;
+  /** Requests being served (read, queued or answered but not yet written). */
+  inFlight(): number;
   /** Drains in-flight requests, stops listening and polling, flushes the inference logs. */
   stop(): Promise<void>;
 }
@@ -140,6 +142,7 @@ export async function startInferenceService(
     registry,
     metrics,
     logs,
+    inFlight: () => tracker.inFlight,
     stop: () => {
       stopping ??= stop();
       return stopping;

@@ -50,6 +50,7 @@ describe("backpressure", () => {
     const service = await serviceWithModel({ BATCH_WINDOW_MS: "300", QUEUE_TTL_MS: "50" });
     const res = await post(service, "/predict", { data: windowData("gru", 2) });
     expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("1");
     expect(await problemOf(res)).toMatchObject({ status: 503, type: "urn:flts:problem:queue-timeout" });
     const metrics = await (await fetch(`${service.url}/metrics`)).text();
     expect(metrics).toMatch(/^inference_queue_len 0$/m);
@@ -86,11 +87,13 @@ describe("backpressure", () => {
 describe("no model yet", () => {
   it("/readyz and /predict answer 503 until a pointer appears, then the model serves", async () => {
     const identifier = unique("inf-nomodel");
+    // Listening without waiting for a model, as after READY_WAIT_MS without a pointer.
     const service = await startService({
       MODEL_IDENTIFIER: identifier,
       GLOBAL_FALLBACK: "0",
       KAFKA_LISTEN: "0",
       POINTER_POLL_MS: "0",
+      READY_WAIT_MS: "0",
     });
     services.push(service);
     const ready = await fetch(`${service.url}/readyz`);

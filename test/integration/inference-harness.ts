@@ -75,7 +75,10 @@ export async function publishFixture(
 }
 
 /** A service on an ephemeral loopback port; `env` overrides the process environment. */
-export function startService(env: Record<string, string>): Promise<InferenceService> {
+export function startService(
+  env: Record<string, string>,
+  logger = new Logger({ serviceName: "flts-inference-test", logLevel: "WARN" }),
+): Promise<InferenceService> {
   return startInferenceService(
     loadInferenceConfig({
       ...process.env,
@@ -83,7 +86,7 @@ export function startService(env: Record<string, string>): Promise<InferenceServ
       HOST: "127.0.0.1",
       ...env,
     }),
-    new Logger({ serviceName: "flts-inference-test", logLevel: "WARN" }),
+    logger,
   );
 }
 
@@ -95,16 +98,20 @@ export async function serveFixture(
   identifier: string,
   runId: string,
   env: Record<string, string>,
+  logger?: Logger,
 ): Promise<InferenceService> {
   await publishFixture("gru", runId, identifier);
-  const service = await startService({
-    MODEL_IDENTIFIER: identifier,
-    GLOBAL_FALLBACK: "0",
-    KAFKA_LISTEN: "0",
-    POINTER_POLL_MS: "0",
-    CACHE_SIZE: "0",
-    ...env,
-  });
+  const service = await startService(
+    {
+      MODEL_IDENTIFIER: identifier,
+      GLOBAL_FALLBACK: "0",
+      KAFKA_LISTEN: "0",
+      POINTER_POLL_MS: "0",
+      CACHE_SIZE: "0",
+      ...env,
+    },
+    logger,
+  );
   await waitReady(service);
   return service;
 }
