@@ -10,6 +10,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .finite import FLOAT32_MAX
+
 
 class DataError(ValueError):
     """Input data that cannot be trained on."""
@@ -59,6 +61,12 @@ def frame_to_series(df: pd.DataFrame, source: str) -> Series:
     if bad.any():
         cols = sorted({numeric[j] for j in np.nonzero(bad)[1]})
         raise DataError(f"{source}: NaN or infinite values in {', '.join(cols)}")
+    huge = np.abs(values) > FLOAT32_MAX
+    if huge.any():
+        row, j = (int(v[0]) for v in np.nonzero(huge))
+        raise DataError(
+            f"{source}: column '{numeric[j]}' holds {values[row, j]:g} at row {row + 1}, beyond the float32 range models take"
+        )
     return Series(times=times, columns=tuple(str(c) for c in numeric), values=values)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from typing import Any
@@ -23,8 +24,22 @@ def log(level: str, msg: str, **fields: Any) -> None:
     record: dict[str, Any] = {"level": level, "msg": msg, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     record.update(_context)
     record.update(fields)
-    sys.stderr.write(json.dumps(record, default=str) + "\n")
+    try:
+        line = json.dumps(record, default=str, allow_nan=False)
+    except ValueError:  # NaN/Infinity are not JSON: written as strings, so every reader can parse the line
+        line = json.dumps(_finite(record), default=str)
+    sys.stderr.write(line + "\n")
     sys.stderr.flush()
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def info(msg: str, **fields: Any) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from . import log, s3io
 from .card import metrics_doc, model_card, utc_now
 from .data import read_parquet_bytes
+from .finite import NonFiniteError
 from .spec import SpecError, best_effort_ids, parse_job
 from .train import train_model
 
@@ -36,7 +37,7 @@ class JobResult:
 
 
 def describe(exc: BaseException) -> str:
-    if isinstance(exc, (SpecError, s3io.ObjectMissing)):
+    if isinstance(exc, (SpecError, s3io.ObjectMissing, NonFiniteError)):
         return str(exc)
     text = str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {text}"

@@ -17,6 +17,7 @@ import onnxruntime as ort
 
 from . import log, metrics
 from .data import DataError, Series, Windows, make_windows, resolve_columns
+from .finite import require_finite_loss, require_finite_predictions
 from .spec import Params
 
 
@@ -89,7 +90,7 @@ def train_model(
         hp.max_epochs = params.max_epochs or hp.max_epochs
 
         def on_epoch(rec: dict[str, float]) -> None:
-            log.info("epoch", model_type=model_type, **rec)
+            log.info("epoch", model_type=model_type, max_epochs=hp.max_epochs, **rec)
 
         t0 = time.monotonic()
         res = rnn.fit(
@@ -139,8 +140,10 @@ def train_model(
     else:
         raise ValueError(f"unknown model type {model_type!r}")
 
+    require_finite_predictions(native_pred, targets, f"{model_type} test predictions (native model)")
     sess = onnx_session(model_bytes)
     pred = onnx_predict(sess, wtest)
+    require_finite_predictions(pred, targets, f"{model_type} test predictions (ONNX)")
     scale = np.maximum(np.abs(native_pred), 1.0)
     parity = float(np.max(np.abs(pred - native_pred) / scale))
     log.info("onnx_parity", model_type=model_type, max_rel_err=parity)
@@ -148,6 +151,9 @@ def train_model(
         raise RuntimeError(f"ONNX output differs from the native model (max relative error {parity:.3g})")
     test_m = metrics.per_target(pred, wtest.y, targets)
     pers_m = metrics.per_target(metrics.persistence(wtest.last, params.horizon), wtest.y, targets)
+    for name, m in test_m.items():
+        for key, value in m.items():
+            require_finite_loss(value, f"{model_type} test {key} of {name}")
     return TrainOutcome(
         model_type=model_type,
         onnx_bytes=model_bytes,

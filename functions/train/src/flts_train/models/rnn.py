@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from ..data import Windows
+from ..finite import require_finite_loss
 
 DAY = 86400.0
 LOG_MIN_MAX = 1000.0  # a non-negative column whose train maximum exceeds this is a volume: log1p
@@ -287,7 +288,7 @@ def fit(
     best_state = copy.deepcopy(model.state_dict())
     with torch.no_grad():
         model.eval()
-        best_val = float(loss_of(xv, tv, yv))
+        best_val = require_finite_loss(float(loss_of(xv, tv, yv)), f"{kind} validation loss before training")
     best_epoch = 0
     history: list[dict[str, float]] = []
     started = time.monotonic()
@@ -310,10 +311,13 @@ def fit(
             val = float(loss_of(xv, tv, yv))
         rec = {"epoch": epoch, "train_loss": total / n_fit, "val_loss": val, "elapsed_seconds": time.monotonic() - started}
         history.append(rec)
-        if sched is not None:
-            sched.step(val)
         if on_epoch is not None:
             on_epoch(rec)
+        # NaN weights never recover, and a non-finite validation loss never counts as an improvement.
+        require_finite_loss(rec["train_loss"], f"{kind} training loss at epoch {epoch}")
+        require_finite_loss(val, f"{kind} validation loss at epoch {epoch}")
+        if sched is not None:
+            sched.step(val)
         if val < best_val - 1e-7:
             best_val = val
             best_epoch = epoch
