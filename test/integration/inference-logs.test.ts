@@ -2,8 +2,10 @@
  * Inference logs in MinIO: JSONL under `<identifier>/<YYYYMMDD>/<HHMMSS>-<id>.jsonl`, written when
  * a buffer reaches its record limit, and on shutdown only after in-flight requests have finished.
  */
-import { afterAll, describe, expect, it } from "vitest";
+import { Logger } from "@aws-lambda-powertools/logger";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { getBytes, listKeys } from "../../functions/common/s3.ts";
+import { type ForecastRecord, InferenceLog } from "../../functions/inference/inference-log.ts";
 import type { BatchResponse, PredictResponse } from "../../functions/inference/predict.ts";
 import type { InferenceService } from "../../functions/inference/service.ts";
 import { common, post, s3, serveFixture, unique, waitFor, windowData } from "./inference-harness.ts";
@@ -119,5 +121,55 @@ describe("inference logs", () => {
     const { lines } = await readLines(identifier);
     expect(lines).toHaveLength(4);
     expect(lines.every((l) => l.run_id === runId)).toBe(true);
+  });
+});
+
+describe("a record that cannot be written", () => {
+  it("is left out and counted, and the rest of its object is written", async () => {
+    const identifier = unique("inf-logs-bad");
+    const { storage } = common();
+    const logger = new Logger({ serviceName: "flts-inference-logs-test", logLevel: "WARN" });
+    const logged = vi.spyOn(logger, "error");
+    let dropped = 0;
+    const log = new InferenceLog(
+      { storage, bucket: storage.buckets.inferenceLogs, flushMs: 600_000, maxRecords: 100, maxBuffered: 100 },
+      (count) => {
+        dropped += count;
+      },
+      logger,
+    );
+    log.start();
+    const record = (id: string, forecastAt: number): ForecastRecord => ({
+      at: Date.now(),
+      request_id: id,
+      identifier,
+      run_id: "run-1",
+      model_type: "GRU",
+      route: "/predict",
+      features: ["down", "up"],
+      targets: ["down"],
+      x: new Float32Array([1, 2, 3, 4]),
+      window: 2,
+      last_ts: 1_518_355_080,
+      t: new Float64Array([forecastAt]),
+      y: new Float32Array([5]),
+      horizon: 1,
+      latency_ms: 1,
+      cached: false,
+    });
+    log.add(record("ok-1", 1_518_355_200));
+    // Beyond year 9999: a forecast time no ISO timestamp can hold.
+    log.add(record("bad", 1e300));
+    log.add(record("ok-2", 1_518_355_320));
+    await log.stop();
+    expect(dropped).toBe(1);
+    expect(log.written).toBe(2);
+    expect(logged).toHaveBeenCalledWith(
+      "inference_log_records_invalid",
+      expect.objectContaining({ records: 1 }),
+    );
+    const { lines } = await readLines(identifier);
+    expect(lines.map((l) => l.request_id)).toEqual(["ok-1", "ok-2"]);
+    expect(lines[1]?.predictions[0]?.ts).toBe("2018-02-11T13:22:00Z");
   });
 });
