@@ -30,7 +30,7 @@ import {
 } from "../common/s3.ts";
 import { finalizeDecision } from "./promote.ts";
 import { failedEntry, prepareTestSet, scoreBaseline, scoreModel, type TestSet } from "./score-run.ts";
-import { pickWinner } from "./scoring.ts";
+import { pickWinner, rankable } from "./scoring.ts";
 import { type EvaluateSettings, loadEvaluateSettings } from "./settings.ts";
 import {
   evaluationKeys,
@@ -144,7 +144,7 @@ export async function decide(
     if (run.status === "SUCCESS") {
       const { entry, created_at } = await scoreCandidate(ctx, run, test, settings);
       scoreboard.push(entry);
-      if (entry.status === "SCORED" && entry.score !== null)
+      if (rankable(entry))
         ranked.push({
           run_id: run.run_id,
           model_type: run.model_type,

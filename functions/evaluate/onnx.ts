@@ -45,12 +45,8 @@ export async function predict(
           `model output '${outName}' has shape [${y.dims.join(", ")}], expected [${b}, ${horizon}, ${nTargets}]`,
         );
       }
-      const data = y.data as Float32Array | Float64Array;
-      for (let i = 0; i < expected; i++) {
-        const v = Number(data[i]);
-        if (!Number.isFinite(v)) throw new ModelRunError("model produced non-finite predictions");
-        out[start * horizon * nTargets + i] = v;
-      }
+      // Copied as they are: a non-finite value is the scorer's to refuse (score-run.ts).
+      out.set(y.data as Float32Array | Float64Array, start * horizon * nTargets);
     }
     return out;
   } finally {

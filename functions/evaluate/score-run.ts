@@ -4,6 +4,7 @@ import { predict } from "./onnx.ts";
 import {
   compositeScore,
   meanOverTargets,
+  nonFinite,
   normaliser,
   persistencePredictions,
   perTargetMetrics,
@@ -60,7 +61,7 @@ function entry(
 
 export function failedEntry(
   base: Pick<ScoreboardEntry, "run_id" | "model_type" | "kind">,
-  status: "FAILED" | "MISSING",
+  status: "FAILED" | "MISSING" | "REFUSED",
   error: string,
 ): ScoreboardEntry {
   return { ...base, status, score: null, rmse: null, mae: null, mse: null, error };
@@ -106,7 +107,12 @@ export async function scoreModel(
       horizon: test.horizon,
       nTargets: test.targets.length,
     });
-    return entry(base, perTargetMetrics(pred, test.truth, test.targets), test, weights);
+    const problem = nonFinite(pred, test.targets, test.horizon);
+    if (problem) return failedEntry(base, "REFUSED", `${problem}: never promoted`);
+    const scored = entry(base, perTargetMetrics(pred, test.truth, test.targets), test, weights);
+    if (!Number.isFinite(scored.score))
+      return failedEntry(base, "REFUSED", `score ${scored.score} is not finite: never promoted`);
+    return scored;
   } catch (error) {
     return failedEntry(base, "FAILED", `scoring failed: ${(error as Error).message}`);
   }

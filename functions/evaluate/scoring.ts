@@ -2,7 +2,7 @@
  * Pure scoring: error metrics in raw units, the persistence baseline, the composite score of
  * std-normalised errors, and the choice of a winner. No I/O here.
  */
-import type { ErrorMetrics, PerTargetMetrics } from "../common/contracts.ts";
+import type { ErrorMetrics, PerTargetMetrics, ScoreboardEntry } from "../common/contracts.ts";
 
 export interface ScoreWeights {
   rmse: number;
@@ -120,4 +120,34 @@ export function pickWinner<T extends Ranked>(candidates: readonly T[]): T | null
     }
   }
   return best;
+}
+
+/**
+ * Describes the non-finite values (NaN, ±Inf) of `pred` ([n, horizon, nTargets] row-major): their
+ * count, per target, and the first one's window; null when every value is finite.
+ */
+export function nonFinite(
+  pred: ArrayLike<number>,
+  targets: readonly string[],
+  horizon: number,
+): string | null {
+  const k = targets.length;
+  const perTarget = new Map<string, number>();
+  let first = -1;
+  for (let i = 0; i < pred.length; i++) {
+    if (Number.isFinite(pred[i] as number)) continue;
+    if (first < 0) first = i;
+    const name = targets[i % k] as string;
+    perTarget.set(name, (perTarget.get(name) ?? 0) + 1);
+  }
+  if (first < 0) return null;
+  const count = [...perTarget.values()].reduce((a, b) => a + b, 0);
+  const listing = [...perTarget].map(([name, c]) => `${name} ${c}`).join(", ");
+  const window = Math.floor(first / (horizon * k));
+  return `test predictions hold ${count} non-finite value(s) of ${pred.length} (${listing}; first in window ${window}, ${targets[first % k]} ${pred[first]})`;
+}
+
+/** Only a scored entry with a finite score may win or stand as a champion. */
+export function rankable(entry: ScoreboardEntry): entry is ScoreboardEntry & { score: number } {
+  return entry.status === "SCORED" && entry.score !== null && Number.isFinite(entry.score);
 }
