@@ -25,6 +25,8 @@ import {
 } from "./consumer.ts";
 import { LocalTrainerPool, type TrainerEvent } from "./local-trainer.ts";
 import { identifierOfObject, matchesS3Trigger } from "./s3-routing.ts";
+import { type SqsSource, sqsSourceQueue, startSqsSource } from "./sqs-source.ts";
+import { type StageMetrics, stageMetrics } from "./stage-metrics.ts";
 
 export const S3_EVENTS_TOPIC = "s3-events";
 
@@ -101,6 +103,12 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
   const specs = FUNCTIONS.filter((f) => !options.functions || options.functions.includes(f.name));
   const consumers: RunningConsumer[] = [];
   let trainers: LocalTrainerPool | null = null;
+  // LocalStack mode: S3 notifications arrive on SQS, stage metrics go to CloudWatch.
+  const queueUrl = sqsSourceQueue(env);
+  let sqsSource: SqsSource | null = null;
+  const metrics: StageMetrics | null = queueUrl
+    ? stageMetrics(specs, env, (e) => ctx.logger.error("emf_forward_failed", { error: e.message }))
+    : null;
   try {
     if (options.trainer) {
       trainers = new LocalTrainerPool({
@@ -116,11 +124,16 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     ];
     await ensureTopics(admin, sourceTopics.map(dlqTopic));
     const suffix = options.groupSuffix ? `.${options.groupSuffix}` : "";
-    const onOutcome = (outcome: Outcome<unknown>) => events.emit("outcome", outcome);
+    const onOutcome = (outcome: Outcome<unknown>) => {
+      metrics?.record(outcome);
+      events.emit("outcome", outcome);
+    };
     const modules = await Promise.all(specs.map(loadModule));
     const consumerSpecs = specs.map((spec, i): ConsumerSpec<unknown> => {
       const mod = modules[i] as FunctionModule;
-      const handle = (input: unknown) => mod.handle(input, ctx);
+      // Each function logs as itself (its own `service`), as its Lambda's Powertools logger does.
+      const fnCtx: StageContext = { ...ctx, logger: ctx.logger.createChild({ serviceName: spec.name }) };
+      const handle = (input: unknown) => mod.handle(input, fnCtx);
       return spec.trigger.kind === "kafka"
         ? {
             functionName: spec.name,
@@ -155,7 +168,16 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     const failed = started.find((s) => s.status === "rejected");
     if (failed) throw (failed as PromiseRejectedResult).reason;
     await Promise.all(consumers.map((c) => c.joined));
+    if (queueUrl && specs.some((s) => s.trigger.kind === "s3"))
+      sqsSource = startSqsSource({
+        queueUrl,
+        region: ctx.config.storage.region,
+        topic: S3_EVENTS_TOPIC,
+        producer: ctx.producer,
+        logger: ctx.logger,
+      });
   } catch (error) {
+    await sqsSource?.stop();
     await Promise.allSettled(consumers.map((c) => c.stop()));
     await trainers?.stop();
     await admin.disconnect();
@@ -171,7 +193,9 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     events,
     trainers,
     stop: async () => {
+      await sqsSource?.stop();
       await Promise.allSettled(consumers.map((c) => c.stop()));
+      await metrics?.drain();
       await trainers?.stop();
       await admin.disconnect();
       await closeStageContext(ctx);
