@@ -6,8 +6,10 @@ import {
   isPermanent,
   ModelTrainingMessage,
   PreprocessConfig,
+  type PreprocessReport,
   PromotionPointer,
   parseContract,
+  ScoreboardEntry,
   TrainingDataMessage,
 } from "../../functions/common/contracts.ts";
 import { parseS3Event } from "../../functions/common/s3-event.ts";
@@ -54,6 +56,40 @@ describe("contract rejections name the field", () => {
   it("accepts the original shapes", () => {
     expect(parseContract(TrainingDataMessage, "t", claim).identifier).toBe("X");
     expect(parseContract(ModelTrainingMessage, "t", training).status).toBe("SUCCESS");
+  });
+
+  it("takes preprocess's report as an optional extra of the claim check, validated when present", () => {
+    const report: PreprocessReport = {
+      rows_read: 10,
+      duplicates_dropped: 1,
+      rows_dropped_missing: 0,
+      nan_policy: "ffill",
+      missing_cells: { mcs_up: { empty: 2, nan: 0, inf: 1, filled: 3 } },
+      negative_policy: "reject",
+      negatives_clipped: {},
+      feature_selection: "reference_columns",
+      features: ["down", "up"],
+      features_left_out: ["extra"],
+    };
+    expect(parseContract(TrainingDataMessage, "t", { ...claim, report }).report).toEqual(report);
+    expect(parseContract(TrainingDataMessage, "t", claim).report).toBeUndefined();
+    expect(rejection(TrainingDataMessage, { ...claim, report: { ...report, rows_read: -1 } })).toMatch(
+      /report.rows_read/,
+    );
+    expect(
+      rejection(TrainingDataMessage, {
+        ...claim,
+        report: { ...report, missing_cells: { up: { empty: 1 } } },
+      }),
+    ).toMatch(/report.missing_cells.up.nan/);
+  });
+
+  it("has a REFUSED scoreboard status for a candidate without a score", () => {
+    const entry = { run_id: "r", model_type: "GRU", kind: "candidate", score: null, rmse: null, mae: null };
+    expect(parseContract(ScoreboardEntry, "t", { ...entry, mse: null, status: "REFUSED" }).status).toBe(
+      "REFUSED",
+    );
+    expect(rejection(ScoreboardEntry, { ...entry, mse: null, status: "NAN" })).toMatch(/status/);
   });
 
   it.each([
@@ -206,6 +242,10 @@ describe("settings name the bad variable", () => {
       /FEATURES must include every target \(missing down\)/,
     ],
     [() => loadPreprocessSettings({ FORCE_REPROCESS: "maybe" }), /FORCE_REPROCESS must be 1\/0/],
+    [
+      () => loadPreprocessSettings({ NEGATIVE_POLICY: "zero" }),
+      /NEGATIVE_POLICY must be one of reject, clip/,
+    ],
     [
       () => loadDispatchSettings({ EXPECTED_MODEL_TYPES: "GRU,XGB" }),
       /EXPECTED_MODEL_TYPES: 'XGB' is not a model type/,
