@@ -150,7 +150,7 @@ export function createApp(deps: AppDeps): Hono {
 
   app.get("/readyz", (c) => {
     if (tracker.draining) return problemResponse(c, shuttingDown());
-    const serving = registry.current(undefined);
+    const serving = registry.defaultModel;
     if (!serving) return problemResponse(c, noModel(registry.defaultIdentifier));
     const { run_id, model_type, scope } = serving.model.identity;
     return c.json({ status: "ready", identifier: registry.defaultIdentifier, scope, run_id, model_type });

@@ -48,9 +48,11 @@ const problem = (description: string) => ({
 
 const errors = {
   "400": problem("invalid input; `field` names the offending field"),
+  "405": problem("a method this route does not answer; see Allow"),
+  "408": problem("the body did not arrive in time; the connection is closed"),
   "413": problem("body over the size limit"),
   "429": problem("queue full; see Retry-After"),
-  "503": problem("no model loaded, queued past its TTL, or shutting down"),
+  "503": problem("no model loaded, queued past its TTL, or shutting down; see Retry-After"),
 };
 
 const plain = (description: string, type = "text/plain") => ({
@@ -110,7 +112,11 @@ export function openApiDocument(version: string): Record<string, unknown> {
         get: {
           summary: "The serving model's card, pointer and scoreboard",
           parameters: [{ name: "identifier", in: "query", required: false, schema: { type: "string" } }],
-          responses: { "200": plain("model", "application/json"), "503": problem("no model") },
+          responses: {
+            "200": plain("model", "application/json"),
+            "400": problem("malformed or unknown identifier"),
+            "503": problem("no model loaded yet; see Retry-After"),
+          },
         },
       },
     },

@@ -203,7 +203,7 @@ export class Predictor {
   private leaseDefault(identifier: string): Serving | null {
     // The default identifier's model needs no resolution: take it without a round through lookup().
     if (identifier !== this.deps.registry.defaultIdentifier) return null;
-    const loaded = this.deps.registry.current(identifier);
+    const loaded = this.deps.registry.defaultModel;
     return loaded?.model.acquire() ? loaded : null;
   }
 

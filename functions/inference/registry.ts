@@ -118,23 +118,18 @@ export class ModelRegistry {
     if (resolved.scope === this.defaultScope && this.defaultServing) return this.defaultServing;
     const existing = this.others.get(resolved.scope);
     if (existing) return existing;
-    const serving = await this.load(resolved.scope, resolved.pointer, "request", false).catch(
-      (error: unknown) => {
-        this.logger.error("model_load_failed", { scope: resolved.scope, error: String(error) });
-        return null;
-      },
-    );
-    if (!serving) throw unavailable(`the model for '${resolved.scope}' cannot be loaded`);
-    return serving;
+    try {
+      const serving = await this.load(resolved.scope, resolved.pointer, "request", false);
+      if (serving) return serving;
+    } catch (error) {
+      this.logger.error("model_load_failed", { scope: resolved.scope, error: String(error) });
+    }
+    throw unavailable(`the model for '${resolved.scope}' cannot be loaded`);
   }
 
-  /** The serving model of a scope, if loaded (for `/models/current`). */
-  current(identifier: string | undefined): Serving | null {
-    const id = identifier ?? this.settings.defaultIdentifier;
-    if (id === this.settings.defaultIdentifier) return this.defaultServing;
-    const scope = this.scopes.peek(id)?.scope ?? id;
-    if (scope === this.defaultScope) return this.defaultServing;
-    return this.others.peek(scope) ?? null;
+  /** The default identifier's serving model, if loaded. */
+  get defaultModel(): Serving | null {
+    return this.defaultServing;
   }
 
   /** A promotion heard on Kafka: swap that identifier's model, then re-read every other pointer. */
@@ -230,11 +225,8 @@ export class ModelRegistry {
         return this.swapIn(scope, ref, trigger, forDefault, scoreboard);
       });
     this.loading.set(scope, next);
-    void next
-      .finally(() => {
-        if (this.loading.get(scope) === next) this.loading.delete(scope);
-      })
-      .catch(() => {});
+    const forget = () => this.loading.get(scope) === next && this.loading.delete(scope);
+    next.then(forget, forget);
     return next;
   }
 
@@ -262,12 +254,8 @@ export class ModelRegistry {
         this.runLog.observe(model.identity, windows, jobs);
       },
     );
-    const serving: Serving = {
-      model,
-      batcher,
-      pointer: "scope" in ref ? (ref as PromotionPointer) : null,
-      scoreboard,
-    };
+    const pointer = "scope" in ref ? (ref as PromotionPointer) : null;
+    const serving: Serving = { model, batcher, pointer, scoreboard };
     const old = isDefault ? this.defaultServing : (this.others.peek(scope) ?? null);
     if (isDefault) {
       // `old` may belong to another scope: the default identifier moved (e.g. from `global` to its own).
