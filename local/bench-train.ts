@@ -43,7 +43,7 @@ async function main(): Promise<number> {
   const test = resolve(values.test);
   for (const file of [data, test]) if (!existsSync(file)) usage(`no such file: ${file}`);
 
-  const venv = ensureTrainerVenv((line) => console.error(line));
+  const venv = await ensureTrainerVenv((line) => console.error(`[venv] ${line}`));
   const args = ["-m", "flts_train", "bench", "--data", data, "--test", test, "--models", values.models ?? ""];
   if (values["max-epochs"]) args.push("--max-epochs", values["max-epochs"]);
   if (values.device) args.push("--device", values.device);

@@ -5,9 +5,12 @@ import { MissingPrerequisiteError } from "./prerequisites.ts";
 import { ensureTrainerVenv, trainerDir, venvPython } from "./python-env.ts";
 import { localServiceEnv } from "./services/env.ts";
 import { down, ensureLocalServices, status, up } from "./services/index.ts";
+import { stopLocalstack } from "./services/localstack.ts";
 import { runningPid } from "./services/processes.ts";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
+const say = (line: string) => console.error(`[venv] ${line}`);
 
 async function printStatus(): Promise<boolean> {
   const rows = await status();
@@ -18,11 +21,11 @@ async function printStatus(): Promise<boolean> {
   ];
   const widths = header.map((_, i) => Math.max(...table.map((row) => (row[i] ?? "").length)));
   for (const row of table) console.log(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join("  "));
-  return rows.every((r) => r.health === "healthy");
+  return rows.every((r) => r.health === "healthy" || (r.optional && r.state === "stopped"));
 }
 
-function runPytest(): number {
-  const venv = ensureTrainerVenv();
+async function runPytest(): Promise<number> {
+  const venv = await ensureTrainerVenv(say);
   const result = spawnSync(venvPython(venv), ["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], {
     cwd: trainerDir,
     stdio: "inherit",
@@ -44,10 +47,10 @@ function runVitest(): number {
 async function runTests(): Promise<number> {
   const wasRunning = runningPid("kafka") !== null && runningPid("minio") !== null;
   await ensureLocalServices();
-  ensureTrainerVenv();
+  await ensureTrainerVenv(say);
   try {
     const vitest = runVitest();
-    const pytest = runPytest();
+    const pytest = await runPytest();
     return vitest !== 0 ? vitest : pytest;
   } finally {
     if (!wasRunning) await down();
@@ -65,18 +68,23 @@ async function main(): Promise<number> {
     case "status":
       return (await printStatus()) ? 0 : 3;
     case "down": {
-      const stopped = await down();
+      // `--localstack-only` stops LocalStack and leaves Kafka, MinIO and the service running.
+      const stopped = process.argv.includes("--localstack-only")
+        ? (await stopLocalstack())
+          ? ["localstack"]
+          : []
+        : await down();
       console.log(stopped.length ? `stopped: ${stopped.join(", ")}` : "nothing was running");
       return 0;
     }
     case "venv":
-      console.log(ensureTrainerVenv());
+      console.log(await ensureTrainerVenv(say));
       return 0;
     case "pytest": {
       const wasRunning = runningPid("kafka") !== null && runningPid("minio") !== null;
       await ensureLocalServices();
       try {
-        return runPytest();
+        return await runPytest();
       } finally {
         if (!wasRunning) await down();
       }

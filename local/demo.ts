@@ -1,138 +1,272 @@
 /**
- * `npm run demo`: the whole pipeline on the reference data, then the inference service answering a
- * forecast for the next step after the held-out data.
+ * `npm run demo [-- --data <csv>] [--identifier <id>] [--max-epochs N] [--port P]`: installs what the
+ * local system needs, runs the whole pipeline on the reference data, leaves the inference service
+ * running and asks it for a forecast. People-facing lines (a step list) go to stderr, every log to
+ * `.flts/logs/`; the LAST stdout line is `{"service_url", "promoted", "forecast"}`.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { repoRoot } from "./paths.ts";
-import { localServiceEnv } from "./services/env.ts";
-import { delay } from "./services/processes.ts";
+import { writeFileSync } from "node:fs";
+import { basename, join, relative } from "node:path";
+import { parseArgs } from "node:util";
+import { Listr, ListrLogger, PRESET_TIMER, ProcessOutput } from "listr2";
+import { loadDispatchSettings } from "../functions/train-dispatch/settings.ts";
+import { lastRowsAsPredictBody } from "./demo/forecast.ts";
+import { PipelineProcess, pipelineLog, waitForStep } from "./demo/pipeline-process.ts";
+import { type Forecast, forecastTable, scoreboardTable } from "./demo/tables.ts";
+import { routeLogsToFiles } from "./log-files.ts";
+import { logsDir, repoRoot, stateDir } from "./paths.ts";
+import type { PipelineEvent } from "./pipeline/events.ts";
+import { parsePipelineArgs } from "./pipeline/options.ts";
+import { prepareTrainerVenv } from "./python-env.ts";
+import type { PipelineSummary } from "./runtime/summary.ts";
+import { localServiceSettings } from "./services/env.ts";
+import { up } from "./services/index.ts";
+import { startInference } from "./services/inference.ts";
+import { installKafka, kafkaVersion } from "./services/kafka.ts";
+import { installMinio } from "./services/minio.ts";
 
-const dataDir = process.env.FLTS_DATA_DIR ?? resolve(repoRoot, "data");
-const identifier = process.env.FLTS_DEMO_IDENTIFIER ?? "PobleSec";
-const port = Number(process.env.FLTS_DEMO_PORT ?? 8787);
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+const writeStdout = process.stdout.write.bind(process.stdout);
+routeLogsToFiles();
 
-function say(line: string): void {
-  process.stderr.write(`[demo] ${line}\n`);
-}
-
-/** Runs a tsx script, streaming its stderr, and returns its last stdout line. */
-function runScript(script: string, args: string[]): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn("npx", ["tsx", script, ...args], {
-      cwd: repoRoot,
-      stdio: ["ignore", "pipe", "inherit"],
-      env: { ...process.env, ...localServiceEnv() },
-    });
-    let stdout = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.on("error", reject);
-    child.on("exit", (code) => {
-      const last = stdout.trim().split("\n").at(-1) ?? "";
-      if (code === 0) resolvePromise(last);
-      else reject(new Error(`${script} exited with ${code}: ${last}`));
-    });
-  });
-}
-
-/** The last `rows` rows of a CSV as the column-oriented payload of POST /predict. */
-function lastRowsAsPayload(csvPath: string, rows: number): Record<string, (string | number)[]> {
-  const lines = readFileSync(csvPath, "utf8").trim().split("\n");
-  const header = (lines[0] ?? "").split(",");
-  const data: Record<string, (string | number)[]> = {};
-  for (const name of header) data[name === "time" ? "ts" : name] = [];
-  for (const line of lines.slice(-rows)) {
-    line.split(",").forEach((cell, i) => {
-      const name = header[i] === "time" ? "ts" : (header[i] ?? "");
-      data[name]?.push(name === "ts" ? `${cell.replace(" ", "T")}Z` : Number(cell));
-    });
-  }
-  return data;
-}
-
-async function waitReady(url: string, server: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    if (server.exitCode !== null) throw new Error(`inference service exited with ${server.exitCode}`);
-    const ok = await fetch(url).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return;
-    await delay(250);
-  }
-  throw new Error(`inference service not ready at ${url} after 120 s`);
-}
-
-/** SIGTERM to the group (the service drains and flushes its logs), then wait until all of it is gone. */
-async function stopGroup(pid: number): Promise<void> {
-  const alive = () => {
-    try {
-      process.kill(-pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  process.kill(-pid, "SIGTERM");
-  const deadline = Date.now() + 20_000;
-  while (alive() && Date.now() < deadline) await delay(100);
-  if (alive()) process.kill(-pid, "SIGKILL");
-}
-
-async function main(): Promise<void> {
-  const train = join(dataDir, `${identifier}.csv`);
-  if (!existsSync(train)) throw new Error(`reference data not found: ${train} (set FLTS_DATA_DIR)`);
-  say(`running the pipeline on ${train}`);
-  const summary = JSON.parse(
-    await runScript("local/pipeline-cli.ts", ["--data", train, "--identifier", identifier]),
-  );
-  if (!summary.promoted) say("no model was promoted in this run; serving the current champion");
-
-  say(`starting the inference service on 127.0.0.1:${port}`);
-  // Its own process group, so stopping it also stops the node process that npx and tsx start.
-  const server = spawn("npx", ["tsx", "local/serve.ts"], {
-    cwd: repoRoot,
-    detached: true,
-    stdio: ["ignore", "inherit", "inherit"],
-    env: {
-      ...process.env,
-      ...localServiceEnv(),
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      MODEL_IDENTIFIER: identifier,
-    },
-  });
-  try {
-    await waitReady(`http://127.0.0.1:${port}/readyz`, server);
-    const card = (await (
-      await fetch(`http://127.0.0.1:${port}/models/current?identifier=${identifier}`)
-    ).json()) as {
-      card?: { window?: number };
-    };
-    const window = card.card?.window ?? 10;
-    const testCsv = join(dataDir, `${identifier}_test.csv`);
-    const payload = { identifier, data: lastRowsAsPayload(existsSync(testCsv) ? testCsv : train, window) };
-    const started = performance.now();
-    const response = await fetch(`http://127.0.0.1:${port}/predict`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(payload),
-    });
-    const body = await response.json();
-    const ms = performance.now() - started;
-    if (!response.ok) throw new Error(`POST /predict answered ${response.status}: ${JSON.stringify(body)}`);
-    say(`POST /predict answered ${response.status} in ${ms.toFixed(1)} ms`);
-    console.log(JSON.stringify({ pipeline: summary, forecast: body }));
-  } finally {
-    if (server.pid !== undefined) await stopGroup(server.pid);
-  }
-}
-
-main().catch((error: unknown) => {
-  console.error(`[demo] failed: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
+const { values } = parseArgs({
+  options: {
+    data: { type: "string", default: join(repoRoot, "data", "PobleSec.csv") },
+    identifier: { type: "string" },
+    "max-epochs": { type: "string" },
+    port: { type: "string", default: "8787" },
+  },
 });
+const port = Number(values.port);
+if (!Number.isInteger(port) || port < 1 || port > 65535) {
+  process.stderr.write(`--port must be a TCP port (1-65535), got '${values.port}'\n`);
+  process.exit(2);
+}
+const pipelineArgs = [
+  "--data",
+  values.data,
+  ...(values.identifier ? ["--identifier", values.identifier] : []),
+  ...(values["max-epochs"] ? ["--max-epochs", values["max-epochs"]] : []),
+];
+const options = (() => {
+  try {
+    const parsed = parsePipelineArgs(pipelineArgs);
+    if (parsed !== "help") return parsed;
+  } catch (error) {
+    process.stderr.write(`demo: ${(error as Error).message}\n`);
+  }
+  process.exit(2);
+})();
+
+interface Ctx {
+  pipeline: PipelineProcess;
+  summary: PipelineSummary;
+  serviceUrl: string;
+  forecast: Forecast & Record<string, unknown>;
+  requestFile: string;
+}
+
+const step = (name: PipelineEvent["step"], modelType?: string) => (e: PipelineEvent) =>
+  e.step === name && (modelType === undefined || e.model_type === modelType);
+
+const cached = (title: string, wasCached: boolean) => `${title}${wasCached ? " (cached)" : ""}`;
+
+// The step list is for people: on stderr, so stdout's last line stays the JSON result.
+const toStderr = new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) });
+
+const tasks = new Listr<Ctx>(
+  [
+    {
+      title: `Install Kafka ${kafkaVersion()}`,
+      task: async (_, task) => {
+        const result = await installKafka((line) => {
+          task.output = line;
+        });
+        task.title = cached(task.title, result.cached);
+      },
+    },
+    {
+      title: "Build MinIO",
+      task: async (_, task) => {
+        const result = await installMinio((line) => {
+          task.output = line;
+        });
+        task.title = cached(task.title, result.cached);
+      },
+    },
+    {
+      title: "Trainer environment (Python venv)",
+      task: async (_, task) => {
+        const result = await prepareTrainerVenv((line) => {
+          task.output = line;
+        });
+        task.title = cached(task.title, result.cached);
+      },
+    },
+    {
+      title: "Start Kafka and MinIO",
+      task: async (_, task) => {
+        const result = await up((line) => {
+          task.output = line;
+        });
+        if (result.alreadyRunning) task.title = `${task.title} (already running)`;
+      },
+    },
+    {
+      title: "Start the local runtime (a consumer group per function)",
+      task: async (ctx) => {
+        ctx.pipeline = new PipelineProcess(pipelineArgs);
+        await waitForStep(ctx.pipeline, step("services"), () => {});
+      },
+    },
+    {
+      title: `Upload ${basename(options.data)}`,
+      task: async (ctx, task) => {
+        const uploaded = await waitForStep(
+          ctx.pipeline,
+          (e) => e.step === "upload" && (e.detail ?? "").endsWith(`/${basename(options.data)}`),
+          () => {},
+        );
+        task.title = `Upload ${uploaded.detail}`;
+      },
+    },
+    stageTask("Preprocess", "preprocess"),
+    {
+      title: "Train",
+      task: (_, task) =>
+        task.newListr(
+          loadDispatchSettings().expected.map((modelType) => stageTask(modelType, "train", modelType)),
+          { concurrent: true, exitOnError: false },
+        ),
+    },
+    stageTask("Evaluate", "evaluate"),
+    {
+      title: "Promote",
+      task: async (ctx, task) => {
+        const promote = await waitForStep(ctx.pipeline, step("promote"), (e) => {
+          task.output = e.detail ?? "";
+        });
+        const exit = await ctx.pipeline.exited;
+        if (exit.code !== 0 || !exit.summary)
+          throw new Error(
+            `the pipeline exited with code ${exit.code}:\n${ctx.pipeline.tail()}\n(log: ${pipelineLog})`,
+          );
+        ctx.summary = exit.summary;
+        task.title =
+          promote.state === "done" ? `Promote: ${promote.detail}` : `Not promoted: ${promote.detail}`;
+      },
+    },
+    {
+      title: `Serve on 127.0.0.1:${port}`,
+      task: async (ctx, task) => {
+        const service = await startInference(options.identifier, port);
+        ctx.serviceUrl = service.url;
+        task.title = `Serve ${service.url} (in the background)`;
+      },
+    },
+    {
+      title: "Forecast",
+      task: async (ctx, task) => {
+        const current = (await (
+          await fetch(`${ctx.serviceUrl}/models/current?identifier=${options.identifier}`)
+        ).json()) as { card?: { window?: number } };
+        const source = options.testFile ?? options.data;
+        const body = lastRowsAsPredictBody(source, current.card?.window ?? 10, options.identifier);
+        ctx.requestFile = join(stateDir, "demo-request.json");
+        writeFileSync(ctx.requestFile, JSON.stringify(body));
+        const started = performance.now();
+        const response = await fetch(`${ctx.serviceUrl}/predict`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
+        const answer = (await response.json()) as Forecast & Record<string, unknown>;
+        if (!response.ok)
+          throw new Error(`POST /predict answered ${response.status}: ${JSON.stringify(answer)}`);
+        ctx.forecast = answer;
+        task.title = `Forecast from the last ${current.card?.window ?? 10} rows of ${basename(source)}: ${response.status} in ${(performance.now() - started).toFixed(1)} ms`;
+      },
+    },
+  ],
+  {
+    exitOnError: true,
+    rendererOptions: { timer: PRESET_TIMER, collapseSubtasks: false, logger: toStderr },
+    fallbackRenderer: "simple",
+    fallbackRendererOptions: { timer: PRESET_TIMER, logger: toStderr },
+    fallbackRendererCondition: !process.stderr.isTTY || process.env.CI === "true",
+  },
+);
+
+/** A step that follows the pipeline's events for `name` (and model type), showing their details. */
+function stageTask(title: string, name: PipelineEvent["step"], modelType?: string) {
+  return {
+    title,
+    task: async (ctx: Ctx, task: { output: string; title: string; skip: (message: string) => void }) => {
+      let shown = "";
+      const end = await waitForStep(ctx.pipeline, step(name, modelType), (e) => {
+        const line = modelType && e.detail ? `${modelType}: ${e.detail}` : (e.detail ?? "");
+        if (line && line !== shown) task.output = shown = line;
+      });
+      if (end.state === "failed") throw new Error(end.detail ?? `${title} failed`);
+      if (end.state === "skipped") task.title = `${title} (${end.detail ?? "skipped"})`;
+      else if (end.detail) task.title = `${title}: ${end.detail}`;
+    },
+  };
+}
+
+function nextSteps(ctx: Ctx): string {
+  const minio = localServiceSettings();
+  const rel = relative(process.cwd(), ctx.requestFile) || ctx.requestFile;
+  return [
+    "Where to look next:",
+    `  service        ${ctx.serviceUrl}  (running in the background; logs ${join(relative(process.cwd(), logsDir) || logsDir, "inference.log")})`,
+    `  forecast       curl -s -X POST ${ctx.serviceUrl}/predict -H 'content-type: application/json' -d @${rel}`,
+    `  metrics        curl -s ${ctx.serviceUrl}/metrics`,
+    `  API            curl -s ${ctx.serviceUrl}/openapi.json`,
+    `  MinIO console  http://${minio.minioHost}:${minio.minioConsolePort}  (${minio.minioUser} / ${minio.minioPassword})`,
+    `  logs           ${logsDir}`,
+    "  status / stop  npm run local:status   npm run local:down",
+  ].join("\n");
+}
+
+async function main(): Promise<number> {
+  process.stderr.write(`FLTS demo: ${options.identifier} from ${options.data}; logs in ${logsDir}\n`);
+  const ctx = await tasks.run().catch((error: unknown) => {
+    process.stderr.write(
+      `\ndemo failed: ${error instanceof Error ? error.message : String(error)}\nlogs: ${logsDir}\n`,
+    );
+    return null;
+  });
+  if (!ctx) return 1;
+  const promoted = ctx.summary.promoted;
+  process.stderr.write(
+    [
+      "",
+      `Scoreboard of ${ctx.summary.identifier} on ${ctx.summary.baseline?.n_test_windows ?? "?"} test windows (* promoted; MAE and RMSE in raw units):`,
+      scoreboardTable(ctx.summary.scoreboard, promoted?.run_id ?? null),
+      "",
+      `Forecast by ${ctx.forecast.model_type} ${ctx.forecast.run_id}:`,
+      forecastTable(ctx.forecast),
+      "",
+      nextSteps(ctx),
+      "",
+    ].join("\n"),
+  );
+  writeStdout(
+    `${JSON.stringify({
+      service_url: ctx.serviceUrl,
+      promoted: promoted
+        ? { run_id: promoted.run_id, model_type: promoted.model_type, score: promoted.score }
+        : null,
+      forecast: ctx.forecast,
+    })}\n`,
+  );
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`demo failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -10,3 +10,6 @@ export const cacheDir = process.env.FLTS_CACHE_DIR ?? join(homedir(), ".cache", 
 
 /** Service data and pid files of this clone (git-ignored). */
 export const stateDir = process.env.FLTS_STATE_DIR ?? join(repoRoot, ".flts");
+
+/** Log files of this clone's services, stages, trainers and tools (JSON lines where the source logs JSON). */
+export const logsDir = join(stateDir, "logs");

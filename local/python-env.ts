@@ -4,6 +4,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import { cacheDir, repoRoot } from "./paths.ts";
 import { requireTool } from "./prerequisites.ts";
+import { delay, isAlive } from "./services/processes.ts";
+import { type Progress, runTool } from "./services/tool.ts";
 
 export const trainerDir = join(repoRoot, "functions", "train");
 const requirementsFile = join(trainerDir, "requirements.lock");
@@ -26,19 +28,28 @@ export function venvPython(venv: string): string {
  * The venv lives in the cache, keyed by a digest of `requirements.lock` and the interpreter version,
  * so a change of pins builds a new one and a clone with the same pins reuses it.
  */
-export function ensureTrainerVenv(log: (line: string) => void = console.error): string {
+export async function ensureTrainerVenv(progress?: Progress): Promise<string> {
+  return (await prepareTrainerVenv(progress)).venv;
+}
+
+/** As `ensureTrainerVenv`, saying whether the venv was already there. */
+export async function prepareTrainerVenv(progress?: Progress): Promise<{ venv: string; cached: boolean }> {
   const python = trainerInterpreter();
   const venv = join(cacheDir, "venv", pinsDigest(python));
-  if (existsSync(join(venv, ".complete"))) return venv;
+  if (existsSync(join(venv, ".complete"))) return { venv, cached: true };
   const lock = `${venv}.lock`;
   mkdirSync(join(cacheDir, "venv"), { recursive: true });
-  while (!tryLock(lock)) sleepSync(1000);
+  while (!tryLock(lock)) {
+    progress?.("waiting for another process that is building the trainer venv");
+    await delay(1000);
+  }
   try {
-    if (!existsSync(join(venv, ".complete"))) buildVenv(python, venv, log);
+    if (existsSync(join(venv, ".complete"))) return { venv, cached: true };
+    await buildVenv(python, venv, progress);
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
-  return venv;
+  return { venv, cached: false };
 }
 
 /** FLTS_PYTHON, else python3.11, else a python3 that is 3.11 (the trainer image's version). */
@@ -64,30 +75,18 @@ function tryLock(lock: string): boolean {
     return true;
   } catch {
     const holder = Number(existsSync(join(lock, "pid")) ? readFileSync(join(lock, "pid"), "utf8") : "");
-    if (Number.isInteger(holder) && holder > 0 && !pidAlive(holder))
+    if (Number.isInteger(holder) && holder > 0 && !isAlive(holder))
       rmSync(lock, { recursive: true, force: true });
     return false;
   }
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-function buildVenv(python: string, venv: string, log: (line: string) => void): void {
-  log(`[venv] creating trainer virtualenv ${venv} (first run downloads PyTorch and Prophet; a few minutes)`);
+async function buildVenv(python: string, venv: string, progress?: Progress): Promise<void> {
+  progress?.("creating the trainer virtualenv (first run downloads PyTorch and Prophet; a few minutes)");
   // A venv without its `.complete` marker is a broken earlier attempt: start it again.
   rmSync(venv, { recursive: true, force: true });
-  run(python, ["-m", "venv", venv]);
+  const log = "trainer-venv.log";
+  await runTool({ command: python, args: ["-m", "venv", venv], log });
   const pip = [
     venvPython(venv),
     "-m",
@@ -97,15 +96,15 @@ function buildVenv(python: string, venv: string, log: (line: string) => void): v
     "--progress-bar",
     "off",
   ];
-  run(pip[0] as string, [...pip.slice(1), "-q", "--upgrade", "pip"]);
-  run(pip[0] as string, [...pip.slice(1), "-r", requirementsFile]);
+  await runTool({ command: pip[0] as string, args: [...pip.slice(1), "-q", "--upgrade", "pip"], log });
+  await runTool({
+    command: pip[0] as string,
+    args: [...pip.slice(1), "-r", requirementsFile],
+    log,
+    onLine: (line) => {
+      if (line.startsWith("Collecting ")) progress?.(`collecting ${line.slice(11).split(" ")[0]}`);
+      else if (line.startsWith("Installing collected packages")) progress?.("installing the packages");
+    },
+  });
   writeFileSync(join(venv, ".complete"), new Date().toISOString());
-  log(`[venv] ready: ${venv}`);
-}
-
-function run(command: string, args: string[]): void {
-  const result = spawnSync(command, args, { stdio: ["ignore", "inherit", "inherit"] });
-  if (result.status !== 0) {
-    throw new Error(`${command} ${args.join(" ")} failed with exit code ${result.status}`);
-  }
 }

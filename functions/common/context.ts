@@ -1,6 +1,6 @@
 /** What every stage needs: settings, an S3 client, a connected Kafka producer and a logger. */
 import type { S3Client } from "@aws-sdk/client-s3";
-import type { Producer } from "kafkajs";
+import { Partitioners, type Producer } from "kafkajs";
 import { type CommonConfig, loadCommonConfig } from "./config.ts";
 import { createKafka } from "./kafka.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -24,6 +24,8 @@ export async function createStageContext(
   const kafka = await createKafka(config.kafka, `${config.kafka.clientId}-${service}`);
   const producer = kafka.producer({
     allowAutoTopicCreation: false,
+    // The partitioner kafkajs uses by default since 2.0, named so it does not warn about the change.
+    createPartitioner: Partitioners.DefaultPartitioner,
     idempotent: true,
     maxInFlightRequests: 1,
   });

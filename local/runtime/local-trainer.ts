@@ -7,11 +7,13 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { createWriteStream, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { TrainerJobSpec } from "../../functions/common/contracts.ts";
 import { exists, putJson } from "../../functions/common/s3.ts";
 import type { LaunchInfo, TrainerLauncher } from "../../functions/train-dispatch/backends.ts";
-import { repoRoot, stateDir } from "../paths.ts";
+import { logsDir, repoRoot } from "../paths.ts";
+import { withRetries } from "./retry.ts";
 
 export interface LocalTrainerOptions {
   /** The trainer virtualenv's python. */
@@ -24,6 +26,14 @@ export interface LocalTrainerOptions {
 
 export type TrainerEvent =
   | { phase: "queued" | "start"; run_id: string; model_type: string }
+  | {
+      phase: "epoch";
+      run_id: string;
+      model_type: string;
+      epoch: number;
+      max_epochs: number | null;
+      val_loss: number | null;
+    }
   | { phase: "exit"; run_id: string; model_type: string; code: number | null; seconds: number; log: string };
 
 export class LocalTrainerPool extends EventEmitter implements TrainerLauncher {
@@ -35,7 +45,7 @@ export class LocalTrainerPool extends EventEmitter implements TrainerLauncher {
 
   constructor(private readonly options: LocalTrainerOptions) {
     super();
-    this.logDir = options.logDir ?? join(stateDir, "trainer-logs");
+    this.logDir = options.logDir ?? join(logsDir, "trainers");
     mkdirSync(this.logDir, { recursive: true });
   }
 
@@ -61,11 +71,17 @@ export class LocalTrainerPool extends EventEmitter implements TrainerLauncher {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Drops queued jobs and terminates running trainers. */
+  /**
+   * Terminates running trainers (each gets `_FAILED` unless it wrote a marker) and marks every queued
+   * run `_FAILED`, so no run of this pool is left without a marker.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.queue.length = 0;
+    const queued = this.queue.splice(0);
     for (const child of this.running.values()) child.kill("SIGTERM");
+    await Promise.all(
+      queued.map((spec) => this.ensureMarker(spec, "the local runtime stopped before this run started")),
+    );
     if (this.running.size) await this.idle();
   }
 
@@ -99,6 +115,8 @@ export class LocalTrainerPool extends EventEmitter implements TrainerLauncher {
     };
     child.stdout?.on("data", keep);
     child.stderr?.on("data", keep);
+    if (child.stderr)
+      createInterface({ input: child.stderr }).on("line", (line) => this.reportEpoch(spec, line));
     this.running.set(spec.run_id, child);
     this.emit("trainer", {
       phase: "start",
@@ -111,10 +129,12 @@ export class LocalTrainerPool extends EventEmitter implements TrainerLauncher {
       settled = true;
       log.end();
       try {
+        const lastLines = tail.trim().split("\n").slice(-5).join(" | ");
         await this.ensureMarker(
           spec,
-          code,
-          spawnError ? `cannot start the trainer: ${spawnError.message}` : tail,
+          spawnError
+            ? `cannot start the trainer: ${spawnError.message}`
+            : `trainer process exited with code ${code} without writing _SUCCESS or _FAILED: ${lastLines}`,
         );
       } finally {
         this.running.delete(spec.run_id);
@@ -133,17 +153,51 @@ export class LocalTrainerPool extends EventEmitter implements TrainerLauncher {
     child.on("close", (code) => void finish(code));
   }
 
-  /** Writes `_FAILED` for a trainer that ended without a marker (crash, kill, missing interpreter). */
-  private async ensureMarker(spec: TrainerJobSpec, code: number | null, tail: string): Promise<void> {
-    const { bucket, prefix } = spec.artifacts;
-    const s3 = this.options.s3;
-    if ((await exists(s3, bucket, `${prefix}_SUCCESS`)) || (await exists(s3, bucket, `${prefix}_FAILED`)))
+  /** The trainer's own per-epoch JSON log record (`{"msg": "epoch", "epoch", "max_epochs", "val_loss"}`). */
+  private reportEpoch(spec: TrainerJobSpec, line: string): void {
+    if (!line.startsWith("{") || !line.includes('"epoch"')) return;
+    let record: Record<string, unknown>;
+    try {
+      record = JSON.parse(line) as Record<string, unknown>;
+    } catch {
       return;
-    const lastLines = tail.trim().split("\n").slice(-5).join(" | ");
-    await putJson(s3, bucket, `${prefix}_FAILED`, {
+    }
+    if (record.msg !== "epoch" || typeof record.epoch !== "number") return;
+    const number = (v: unknown) => (typeof v === "number" ? v : null);
+    this.emit("trainer", {
+      phase: "epoch",
       run_id: spec.run_id,
       model_type: spec.model_type,
-      error: `trainer process exited with code ${code} without writing _SUCCESS or _FAILED: ${lastLines}`,
-    });
+      epoch: record.epoch,
+      max_epochs: number(record.max_epochs),
+      val_loss: number(record.val_loss),
+    } satisfies TrainerEvent);
+  }
+
+  /**
+   * Writes `_FAILED` for a run that ended (or was dropped) without a marker. Storage may be briefly
+   * unreachable (a restarting MinIO): it retries for about a minute before giving up with an error log.
+   */
+  private async ensureMarker(spec: TrainerJobSpec, error: string): Promise<void> {
+    const { bucket, prefix } = spec.artifacts;
+    const s3 = this.options.s3;
+    const outcome = await withRetries(
+      12,
+      async () => {
+        if ((await exists(s3, bucket, `${prefix}_SUCCESS`)) || (await exists(s3, bucket, `${prefix}_FAILED`)))
+          return;
+        await putJson(s3, bucket, `${prefix}_FAILED`, {
+          run_id: spec.run_id,
+          model_type: spec.model_type,
+          error,
+        });
+      },
+      500,
+    );
+    if (!outcome.ok)
+      this.emit("marker-failed", {
+        run_id: spec.run_id,
+        error: String((outcome.error as Error)?.message ?? outcome.error),
+      });
   }
 }

@@ -24,7 +24,9 @@ async function main(): Promise<void> {
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new Error(`--trainers must be a positive integer, got '${values.trainers}'`);
   await ensureLocalServices(say);
-  const trainer = values["no-trainers"] ? null : { python: venvPython(ensureTrainerVenv(say)), concurrency };
+  const trainer = values["no-trainers"]
+    ? null
+    : { python: venvPython(await ensureTrainerVenv(say)), concurrency };
   const runtime = await startRuntime({
     functions: values.functions?.split(",").map((f) => f.trim()),
     trainer,

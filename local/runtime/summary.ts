@@ -33,6 +33,10 @@ export interface PipelineSummary {
   } | null;
   promoted: { run_id: string; model_type: ModelType; score: number } | null;
   decision: string | null;
+  /** Every candidate and baseline the decision scored (per-target metrics in raw units). */
+  scoreboard: ScoreboardEntry[];
+  /** Messages that failed while this pipeline ran but were not its own (shown, counted, not fatal). */
+  foreign_failures: number;
   seconds: number;
 }
 
@@ -49,6 +53,7 @@ export async function summarise(
     decision: EvaluationDecision | null;
     /** The runs of this pipeline run (others of the same config, e.g. superseded attempts, are left out). */
     runIds?: string[];
+    foreignFailures?: number;
     seconds: number;
   },
 ): Promise<PipelineSummary> {
@@ -88,6 +93,8 @@ export async function summarise(
         ? { run_id: d.winner.run_id, model_type: d.winner.model_type, score: d.winner.score }
         : null,
     decision: d?.reason ?? null,
+    scoreboard: d?.scoreboard ?? [],
+    foreign_failures: args.foreignFailures ?? 0,
     seconds: Math.round(args.seconds * 10) / 10,
   };
 }

@@ -4,7 +4,9 @@ import { join } from "node:path";
 import { stateDir } from "../paths.ts";
 import { compose, dockerRequested } from "./docker.ts";
 import { applyLocalServiceEnv, type LocalServiceSettings, localServiceSettings } from "./env.ts";
+import { inferencePid, inferenceReady, inferenceState, stopInference } from "./inference.ts";
 import { kafkaHealthy, kafkaVersion, startKafka } from "./kafka.ts";
+import { localstackRequested, localstackStatus, stopLocalstack, upLocalstack } from "./localstack.ts";
 import { minioHealthy, minioVersion, startMinio } from "./minio.ts";
 import { runningPid, stopService, withLock } from "./processes.ts";
 import { ensureBuckets, ensureTopics } from "./provision.ts";
@@ -37,6 +39,7 @@ async function allHealthy(settings: LocalServiceSettings): Promise<boolean> {
 /** Starts Kafka then MinIO (whose notifications need Kafka), then topics and buckets. Idempotent. */
 export async function up(log: Log = stderr): Promise<UpResult> {
   const settings = localServiceSettings();
+  if (localstackRequested()) await upLocalstack(settings, log);
   if (await allHealthy(settings)) return { alreadyRunning: true, createdTopics: [], createdBuckets: [] };
   return withLock("services", async () => {
     if (await allHealthy(settings)) return { alreadyRunning: true, createdTopics: [], createdBuckets: [] };
@@ -65,14 +68,16 @@ export async function ensureLocalServices(log: Log = stderr): Promise<UpResult> 
   return result;
 }
 
-/** Stops MinIO then Kafka; returns the services it stopped. */
+/** Stops the inference service, MinIO, then Kafka; returns the services it stopped. */
 export async function down(): Promise<string[]> {
   const stopped: string[] = [];
+  if (await stopInference()) stopped.push("inference");
+  if (await stopLocalstack()) stopped.push("localstack");
   rmSync(provisionedMarker, { force: true });
   if (existsSync(dockerMarker)) {
     compose(["down"]);
     rmSync(dockerMarker, { force: true });
-    return ["kafka", "minio"];
+    return [...stopped, "kafka", "minio"];
   }
   for (const service of ["minio", "kafka"]) {
     if (await stopService(service)) stopped.push(service);
@@ -87,6 +92,8 @@ export interface ServiceStatus {
   address: string;
   version: string;
   health: "healthy" | "unhealthy" | "-";
+  /** Not needed by the pipeline (shown, but a stopped one is not a failure of `local:status`). */
+  optional?: boolean;
 }
 
 export async function status(): Promise<ServiceStatus[]> {
@@ -110,5 +117,21 @@ export async function status(): Promise<ServiceStatus[]> {
       version: minioVersion(),
       health: minioPid ? ((await minioHealthy(settings)) ? "healthy" : "unhealthy") : "-",
     },
+    await inferenceStatus(),
+    ...(runningPid("localstack") !== null || localstackRequested() ? [await localstackStatus(settings)] : []),
   ];
+}
+
+async function inferenceStatus(): Promise<ServiceStatus> {
+  const pid = inferencePid();
+  const state = inferenceState();
+  return {
+    service: "inference",
+    state: pid ? "running" : "stopped",
+    pid,
+    address: state ? `${state.url} (identifier ${state.identifier})` : "-",
+    version: "local/serve.ts",
+    health: pid && state ? ((await inferenceReady(state.url)) ? "healthy" : "unhealthy") : "-",
+    optional: true,
+  };
 }

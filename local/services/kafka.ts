@@ -7,7 +7,8 @@ import { Kafka, logLevel } from "kafkajs";
 import { cacheDir, repoRoot, stateDir } from "../paths.ts";
 import { requireTool } from "../prerequisites.ts";
 import type { LocalServiceSettings } from "./env.ts";
-import { portOpen, runningPid, startDetached, waitFor } from "./processes.ts";
+import { portOpen, runningPid, serviceLog, startDetached, waitFor } from "./processes.ts";
+import { counting, type Progress, runTool } from "./tool.ts";
 
 const pomFile = join(repoRoot, "local", "kafka", "pom.xml");
 
@@ -23,18 +24,17 @@ function libsDir(): string {
 }
 
 /** Resolves the broker jars with Maven once; later calls find them in the cache. */
-export function installKafka(log: (line: string) => void): string {
+export async function installKafka(progress?: Progress): Promise<{ libs: string; cached: boolean }> {
   const libs = libsDir();
   const marker = join(libs, ".complete");
-  if (existsSync(marker)) return libs;
+  if (existsSync(marker)) return { libs, cached: true };
   requireTool("java");
   requireTool("mvn");
-  log(`[kafka] resolving Apache Kafka ${kafkaVersion()} jars with Maven into ${libs}`);
-  const result = spawnSync(
-    "mvn",
-    [
+  progress?.(`resolving Apache Kafka ${kafkaVersion()} jars with Maven`);
+  await runTool({
+    command: "mvn",
+    args: [
       "-B",
-      "-q",
       "-f",
       pomFile,
       `-Dmaven.repo.local=${join(cacheDir, "m2")}`,
@@ -42,11 +42,11 @@ export function installKafka(log: (line: string) => void): string {
       `-DoutputDirectory=${libs}`,
       "-DincludeScope=runtime",
     ],
-    { stdio: ["ignore", "inherit", "inherit"] },
-  );
-  if (result.status !== 0) throw new Error(`mvn could not resolve the Kafka jars (exit ${result.status})`);
+    log: "kafka-install.log",
+    onLine: counting(/^Downloaded from /, (n) => `${n} artifacts downloaded`, progress),
+  });
   writeFileSync(marker, new Date().toISOString());
-  return libs;
+  return { libs, cached: false };
 }
 
 function kafkaDir(): string {
@@ -136,7 +136,7 @@ export async function startKafka(settings: LocalServiceSettings, log: (line: str
       `port ${settings.kafkaPort} is taken by a process FLTS did not start; stop it or set FLTS_KAFKA_PORT`,
     );
   }
-  const libs = installKafka(log);
+  const { libs } = await installKafka(log);
   requireTool("java");
   const { properties, log4j } = writeConfig(settings);
   formatStorage(libs, properties);
@@ -165,7 +165,7 @@ export async function startKafka(settings: LocalServiceSettings, log: (line: str
     "Kafka to accept connections",
     () => kafkaHealthy(settings),
     120_000,
-    ` (see ${stateDir}/kafka.log)`,
+    ` (see ${serviceLog("kafka")})`,
   );
   log("[kafka] healthy");
 }

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { cacheDir, stateDir } from "../paths.ts";
 import { requireTool } from "../prerequisites.ts";
 import { type LocalServiceSettings, S3_EVENTS_TOPIC } from "./env.ts";
-import { portOpen, runningPid, startDetached, waitFor } from "./processes.ts";
+import { portOpen, runningPid, serviceLog, startDetached, waitFor } from "./processes.ts";
+import { counting, type Progress, runTool } from "./tool.ts";
 
 /** MinIO publishes no semver tags; this pseudo-version pins the release commit of 2026-02-12. */
 export const MINIO_MODULE_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c";
@@ -21,20 +22,21 @@ export function minioBinary(): string {
 }
 
 /** Builds the MinIO server once; later calls find the binary in the cache. */
-export function installMinio(log: (line: string) => void): string {
+export async function installMinio(progress?: Progress): Promise<{ binary: string; cached: boolean }> {
   const binary = minioBinary();
-  if (existsSync(binary)) return binary;
+  if (existsSync(binary)) return { binary, cached: true };
   requireTool("go");
-  log(`[minio] building MinIO ${MINIO_MODULE_VERSION} with go install (first run only, a few minutes)`);
+  progress?.(`building MinIO ${MINIO_MODULE_VERSION} with go install (first run only, a few minutes)`);
   mkdirSync(binDir(), { recursive: true });
-  const result = spawnSync("go", ["install", `github.com/minio/minio@${MINIO_MODULE_VERSION}`], {
-    stdio: ["ignore", "inherit", "inherit"],
+  await runTool({
+    command: "go",
+    args: ["install", `github.com/minio/minio@${MINIO_MODULE_VERSION}`],
+    log: "minio-build.log",
     env: { ...process.env, GOBIN: binDir(), GOFLAGS: "-trimpath", CGO_ENABLED: "0" },
+    onLine: counting(/^go: downloading /, (n) => `${n} Go modules downloaded, then compiling`, progress),
   });
-  if (result.status !== 0 || !existsSync(binary)) {
-    throw new Error(`go install of MinIO failed (exit ${result.status})`);
-  }
-  return binary;
+  if (!existsSync(binary)) throw new Error(`go install of MinIO did not produce ${binary}`);
+  return { binary, cached: false };
 }
 
 export async function minioHealthy(settings: LocalServiceSettings): Promise<boolean> {
@@ -56,7 +58,7 @@ export async function startMinio(settings: LocalServiceSettings, log: (line: str
       `port ${settings.minioPort} is taken by a process FLTS did not start; stop it or set FLTS_MINIO_PORT`,
     );
   }
-  const binary = installMinio(log);
+  const { binary } = await installMinio(log);
   const dataDir = join(stateDir, "minio", "data");
   const queueDir = join(stateDir, "minio", "event-queue");
   mkdirSync(dataDir, { recursive: true });
@@ -87,7 +89,7 @@ export async function startMinio(settings: LocalServiceSettings, log: (line: str
       },
     });
   }
-  await waitFor("MinIO to answer", () => minioHealthy(settings), 60_000, ` (see ${stateDir}/minio.log)`);
+  await waitFor("MinIO to answer", () => minioHealthy(settings), 60_000, ` (see ${serviceLog("minio")})`);
   log("[minio] healthy");
 }
 

@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { stateDir } from "../paths.ts";
+import { logsDir, stateDir } from "../paths.ts";
 
 export function pidFile(service: string): string {
   return join(stateDir, `${service}.pid`);
@@ -36,10 +36,14 @@ export interface DetachedSpec {
   cwd?: string;
 }
 
-/** Starts a process in its own process group with output to `<state>/<service>.log`. */
+export function serviceLog(service: string): string {
+  return join(logsDir, `${service}.log`);
+}
+
+/** Starts a process in its own process group with output to `<state>/logs/<service>.log`. */
 export function startDetached(spec: DetachedSpec): number {
-  mkdirSync(stateDir, { recursive: true });
-  const logPath = join(stateDir, `${spec.service}.log`);
+  mkdirSync(logsDir, { recursive: true });
+  const logPath = serviceLog(spec.service);
   const out = openSync(logPath, "a");
   const child = spawn(spec.command, spec.args, {
     detached: true,

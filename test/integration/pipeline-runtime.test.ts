@@ -47,7 +47,7 @@ beforeAll(async () => {
     groupSuffix: filePrefix,
     startAt: "latest",
     accept: (text, id) => (id ? id.startsWith(filePrefix) : text.includes(filePrefix)),
-    trainer: { python: venvPython(ensureTrainerVenv()), concurrency: 1 },
+    trainer: { python: venvPython(await ensureTrainerVenv()), concurrency: 1 },
   });
   runtime.events.on("outcome", (o: Outcome<unknown>) => outcomes.push(o));
   // after the runtime, which creates the DLQ topics it needs

@@ -1,0 +1,53 @@
+/** The arguments of `npm run pipeline`, validated. */
+import { existsSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { parseArgs } from "node:util";
+import { IdentifierField } from "../../functions/common/contracts.ts";
+
+export const PIPELINE_USAGE =
+  "usage: npm run pipeline -- --data <file.csv> [--identifier <id>] [--max-epochs N] [--timeout SECONDS]";
+
+export interface PipelineOptions {
+  data: string;
+  identifier: string;
+  maxEpochs: number | null;
+  /** Seconds the whole pipeline may take. */
+  timeout: number;
+  /** The `<name>_test.csv` beside the data, uploaded first and used as the test split. */
+  testFile: string | null;
+}
+
+/** A bad argument: the message names it. */
+export class UsageError extends Error {}
+
+export function parsePipelineArgs(argv: string[]): PipelineOptions | "help" {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      data: { type: "string" },
+      identifier: { type: "string" },
+      "max-epochs": { type: "string" },
+      timeout: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  if (values.help) return "help";
+  const data = values.data;
+  if (!data) throw new UsageError(`--data is required\n${PIPELINE_USAGE}`);
+  if (!existsSync(data)) throw new UsageError(`--data: file '${data}' does not exist`);
+  if (!data.toLowerCase().endsWith(".csv")) throw new UsageError(`--data: '${data}' is not a .csv file`);
+  if (/_test\.csv$/i.test(data))
+    throw new UsageError("--data: pass the main file, not its _test.csv companion");
+  const identifier = values.identifier ?? basename(data).replace(/\.csv$/i, "");
+  if (!IdentifierField.safeParse(identifier).success)
+    throw new UsageError(`--identifier: '${identifier}' must use letters, digits, '.', '_' and '-' only`);
+  const maxEpochs = values["max-epochs"] === undefined ? null : Number(values["max-epochs"]);
+  if (maxEpochs !== null && (!Number.isInteger(maxEpochs) || maxEpochs < 1))
+    throw new UsageError(`--max-epochs must be a positive integer, got '${values["max-epochs"]}'`);
+  const timeout = values.timeout === undefined ? 1800 : Number(values.timeout);
+  if (!Number.isFinite(timeout) || timeout <= 0)
+    throw new UsageError(`--timeout must be a number of seconds > 0, got '${values.timeout}'`);
+  const testFile = join(dirname(data), `${basename(data).replace(/\.csv$/i, "")}_test.csv`);
+  return { data, identifier, maxEpochs, timeout, testFile: existsSync(testFile) ? testFile : null };
+}

@@ -1,0 +1,256 @@
+/**
+ * One pipeline run on local services: the runtime in this process, the CSV (and its `_test.csv`)
+ * uploaded, each stage followed until the promotion decision, the result read back from S3.
+ */
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
+import { z } from "zod";
+import { EvaluationDecision, type ModelType } from "../../functions/common/contracts.ts";
+import { exists, getJsonIfExists, putBytes } from "../../functions/common/s3.ts";
+import { evaluationKeys, generationOf } from "../../functions/evaluate/state.ts";
+import { completeRun } from "../../functions/train-complete/complete.ts";
+import type { DispatchResult } from "../../functions/train-dispatch/dispatch.ts";
+import { ensureTrainerVenv, venvPython } from "../python-env.ts";
+import { type Runtime, startRuntime } from "../runtime/runtime.ts";
+import { type PipelineSummary, scoreboardTable, summarise } from "../runtime/summary.ts";
+import { ensureLocalServices } from "../services/index.ts";
+import type { Report } from "./events.ts";
+import type { PipelineOptions } from "./options.ts";
+import { type PipelineState, StageError, watchRuntime } from "./watch.ts";
+
+export { StageError };
+
+export interface PipelineOutcome {
+  summary: PipelineSummary | null;
+  exitCode: number;
+}
+
+/** Errors of an unreachable S3 endpoint (a restarting MinIO): waited out, not failed on. */
+function isStorageOutage(error: unknown): boolean {
+  const text = `${(error as Error)?.name ?? ""} ${(error as Error)?.message ?? ""} ${String((error as { code?: unknown })?.code ?? "")}`;
+  return /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|socket hang up|TimeoutError|ServiceUnavailable|SlowDown|503/.test(
+    text,
+  );
+}
+
+/** Polls `probe` (250 ms apart) until it yields a value, the pipeline fails or the deadline passes. */
+async function waitFor<T>(
+  what: string,
+  stage: string,
+  deadline: number,
+  state: PipelineState,
+  report: Report,
+  probe: () => Promise<T | null> | T | null,
+): Promise<T> {
+  let outage = false;
+  for (;;) {
+    if (state.failure) throw state.failure;
+    try {
+      const value = await probe();
+      if (outage) report({ step: "pipeline", state: "warning", detail: "storage answers again" });
+      outage = false;
+      if (value !== null) return value;
+    } catch (error) {
+      if (!isStorageOutage(error)) throw error;
+      if (!outage)
+        report({
+          step: "pipeline",
+          state: "warning",
+          detail: `storage unreachable (${(error as Error).message}): waiting for it`,
+        });
+      outage = true;
+    }
+    if (Date.now() > deadline) throw new StageError(stage, `timed out waiting for ${what}`);
+    await delay(250);
+  }
+}
+
+/**
+ * Runs that already held the guard (skipped) may have finished while no runtime was listening: unless
+ * this set of runs already has its decision, their terminal status is published again. Idempotent.
+ */
+async function redriveFinishedRuns(
+  runtime: Runtime,
+  state: PipelineState,
+  report: Report,
+  hash: string,
+  generation: string,
+  dispatch: DispatchResult,
+): Promise<void> {
+  const { s3, config } = runtime.ctx;
+  const artifacts = config.storage.buckets.artifacts;
+  if (dispatch.skipped.length === 0) return;
+  if (await exists(s3, artifacts, evaluationKeys.publishedFor(state.identifier, hash, generation))) return;
+  for (const s of dispatch.skipped) {
+    const marker = (await exists(s3, artifacts, `runs/${s.run_id}/_SUCCESS`))
+      ? "_SUCCESS"
+      : (await exists(s3, artifacts, `runs/${s.run_id}/_FAILED`))
+        ? "_FAILED"
+        : null;
+    if (!marker) {
+      report({
+        step: "train",
+        state: "running",
+        model_type: s.model_type,
+        detail: `run ${s.run_id} (dispatched earlier) has not finished yet: waiting for it`,
+      });
+      continue;
+    }
+    report({
+      step: "train",
+      state: "done",
+      model_type: s.model_type,
+      detail: `run ${s.run_id} finished earlier (${marker.slice(1)})`,
+    });
+    await completeRun(
+      { bucket: artifacts, key: `runs/${s.run_id}/${marker}`, size: null, eTag: null, eventName: "redrive" },
+      runtime.ctx,
+    );
+  }
+}
+
+async function upload(runtime: Runtime, state: PipelineState, report: Report, file: string): Promise<void> {
+  const raw = runtime.ctx.config.storage.buckets.raw;
+  const key = `${state.identifier}/${basename(file)}`;
+  state.uploadedKeys.add(key);
+  await putBytes(runtime.ctx.s3, raw, key, readFileSync(file), "text/csv");
+  report({ step: "upload", state: "done", detail: `s3://${raw}/${key}` });
+}
+
+async function follow(
+  runtime: Runtime,
+  options: PipelineOptions,
+  state: PipelineState,
+  report: Report,
+  started: number,
+): Promise<PipelineSummary> {
+  const deadline = started + options.timeout * 1000;
+  const { s3, config } = runtime.ctx;
+  if (options.testFile) await upload(runtime, state, report, options.testFile);
+  await upload(runtime, state, report, options.data);
+  const pre = await waitFor("preprocess", "preprocess", deadline, state, report, () => state.preprocess);
+  if (pre.status === "ignored") throw new StageError("preprocess", "the object was ignored");
+  const dispatch = await waitFor(
+    "train-dispatch",
+    "train-dispatch",
+    deadline,
+    state,
+    report,
+    () => state.dispatch,
+  );
+  const artifacts = config.storage.buckets.artifacts;
+  const runIds = [...dispatch.dispatched.map((r) => r.run_id), ...dispatch.skipped.map((r) => r.run_id)];
+  const generation = generationOf(runIds);
+  await redriveFinishedRuns(runtime, state, report, pre.config_hash, generation, dispatch);
+  report({ step: "evaluate", state: "running", detail: "scoring the candidates when every run has ended" });
+  await waitFor("the promotion decision", "evaluate", deadline, state, report, () =>
+    getJsonIfExists(
+      s3,
+      artifacts,
+      evaluationKeys.publishedFor(state.identifier, pre.config_hash, generation),
+      z.looseObject({ promoted: z.boolean() }),
+    ),
+  );
+  const decision = await getJsonIfExists(
+    s3,
+    artifacts,
+    evaluationKeys.decisionFor(state.identifier, pre.config_hash, generation),
+    EvaluationDecision,
+  );
+  if (decision) {
+    report({
+      step: "evaluate",
+      state: "done",
+      detail: `${decision.n_test_windows} test windows, policy ${decision.policy}`,
+    });
+    process.stderr.write(`\n${scoreboardTable(decision)}\n\n`);
+    report({
+      step: "promote",
+      state: decision.promoted ? "done" : "skipped",
+      detail: decision.reason,
+    });
+  }
+  return summarise(s3, config.storage, {
+    identifier: state.identifier,
+    configHash: pre.config_hash,
+    skippedPreprocess: pre.status === "skipped_idempotent",
+    skippedTraining: dispatch.skipped.map((s) => s.model_type as ModelType),
+    decision,
+    runIds,
+    foreignFailures: state.foreignFailures,
+    seconds: (Date.now() - started) / 1000,
+  });
+}
+
+/** Own-run artifacts are recognised by the run id's prefix, other events by their identifier. */
+function ownEvents(identifier: string) {
+  const ownRun = new RegExp(`/${identifier.replace(/[.]/g, "\\.")}-(gru|lstm|prophet)-[0-9a-f]{8}-`);
+  return (text: string, id: string | null) =>
+    id ? id === identifier : ownRun.test(text) || text.includes(`"${identifier}"`);
+}
+
+export async function runPipeline(options: PipelineOptions, report: Report): Promise<PipelineOutcome> {
+  const started = Date.now();
+  report({ step: "services", state: "running", detail: "Kafka, MinIO and the trainer venv" });
+  await ensureLocalServices((line) => report({ step: "services", state: "progress", detail: line }));
+  const python = venvPython(
+    await ensureTrainerVenv((line) => report({ step: "services", state: "progress", detail: line })),
+  );
+  if (options.maxEpochs !== null) {
+    const params = process.env.TRAIN_PARAMS ? JSON.parse(process.env.TRAIN_PARAMS) : {};
+    process.env.TRAIN_PARAMS = JSON.stringify({ ...params, max_epochs: options.maxEpochs });
+  }
+  const concurrency = Number(process.env.TRAINER_CONCURRENCY ?? 2);
+  const runtime = await startRuntime({
+    groupSuffix: `cli-${options.identifier}-${process.pid}-${Date.now().toString(36)}`,
+    startAt: "latest",
+    accept: ownEvents(options.identifier),
+    trainer: { python, concurrency: Number.isInteger(concurrency) && concurrency > 0 ? concurrency : 2 },
+  });
+  report({ step: "services", state: "done", detail: "services ready, runtime consumers joined" });
+  const state: PipelineState = {
+    identifier: options.identifier,
+    uploadedKeys: new Set(),
+    preprocess: null,
+    dispatch: null,
+    failure: null,
+    foreignFailures: 0,
+  };
+  const interrupt = () => {
+    if (state.failure?.message.includes("interrupted")) return;
+    report({
+      step: "pipeline",
+      state: "failed",
+      detail: "interrupted: stopping trainers (their runs are marked _FAILED)",
+    });
+    state.failure = new StageError("pipeline", "interrupted");
+  };
+  process.once("SIGINT", interrupt);
+  process.once("SIGTERM", interrupt);
+  watchRuntime(runtime, state, report);
+  let summary: PipelineSummary | null = null;
+  let exitCode = 0;
+  try {
+    summary = await follow(runtime, options, state, report, started);
+    const failed = summary.runs.filter((r) => r.status !== "SUCCESS");
+    if (failed.length) {
+      exitCode = 1;
+      report({
+        step: "train",
+        state: "failed",
+        detail: failed.map((r) => `${r.model_type} (${r.error ?? r.status})`).join("; "),
+      });
+    }
+  } catch (error) {
+    exitCode = 1;
+    const message =
+      error instanceof StageError
+        ? error.message
+        : `stage pipeline failed: ${(error as Error).stack ?? error}`;
+    process.stderr.write(`${message}\n`);
+  } finally {
+    await runtime.stop();
+  }
+  return { summary, exitCode };
+}

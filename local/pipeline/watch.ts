@@ -1,0 +1,155 @@
+/**
+ * Turns the local runtime's outcomes and trainer events into pipeline events, and tells this pipeline's
+ * failures (its upload, its config_hash, its runs) from other messages that failed (shown and counted).
+ */
+import type { ModelTrainingMessage } from "../../functions/common/contracts.ts";
+import type { PreprocessResult } from "../../functions/preprocess/preprocess.ts";
+import type { DispatchResult } from "../../functions/train-dispatch/dispatch.ts";
+import type { Outcome } from "../runtime/consumer.ts";
+import type { TrainerEvent } from "../runtime/local-trainer.ts";
+import type { Runtime } from "../runtime/runtime.ts";
+import type { Report } from "./events.ts";
+
+export class StageError extends Error {
+  constructor(
+    readonly stage: string,
+    message: string,
+  ) {
+    super(`stage ${stage} failed: ${message}`);
+  }
+}
+
+export interface PipelineState {
+  identifier: string;
+  uploadedKeys: Set<string>;
+  preprocess: PreprocessResult | null;
+  dispatch: DispatchResult | null;
+  failure: StageError | null;
+  /** Failed messages that were not this pipeline's (poison messages, other data sets' failures). */
+  foreignFailures: number;
+}
+
+function configHashOf(state: PipelineState): string | null {
+  const pre = state.preprocess;
+  return pre && pre.status !== "ignored" ? pre.config_hash : null;
+}
+
+/** Whether a failed input is about this pipeline's upload, config_hash or runs. */
+function isOwn(state: PipelineState, input: unknown): boolean {
+  if (!input || typeof input !== "object") return false;
+  const fields = input as { key?: unknown; config_hash?: unknown; run_id?: unknown };
+  if (typeof fields.key === "string" && state.uploadedKeys.has(fields.key)) return true;
+  const hash = configHashOf(state);
+  if (hash !== null && fields.config_hash === hash) return true;
+  const runIds = new Set(state.dispatch?.dispatched.map((r) => r.run_id) ?? []);
+  if (typeof fields.run_id === "string" && runIds.has(fields.run_id)) return true;
+  const runOfKey = typeof fields.key === "string" ? /^runs\/([^/]+)\//.exec(fields.key)?.[1] : undefined;
+  return runOfKey !== undefined && runIds.has(runOfKey);
+}
+
+function onFailure(state: PipelineState, report: Report, o: Extract<Outcome<unknown>, { ok: false }>): void {
+  if (isOwn(state, o.input)) {
+    report({ step: "pipeline", state: "failed", detail: `${o.function}: ${o.error}` });
+    state.failure ??= new StageError(o.function, o.error);
+    return;
+  }
+  state.foreignFailures += 1;
+  report({
+    step: "pipeline",
+    state: "warning",
+    detail: `a message for ${o.function} failed${o.dlq ? " and went to the DLQ" : ""} (not this pipeline's; it goes on): ${o.error}`,
+  });
+}
+
+function onPreprocess(state: PipelineState, report: Report, p: PreprocessResult): void {
+  if (p.status === "ignored" || p.identifier !== state.identifier) return;
+  state.preprocess = p;
+  const skipped = p.status === "skipped_idempotent";
+  report({
+    step: "preprocess",
+    state: skipped ? "skipped" : "done",
+    detail: `${skipped ? "already processed, " : ""}config_hash ${p.config_hash.slice(0, 12)}…`,
+  });
+}
+
+function onDispatch(state: PipelineState, report: Report, d: DispatchResult): void {
+  const hash = configHashOf(state);
+  if (d.identifier !== state.identifier || (hash !== null && d.config_hash !== hash)) return;
+  state.dispatch = d;
+  for (const run of d.dispatched)
+    report(
+      run.launched
+        ? {
+            step: "train",
+            state: "running",
+            model_type: run.model_type,
+            detail: `run ${run.run_id} on ${run.backend}`,
+          }
+        : {
+            step: "train",
+            state: "failed",
+            model_type: run.model_type,
+            detail: `launch failed: ${run.error}`,
+          },
+    );
+  for (const s of d.skipped)
+    report({
+      step: "train",
+      state: "skipped",
+      model_type: s.model_type,
+      detail: `same config trained before: run ${s.run_id}`,
+    });
+}
+
+function onTrainComplete(state: PipelineState, report: Report, m: ModelTrainingMessage): void {
+  if (m.identifier !== state.identifier || m.config_hash !== configHashOf(state)) return;
+  const metrics = m.metrics
+    ? `rmse ${m.metrics.rmse.toPrecision(4)}, mae ${m.metrics.mae.toPrecision(4)}`
+    : "";
+  report({
+    step: "train",
+    state: m.status === "SUCCESS" ? "done" : "failed",
+    model_type: m.model_type,
+    detail: m.error ?? metrics,
+  });
+}
+
+export function watchRuntime(runtime: Runtime, state: PipelineState, report: Report): void {
+  runtime.events.on("outcome", (o: Outcome<unknown>) => {
+    if (!o.ok) return onFailure(state, report, o);
+    const result = o.result as Record<string, unknown>;
+    if (o.function === "preprocess") onPreprocess(state, report, o.result as PreprocessResult);
+    else if (o.function === "train-dispatch") onDispatch(state, report, o.result as DispatchResult);
+    else if (o.function === "train-complete")
+      onTrainComplete(state, report, o.result as ModelTrainingMessage);
+    else if (
+      o.function === "evaluate" &&
+      result.status === "waiting" &&
+      result.config_hash === configHashOf(state)
+    )
+      report({
+        step: "evaluate",
+        state: "running",
+        detail: `waiting for ${(result.pending as string[]).join(", ")}`,
+      });
+  });
+  runtime.events.on("trainer", (e: TrainerEvent) => {
+    if (e.phase === "epoch")
+      report({
+        step: "train",
+        state: "progress",
+        model_type: e.model_type,
+        detail: `epoch ${e.epoch}${e.max_epochs ? `/${e.max_epochs}` : ""}${e.val_loss === null ? "" : `, val loss ${e.val_loss.toPrecision(4)}`}`,
+      });
+    else if (e.phase === "exit" && e.code !== 0)
+      report({
+        step: "train",
+        state: "warning",
+        model_type: e.model_type,
+        detail: `trainer exited with code ${e.code} after ${e.seconds.toFixed(1)} s (log: ${e.log})`,
+      });
+  });
+  runtime.trainers?.on("marker-failed", (e: { run_id: string; error: string }) =>
+    report({ step: "train", state: "warning", detail: `could not mark run ${e.run_id} _FAILED: ${e.error}` }),
+  );
+}

@@ -1,0 +1,153 @@
+/**
+ * End to end: `npm run demo` (local/demo.ts, the README's first command) on the reference-data slice
+ * with a 1-epoch budget, as CI runs it (CI=true, no stdin): real Kafka, MinIO, Python trainers,
+ * onnxruntime and the inference service it leaves running.
+ */
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { closeStageContext, type StageContext } from "../../functions/common/context.ts";
+import { PromotionPointer } from "../../functions/common/contracts.ts";
+import { getBytes, getJson, listKeys } from "../../functions/common/s3.ts";
+import { loadRunStates } from "../../functions/evaluate/state.ts";
+import { inferencePid, stopInference } from "../../local/services/inference.ts";
+import { sliceCsv, sliceTestCsv, testContext, uniqueId, waitUntil } from "../integration/pipeline-helpers.ts";
+
+const repo = join(import.meta.dirname, "..", "..");
+const identifier = uniqueId("demo");
+let ctx: StageContext;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
+    });
+  });
+}
+
+function runDemo(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "local/demo.ts", ...args], {
+      cwd: repo,
+      env: { ...process.env, CI: "true" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => {
+      stdout += c.toString("utf8");
+    });
+    child.stderr.on("data", (c: Buffer) => {
+      stderr += c.toString("utf8");
+    });
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The largest value of a column over both CSVs of the slice. */
+function maxOf(column: string): number {
+  let max = 0;
+  for (const file of [sliceCsv, sliceTestCsv]) {
+    const [header, ...rows] = readFileSync(file, "utf8").trim().split("\n");
+    const index = (header ?? "").split(",").indexOf(column);
+    for (const row of rows) max = Math.max(max, Number(row.split(",")[index]));
+  }
+  return max;
+}
+
+beforeAll(async () => {
+  ctx = await testContext("e2e-demo");
+});
+afterAll(async () => {
+  await stopInference();
+  if (ctx) await closeStageContext(ctx);
+});
+
+describe("npm run demo (end to end on the reference-data slice)", () => {
+  it("installs, trains three models, promotes one, serves it and answers a forecast", async () => {
+    const port = await freePort();
+    const demo = await runDemo([
+      "--data",
+      sliceCsv,
+      "--identifier",
+      identifier,
+      "--max-epochs",
+      "1",
+      "--port",
+      String(port),
+    ]);
+    expect(demo.code, demo.stderr.slice(-3000)).toBe(0);
+
+    // People-facing terminal: the step list, no JSON log record on stderr.
+    expect(demo.stderr.split("\n").filter((line) => line.startsWith("{"))).toEqual([]);
+    for (const stepTitle of [
+      "Install Kafka",
+      "Build MinIO",
+      "Trainer environment",
+      "Preprocess",
+      "Evaluate",
+      "Forecast",
+    ])
+      expect(demo.stderr).toContain(stepTitle);
+    expect(demo.stderr).toMatch(/Scoreboard of .* test windows/);
+    expect(demo.stderr).toMatch(/PERSISTENCE\s+baseline\s+SCORED/);
+
+    const result = JSON.parse(demo.stdout.trim().split("\n").at(-1) as string) as {
+      service_url: string;
+      promoted: { run_id: string; model_type: string; score: number } | null;
+      forecast: { status: string; run_id: string; predictions: { ts: string; down: number; up: number }[] };
+    };
+    expect(result.service_url).toBe(`http://127.0.0.1:${port}`);
+    expect(result.promoted).not.toBeNull();
+    expect(result.forecast.status).toBe("SUCCESS");
+    expect(result.forecast.run_id).toBe(result.promoted?.run_id);
+    for (const p of result.forecast.predictions) {
+      expect(p.down).toBeGreaterThanOrEqual(0);
+      expect(p.down).toBeLessThan(10 * maxOf("down"));
+      expect(p.up).toBeGreaterThanOrEqual(0);
+      expect(p.up).toBeLessThan(10 * maxOf("up"));
+    }
+
+    // The pointer names the promoted run, and the three runs of its config all succeeded.
+    const pointer = await getJson(
+      ctx.s3,
+      ctx.config.storage.buckets.promotion,
+      `${identifier}/current.json`,
+      PromotionPointer,
+    );
+    expect(pointer.run_id).toBe(result.promoted?.run_id);
+    const runs = await loadRunStates(
+      ctx.s3,
+      ctx.config.storage.buckets.artifacts,
+      identifier,
+      pointer.config_hash,
+    );
+    expect(runs.map((r) => [r.model_type, r.status]).sort()).toEqual([
+      ["GRU", "SUCCESS"],
+      ["LSTM", "SUCCESS"],
+      ["PROPHET", "SUCCESS"],
+    ]);
+
+    // The service is left running: it answers the printed URL until stopped, then flushes its log to S3.
+    expect(inferencePid()).not.toBeNull();
+    const current = (await (
+      await fetch(`${result.service_url}/models/current?identifier=${identifier}`)
+    ).json()) as {
+      run_id: string;
+    };
+    expect(current.run_id).toBe(result.promoted?.run_id);
+    expect(await stopInference()).toBe(true);
+    const logBucket = ctx.config.storage.buckets.inferenceLogs;
+    const keys = await waitUntil("an inference-log object", async () => {
+      const found = await listKeys(ctx.s3, logBucket, `${identifier}/`);
+      return found.length ? found : null;
+    });
+    const logged = Buffer.from(await getBytes(ctx.s3, logBucket, keys[0] as string)).toString("utf8");
+    expect(logged).toContain(result.promoted?.run_id as string);
+  });
+});
