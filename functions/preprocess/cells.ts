@@ -59,14 +59,9 @@ export function timeExpr(csv: LoadedCsv): string {
   throw new DataError(`${csv.name}: column 'time' has type ${type}, which is not a timestamp`);
 }
 
-const number = (col: string): string => `try_cast(trim(${ident(col)}) AS DOUBLE)`;
-
-/** The KIND of each cell of `col` (a VARCHAR column). */
-export function kindExpr(col: string, volume: boolean): string {
-  const c = ident(col);
-  const s = `lower(trim(${c}))`;
-  const n = number(col);
-  return `CASE WHEN ${c} IS NULL OR ${s} = '' THEN ${KIND.empty}
+/** The KIND of a cell from its trimmed lower-case text `s` and its parsed number `n`. */
+function kindExpr(s: string, n: string, volume: boolean): string {
+  return `CASE WHEN ${s} IS NULL OR ${s} = '' THEN ${KIND.empty}
     WHEN ${s} IN ('nan', '+nan', '-nan') THEN ${KIND.nan}
     WHEN ${s} IN ('inf', '+inf', '-inf', 'infinity', '+infinity', '-infinity') THEN ${KIND.inf}
     WHEN ${n} IS NULL THEN ${KIND.text}
@@ -75,51 +70,83 @@ export function kindExpr(col: string, volume: boolean): string {
     ELSE ${KIND.value} END`;
 }
 
-/** The cell's number: missing cells become NULL (for the NaN policy), negative volumes 0 (clip). */
-export function valueExpr(col: string, kindColumn: string): string {
-  return `CASE ${kindColumn} WHEN ${KIND.value} THEN ${number(col)} WHEN ${KIND.negative} THEN 0.0 END`;
+export const kindColumn = (i: number): string => `__k${i}`;
+
+/**
+ * Table `cls_<part>`: time (typed), __part, __rn, then per feature its cell kind `__k<i>` and its
+ * number under the column's name (NULL when missing, 0 for a negative volume, for NEGATIVE_POLICY=clip).
+ */
+export async function classify(
+  conn: DuckDBConnection,
+  csv: LoadedCsv,
+  part: "train" | "test",
+  columns: string[],
+  volumes: ReadonlySet<string>,
+): Promise<string> {
+  const parsed = columns.flatMap((c, i) => [
+    `lower(trim(${ident(c)})) AS __s${i}`,
+    `try_cast(trim(${ident(c)}) AS DOUBLE) AS __n${i}`,
+  ]);
+  const kinds = columns.map(
+    (c, i) => `${kindExpr(`__s${i}`, `__n${i}`, volumes.has(c))} AS ${kindColumn(i)}`,
+  );
+  const values = columns.map(
+    (c, i) =>
+      `CASE ${kindColumn(i)} WHEN ${KIND.value} THEN __n${i} WHEN ${KIND.negative} THEN 0.0 END AS ${ident(c)}`,
+  );
+  const table = `cls_${part}`;
+  await conn.run(
+    `CREATE TABLE ${table} AS SELECT time, __part, __rn, ${columns.map((_, i) => kindColumn(i)).join(", ")}, ${values.join(", ")}
+     FROM (SELECT *, ${kinds.join(", ")} FROM (SELECT ${timeExpr(csv)} AS time, '${part}' AS __part, __rn, ${parsed.join(", ")} FROM ${csv.table}))`,
+  );
+  return table;
 }
 
 const line = (rn: unknown): string => `row ${rn} (line ${Number(rn) + 1})`;
 
-/** Fails on the first bad timestamp, then on each column's first unusable cell, naming column and row. */
+/** Fails on the first empty or unparsable timestamp, naming its row. */
+export async function checkTimes(conn: DuckDBConnection, csv: LoadedCsv): Promise<void> {
+  const bad = await rows(
+    conn,
+    `SELECT __rn, CAST(time AS VARCHAR) FROM ${csv.table} WHERE time IS NULL OR ${timeExpr(csv)} IS NULL ORDER BY __rn LIMIT 1`,
+  );
+  if (!bad[0]) return;
+  const [rn, value] = bad[0];
+  throw new DataError(
+    value === null
+      ? `${csv.name}: column 'time' is empty at ${line(rn)}`
+      : `${csv.name}: column 'time' has an unparsable timestamp '${value}' at ${line(rn)}`,
+  );
+}
+
+/** Fails on the first column (in feature order) holding an unusable cell, naming it and its first such row. */
 export async function checkCells(
   conn: DuckDBConnection,
   csv: LoadedCsv,
+  table: string,
   columns: string[],
-  volumes: ReadonlySet<string>,
   config: PreprocessConfig,
 ): Promise<void> {
-  const { table, name } = csv;
-  const badTime = await rows(
+  const fatal = [KIND.text, KIND.range, ...(config.negative_policy === "reject" ? [KIND.negative] : [])];
+  const firsts = await rows(
     conn,
-    `SELECT __rn, CAST(time AS VARCHAR) FROM ${table} WHERE time IS NULL OR ${timeExpr(csv)} IS NULL ORDER BY __rn LIMIT 1`,
+    `SELECT ${columns.map((_, i) => `min(__rn) FILTER (WHERE ${kindColumn(i)} IN (${fatal.join(", ")}))`).join(", ")} FROM ${table}`,
   );
-  if (badTime[0]) {
-    const [rn, value] = badTime[0];
+  const i = (firsts[0] ?? []).findIndex((rn) => rn !== null);
+  if (i < 0) return;
+  const col = columns[i] as string;
+  const rn = Number((firsts[0] as unknown[])[i]);
+  const [[raw, kind]] = (await rows(
+    conn,
+    `SELECT trim(s.${ident(col)}), c.${kindColumn(i)} FROM ${csv.table} s JOIN ${table} c USING (__rn) WHERE __rn = ${rn}`,
+  )) as [[string, number]];
+  const at = `${csv.name}: column '${col}' has`;
+  if (kind === KIND.text) throw new DataError(`${at} a non-numeric value '${raw}' at ${line(rn)}`);
+  if (kind === KIND.range)
     throw new DataError(
-      value === null
-        ? `${name}: column 'time' is empty at ${line(rn)}`
-        : `${name}: column 'time' has an unparsable timestamp '${value}' at ${line(rn)}`,
+      `${at} ${raw} at ${line(rn)}, beyond the float32 range (±${FLOAT32_MAX.toPrecision(8)}) that models and /predict accept`,
     );
-  }
-  const fatal: number[] = [KIND.text, KIND.range];
-  if (config.negative_policy === "reject") fatal.push(KIND.negative);
-  for (const col of columns) {
-    const bad = await rows(
-      conn,
-      `SELECT __rn, ${ident(col)}, k FROM (SELECT __rn, ${ident(col)}, ${kindExpr(col, volumes.has(col))} AS k FROM ${table}) WHERE k IN (${fatal.join(", ")}) ORDER BY __rn LIMIT 1`,
-    );
-    if (!bad[0]) continue;
-    const [rn, text, kind] = bad[0];
-    const at = `${name}: column '${col}' has`;
-    if (kind === KIND.text) throw new DataError(`${at} a non-numeric value '${text}' at ${line(rn)}`);
-    if (kind === KIND.range)
-      throw new DataError(
-        `${at} ${String(text).trim()} at ${line(rn)}, beyond the float32 range (±${FLOAT32_MAX.toPrecision(8)}) that models and /predict accept`,
-      );
-    throw new DataError(
-      `${at} a negative value ${String(text).trim()} at ${line(rn)}; a volume cannot be negative (NEGATIVE_POLICY=reject; NEGATIVE_POLICY=clip sets it to 0)`,
-    );
-  }
+  throw new DataError(
+    `${at} a negative value ${raw} at ${line(rn)}; a volume cannot be negative (NEGATIVE_POLICY=reject; NEGATIVE_POLICY=clip sets it to 0)`,
+  );
 }

@@ -5,10 +5,8 @@
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
 import type { PreprocessConfig, PreprocessReport } from "../common/contracts.ts";
-import { KIND } from "./cells.ts";
+import { KIND, kindColumn } from "./cells.ts";
 import { ident, rows, scalar } from "./duck.ts";
-
-export const kindColumn = (i: number): string => `__k${i}`;
 
 export interface FillOutcome {
   missing_cells: PreprocessReport["missing_cells"];

@@ -8,11 +8,11 @@
 import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 
 import type { PreprocessConfig, PreprocessReport } from "../common/contracts.ts";
-import { checkCells, kindExpr, type LoadedCsv, loadCsv, timeExpr, valueExpr } from "./cells.ts";
+import { checkCells, checkTimes, classify, loadCsv } from "./cells.ts";
 import { chooseColumns } from "./columns.ts";
 import { ident, lit, rows, scalar } from "./duck.ts";
 import { DataError } from "./errors.ts";
-import { applyNanPolicy, kindColumn } from "./fill.ts";
+import { applyNanPolicy } from "./fill.ts";
 
 export { DataError } from "./errors.ts";
 
@@ -47,14 +47,6 @@ export interface TransformResult {
   test: SplitSummary;
 }
 
-/** One file's rows with typed time and values, and each value's cell kind. */
-function typedSelect(csv: LoadedCsv, part: string, columns: string[], volumes: ReadonlySet<string>): string {
-  const kinds = columns.map((c, i) => `${kindExpr(c, volumes.has(c))} AS ${kindColumn(i)}`);
-  const values = columns.map((c, i) => `${valueExpr(c, kindColumn(i))} AS ${ident(c)}`);
-  return `SELECT time, __part, __rn, ${columns.map((_, i) => kindColumn(i)).join(", ")}, ${values.join(", ")}
-    FROM (SELECT ${timeExpr(csv)} AS time, '${part}' AS __part, __rn, ${kinds.join(", ")}, * EXCLUDE (time, __rn) FROM ${csv.table})`;
-}
-
 export async function transform(input: TransformInput): Promise<TransformResult> {
   const { config } = input;
   const instance = await DuckDBInstance.create(":memory:", { threads: "2" });
@@ -64,16 +56,18 @@ export async function transform(input: TransformInput): Promise<TransformResult>
     const choice = chooseColumns(main.header, config, input.csvName);
     const columns = choice.features;
     const volumes = new Set(config.volume_columns.filter((c) => columns.includes(c)));
-    await checkCells(conn, main, columns, volumes, config);
-    let union = typedSelect(main, "train", columns, volumes);
+    await checkTimes(conn, main);
+    await checkCells(conn, main, await classify(conn, main, "train", columns, volumes), columns, config);
+    let union = "SELECT * FROM cls_train";
     if (input.testCsvPath) {
       const testName = input.testCsvName ?? input.testCsvPath;
       const test = await loadCsv(conn, "src_test", input.testCsvPath, testName);
       for (const col of ["time", ...columns]) {
         if (!test.header.includes(col)) throw new DataError(`${testName}: column '${col}' is missing`);
       }
-      await checkCells(conn, test, columns, volumes, config);
-      union += ` UNION ALL ${typedSelect(test, "test", columns, volumes)}`;
+      await checkTimes(conn, test);
+      await checkCells(conn, test, await classify(conn, test, "test", columns, volumes), columns, config);
+      union += " UNION ALL SELECT * FROM cls_test";
     }
     await conn.run(`CREATE TABLE typed AS ${union}`);
     const input_rows = Number(await scalar(conn, "SELECT count(*) FROM typed"));
