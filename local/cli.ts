@@ -43,18 +43,30 @@ function runVitest(): number {
   return result.status ?? 1;
 }
 
-/** Runs both suites against services it starts if needed, and stops only what it started. */
+function runFaultSuite(): number {
+  const result = spawnSync("npx", ["vitest", "run", "--config", "test/faults/vitest.config.ts"], {
+    cwd: repoRoot,
+    stdio: "inherit",
+  });
+  return result.status ?? 1;
+}
+
+/**
+ * Runs vitest and pytest against services it starts if needed (and stops only what it started), then
+ * the fault suite on a system of its own.
+ */
 async function runTests(): Promise<number> {
   const wasRunning = runningPid("kafka") !== null && runningPid("minio") !== null;
   await ensureLocalServices();
   await ensureTrainerVenv(say);
+  let codes: number[];
   try {
-    const vitest = runVitest();
-    const pytest = await runPytest();
-    return vitest !== 0 ? vitest : pytest;
+    codes = [runVitest(), await runPytest()];
   } finally {
     if (!wasRunning) await down();
   }
+  codes.push(runFaultSuite());
+  return codes.find((code) => code !== 0) ?? 0;
 }
 
 async function main(): Promise<number> {

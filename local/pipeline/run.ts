@@ -179,6 +179,7 @@ async function follow(
     decision,
     runIds,
     foreignFailures: state.foreignFailures,
+    preprocessReport: pre.report,
     seconds: (Date.now() - started) / 1000,
   });
 }

@@ -2,7 +2,7 @@
  * Turns the local runtime's outcomes and trainer events into pipeline events, and tells this pipeline's
  * failures (its upload, its config_hash, its runs) from other messages that failed (shown and counted).
  */
-import type { ModelTrainingMessage } from "../../functions/common/contracts.ts";
+import type { ModelTrainingMessage, PreprocessReport } from "../../functions/common/contracts.ts";
 import type { PreprocessResult } from "../../functions/preprocess/preprocess.ts";
 import type { DispatchResult } from "../../functions/train-dispatch/dispatch.ts";
 import type { Outcome } from "../runtime/consumer.ts";
@@ -61,6 +61,21 @@ function onFailure(state: PipelineState, report: Report, o: Extract<Outcome<unkn
   });
 }
 
+/** What preprocess did, in one line: rows, duplicates, filled and clipped cells, features taken and left out. */
+export function describeReport(r: PreprocessReport): string {
+  const filled = Object.entries(r.missing_cells).map(([c, m]) => `${c} ${m.filled}`);
+  const clipped = Object.entries(r.negatives_clipped).map(([c, n]) => `${c} ${n}`);
+  return [
+    `${r.rows_read} rows read`,
+    `${r.duplicates_dropped} duplicates dropped`,
+    filled.length ? `cells filled (${r.nan_policy}): ${filled.join(", ")}` : "no cell missing",
+    ...(r.rows_dropped_missing ? [`${r.rows_dropped_missing} rows dropped for missing cells`] : []),
+    ...(clipped.length ? [`negatives clipped to 0: ${clipped.join(", ")}`] : []),
+    `${r.features.length} features (${r.feature_selection === "FEATURES" ? "FEATURES" : "the reference columns"})`,
+    r.features_left_out.length ? `left out: ${r.features_left_out.join(", ")}` : "no column left out",
+  ].join("; ");
+}
+
 function onPreprocess(state: PipelineState, report: Report, p: PreprocessResult): void {
   if (p.status === "ignored" || p.identifier !== state.identifier) return;
   state.preprocess = p;
@@ -68,7 +83,7 @@ function onPreprocess(state: PipelineState, report: Report, p: PreprocessResult)
   report({
     step: "preprocess",
     state: skipped ? "skipped" : "done",
-    detail: `${skipped ? "already processed, " : ""}config_hash ${p.config_hash.slice(0, 12)}…`,
+    detail: `${skipped ? "already processed, " : ""}config_hash ${p.config_hash.slice(0, 12)}…; ${describeReport(p.report)}`,
   });
 }
 

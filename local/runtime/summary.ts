@@ -4,6 +4,7 @@ import type { StorageConfig } from "../../functions/common/config.ts";
 import {
   type EvaluationDecision,
   type ModelType,
+  type PreprocessReport,
   RunRecord,
   type ScoreboardEntry,
 } from "../../functions/common/contracts.ts";
@@ -33,6 +34,8 @@ export interface PipelineSummary {
   } | null;
   promoted: { run_id: string; model_type: ModelType; score: number } | null;
   decision: string | null;
+  /** What preprocess did (rows, duplicates, filled cells, features taken and left out). */
+  preprocess_report: PreprocessReport | null;
   /** Every candidate and baseline the decision scored (per-target metrics in raw units). */
   scoreboard: ScoreboardEntry[];
   /** Messages that failed while this pipeline ran but were not its own (shown, counted, not fatal). */
@@ -54,6 +57,7 @@ export async function summarise(
     /** The runs of this pipeline run (others of the same config, e.g. superseded attempts, are left out). */
     runIds?: string[];
     foreignFailures?: number;
+    preprocessReport?: PreprocessReport | null;
     seconds: number;
   },
 ): Promise<PipelineSummary> {
@@ -93,6 +97,7 @@ export async function summarise(
         ? { run_id: d.winner.run_id, model_type: d.winner.model_type, score: d.winner.score }
         : null,
     decision: d?.reason ?? null,
+    preprocess_report: args.preprocessReport ?? null,
     scoreboard: d?.scoreboard ?? [],
     foreign_failures: args.foreignFailures ?? 0,
     seconds: Math.round(args.seconds * 10) / 10,
