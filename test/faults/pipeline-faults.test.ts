@@ -29,7 +29,8 @@ import {
 const s3 = suiteS3();
 const args = (identifier: string) => ["--data", sliceCsv, "--identifier", identifier, "--max-epochs", "2"];
 let unique = 0;
-const newId = (name: string) => `fault-${name}-${Date.now().toString(36)}${unique++}`;
+const newId = (name: string) =>
+  `fault-${name.replace(/[^A-Za-z0-9]+/g, "-")}-${Date.now().toString(36)}${unique++}`;
 
 /** The same command again, without flags: it must end with a promotion (the pointer names a run). */
 async function rerunPromotes(identifier: string) {

@@ -70,7 +70,7 @@ function stop(service: Service, signal: NodeJS.Signals): Promise<void> {
 /** A bounded load of valid /predict requests; counts per status class and connection errors. */
 function load(url: string, identifier: string, amount: number) {
   const body = JSON.stringify({ identifier, data: windowData("gru", 0) });
-  return autocannon({
+  return instrumented({
     url: `${url}/predict`,
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -79,6 +79,26 @@ function load(url: string, identifier: string, amount: number) {
     amount,
     timeout: 5,
   });
+}
+
+/** autocannon, with a promise for the moment `n` responses have arrived. */
+function instrumented(options: autocannon.Options) {
+  let settle: (error: Error | null, result: autocannon.Result) => void = () => {};
+  const result = new Promise<autocannon.Result>((resolve, reject) => {
+    settle = (error, value) => (error ? reject(error) : resolve(value));
+  });
+  const instance = autocannon(options, (error, value) => settle(error, value));
+  let answered = 0;
+  const waiters: { n: number; resolve: () => void }[] = [];
+  instance.on("response", () => {
+    answered++;
+    for (const w of waiters.filter((w) => answered >= w.n)) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve();
+    }
+  });
+  const after = (n: number) => new Promise<void>((resolve) => waiters.push({ n, resolve }));
+  return { after, result };
 }
 
 async function loggedLines(identifier: string): Promise<number> {
@@ -99,13 +119,13 @@ describe("fault suite: the inference service", () => {
     const port = nextPort++;
     const first = await startService(identifier, port);
     const underLoad = load(first.url, identifier, 4000);
-    await waitUntil("some answers before the kill", () => (first.child.exitCode === null ? true : null));
+    await underLoad.after(500);
     const killed = stop(first, "SIGKILL");
-    const before = await underLoad;
+    const before = await underLoad.result;
     await killed;
     const flushedByKilled = await loggedLines(identifier);
     const second = await startService(identifier, port);
-    const after = await load(second.url, identifier, 2000);
+    const after = await load(second.url, identifier, 2000).result;
     await stop(second, "SIGTERM");
     const logged = await waitUntil("the restarted service's log flush", async () => {
       const n = (await loggedLines(identifier)) - flushedByKilled;
@@ -131,6 +151,7 @@ describe("fault suite: the inference service", () => {
     await publishFixture("gru", oldRun, identifier);
     const service = await startService(identifier, nextPort++);
     const running = load(service.url, identifier, 6000);
+    await running.after(500);
     const newRun = unique("fault-new");
     const pointer = await publishFixture("lstm", newRun, identifier);
     await publish(ctx.producer, TOPICS.modelSelected, ModelSelectedMessage, {
@@ -140,7 +161,7 @@ describe("fault suite: the inference service", () => {
       mse: 1,
       scoreboard: [],
     });
-    const result = await running;
+    const result = await running.result;
     const answer = await waitUntil("answers from the new run", async () => {
       const response = await fetch(`${service.url}/predict`, {
         method: "POST",

@@ -12,6 +12,7 @@ const isolated = {
   FLTS_KAFKA_CONTROLLER_PORT: "19093",
   FLTS_MINIO_PORT: "19000",
   FLTS_MINIO_CONSOLE_PORT: "19001",
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
 };
 // Set here, in the main process, so the global setup and the forked test workers see the same system.
 Object.assign(process.env, isolated);
