@@ -25,7 +25,15 @@ export interface S3Trigger {
   suffixes: string[];
 }
 
-export type Trigger = KafkaTrigger | S3Trigger;
+/** A timer: an EventBridge rule in AWS (rate in whole minutes); locally every `localInterval` seconds. */
+export interface ScheduleTrigger {
+  kind: "schedule";
+  everyMinutes: number;
+  /** The local runtime's interval: the setting that overrides it, and its default. */
+  localInterval: { setting: string; defaultSeconds: number };
+}
+
+export type Trigger = KafkaTrigger | S3Trigger | ScheduleTrigger;
 
 export interface BucketGrant {
   bucket: BucketRole;
@@ -110,6 +118,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       "TRAINER_BACKEND",
       "TRAINER_BACKENDS",
       "TRAIN_PARAMS",
+      "RUN_LEASE_SECONDS",
+      "RUN_START_LEASE_SECONDS",
+      "HEARTBEAT_SECONDS",
       "TRAINER_LAMBDA_FUNCTION(_<TYPE>)",
       "ECS_CLUSTER(_<TYPE>)",
       "ECS_TASK_DEFINITION(_<TYPE>)",
@@ -157,6 +168,32 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       "SCORE_WEIGHTS",
       "PROMOTION_POLICY",
       "PROMOTE_GLOBAL",
+    ],
+  },
+  {
+    name: "sweeper",
+    entry: "functions/sweeper/handler.ts",
+    trigger: {
+      kind: "schedule",
+      everyMinutes: 1,
+      localInterval: { setting: "SWEEP_INTERVAL_SECONDS", defaultSeconds: 5 },
+    },
+    memoryMb: 512,
+    timeoutSeconds: 60,
+    layers: [],
+    buckets: [
+      { bucket: "artifacts", prefix: "runs/", access: "readwrite" },
+      { bucket: "artifacts", prefix: "evaluations/", access: "readwrite" },
+    ],
+    // Re-publishes a recorded status so evaluate decides at the deadline (functions/sweeper/deadline.ts).
+    produces: [TOPICS.modelTraining],
+    settings: [
+      "RUN_LEASE_SECONDS",
+      "RUN_START_LEASE_SECONDS",
+      "HEARTBEAT_SECONDS",
+      "SWEEP_INTERVAL_SECONDS",
+      "EXPECTED_MODEL_TYPES",
+      "EVAL_DEADLINE_SECONDS",
     ],
   },
 ];

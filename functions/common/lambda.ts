@@ -47,6 +47,19 @@ export function s3Lambda<R>(service: string, handle: S3Handle<R>) {
     .use(logMetrics(metrics, { captureColdStartMetric: true }));
 }
 
+/** A Lambda handler for a scheduled trigger (EventBridge): one call per tick. */
+export function scheduleLambda<R>(
+  service: string,
+  handle: (event: unknown, ctx: StageContext) => Promise<R>,
+) {
+  const { logger, metrics, tracer } = powertools(service);
+  const context = lazyStageContext(service, logger);
+  return middy(async (event: unknown): Promise<R> => handle(event, await context()))
+    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+}
+
 interface MskRecord {
   topic: string;
   partition: number;
@@ -82,31 +95,41 @@ export function kafkaLambda<S extends z.ZodType, R>(service: string, schema: S, 
   return middy(async (event: unknown): Promise<R[]> => {
     const ctx = await context();
     const results: R[] = [];
+    const toDlq = async (record: ReturnType<typeof mskRecords>[number], error: string) => {
+      const envelope = parseContract(DlqEnvelope, "DLQ envelope", {
+        source_topic: record.topic,
+        partition: record.partition,
+        offset: String(record.offset),
+        key: record.keyText,
+        value: record.text,
+        consumer_group: consumerGroup,
+        function: service,
+        error,
+        attempts: 1,
+        failed_at: new Date().toISOString(),
+      });
+      await ctx.producer.send({
+        topic: dlqTopic(record.topic),
+        messages: [{ key: envelope.key, value: JSON.stringify(envelope) }],
+      });
+      metrics.addMetric("MessagesToDlq", MetricUnit.Count, 1);
+      logger.error("dlq_published", { topic: record.topic, offset: record.offset, error });
+    };
     for (const record of mskRecords(event)) {
+      let message: z.output<S>;
       try {
-        const message = parseContract(schema, `${record.topic} message`, JSON.parse(record.text));
+        message = parseContract(schema, `${record.topic} message`, JSON.parse(record.text));
+      } catch (error) {
+        // Whatever the message names (an identifier or nothing), a message that fails validation is dead.
+        await toDlq(record, `invalid message: ${(error as Error).message}`);
+        continue;
+      }
+      try {
         results.push(await handle(message, ctx));
         metrics.addMetric("MessagesProcessed", MetricUnit.Count, 1);
       } catch (error) {
-        if (!(error instanceof SyntaxError) && !isPermanent(error)) throw error;
-        const envelope = parseContract(DlqEnvelope, "DLQ envelope", {
-          source_topic: record.topic,
-          partition: record.partition,
-          offset: String(record.offset),
-          key: record.keyText,
-          value: record.text,
-          consumer_group: consumerGroup,
-          function: service,
-          error: (error as Error).message,
-          attempts: 1,
-          failed_at: new Date().toISOString(),
-        });
-        await ctx.producer.send({
-          topic: dlqTopic(record.topic),
-          messages: [{ value: JSON.stringify(envelope) }],
-        });
-        metrics.addMetric("MessagesToDlq", MetricUnit.Count, 1);
-        logger.error("dlq_published", { topic: record.topic, offset: record.offset, error: envelope.error });
+        if (!isPermanent(error)) throw error;
+        await toDlq(record, (error as Error).message);
       }
     }
     return results;

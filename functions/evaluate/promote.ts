@@ -1,7 +1,8 @@
 /**
  * Carries out a decision: history and pointers (`promotion_artifacts_ok`), then `model-selected`,
- * then the `published.json` marker. Every step is idempotent, so a retry after a crash finishes the
- * same single promotion.
+ * then the `published.json` marker. Only the holder of the generation's publication claim does it, so
+ * concurrent evaluators (or pipelines) publish one `model-selected` per decision. Every step is
+ * idempotent, so a takeover after a crash finishes the same single promotion.
  */
 
 import type { StageContext } from "../common/context.ts";
@@ -9,21 +10,69 @@ import {
   type EvaluationDecision,
   ModelSelectedMessage,
   type PromotionHistoryEntry,
+  PromotionPointer,
   TOPICS,
 } from "../common/contracts.ts";
 import { publish } from "../common/kafka.ts";
 import { GLOBAL_SCOPE, keyTimestamp, promotionKeys } from "../common/promotion.ts";
-import { putIfAbsent, putJson } from "../common/s3.ts";
+import { exists, getJsonIfExists, putIfAbsent, putJson } from "../common/s3.ts";
+import { functionByName } from "../manifest.ts";
 import { loadEvaluateSettings } from "./settings.ts";
-import { evaluationKeys } from "./state.ts";
+import { evaluationKeys, PublicationClaim } from "./state.ts";
 
+const CLAIM_SLOTS = 10;
+
+/**
+ * Claims the publication of a decision; returns the slot, or null when another finalizer holds it
+ * (or finished it). Takeover rule: a claim older than evaluate's timeout (the longest a finalizer can
+ * live) whose generation has no published marker was left by a dead finalizer; the next finalizer
+ * claims the next slot.
+ */
+export async function claimPublication(
+  ctx: StageContext,
+  decision: EvaluationDecision,
+  takeoverSeconds = functionByName("evaluate").timeoutSeconds,
+  now = new Date(),
+): Promise<number | null> {
+  const bucket = ctx.config.storage.buckets.artifacts;
+  const { identifier, config_hash, generation } = decision;
+  for (let slot = 1; slot <= CLAIM_SLOTS; slot++) {
+    const key = evaluationKeys.claimFor(identifier, config_hash, generation, slot);
+    const claim: PublicationClaim = { generation, slot, claimed_at: now.toISOString() };
+    if (await putIfAbsent(ctx.s3, bucket, key, JSON.stringify(claim))) return slot;
+    if (await exists(ctx.s3, bucket, evaluationKeys.publishedFor(identifier, config_hash, generation)))
+      return null;
+    const held = await getJsonIfExists(ctx.s3, bucket, key, PublicationClaim);
+    if (held && now.getTime() - Date.parse(held.claimed_at) < takeoverSeconds * 1000) return null;
+    ctx.logger.warn("publication_claim_takeover", { identifier, config_hash, generation, stale_slot: slot });
+  }
+  ctx.logger.error("publication_claims_exhausted", {
+    identifier,
+    config_hash,
+    generation,
+    slots: CLAIM_SLOTS,
+  });
+  return null;
+}
+
+/** Carries out `decision` when this finalizer wins its claim; returns whether it did. */
 export async function finalizeDecision(
   ctx: StageContext,
   decision: EvaluationDecision,
   promoteGlobal = loadEvaluateSettings(ctx.env).promoteGlobal,
-): Promise<void> {
+  takeoverSeconds?: number,
+): Promise<boolean> {
   const { s3, logger, config } = ctx;
   const { identifier, config_hash } = decision;
+  const slot = await claimPublication(ctx, decision, takeoverSeconds);
+  if (slot === null) {
+    logger.info("publication_claimed_elsewhere", {
+      identifier,
+      config_hash,
+      generation: decision.generation,
+    });
+    return false;
+  }
   const promotionBucket = config.storage.buckets.promotion;
   if (decision.promoted && decision.pointer) {
     const scopes = promoteGlobal ? [identifier, GLOBAL_SCOPE] : [identifier];
@@ -39,7 +88,15 @@ export async function finalizeDecision(
       const historyKey = promotionKeys.history(scope, config_hash, keyTimestamp(decision.decided_at));
       await putIfAbsent(s3, promotionBucket, historyKey, JSON.stringify(history));
       await putJson(s3, promotionBucket, promotionKeys.configCurrent(scope, config_hash), pointer);
-      await putJson(s3, promotionBucket, promotionKeys.current(scope), pointer);
+      // A takeover never moves the scope's pointer back past a later promotion.
+      const current = await getJsonIfExists(
+        s3,
+        promotionBucket,
+        promotionKeys.current(scope),
+        PromotionPointer,
+      );
+      if (!current || current.promoted_at <= pointer.promoted_at)
+        await putJson(s3, promotionBucket, promotionKeys.current(scope), pointer);
       keys.push(historyKey, promotionKeys.configCurrent(scope, config_hash), promotionKeys.current(scope));
     }
     logger.info("promotion_artifacts_ok", {
@@ -95,4 +152,5 @@ export async function finalizeDecision(
     evaluationKeys.publishedFor(identifier, config_hash, decision.generation),
     marker,
   );
+  return true;
 }

@@ -5,8 +5,10 @@
  * set of the newest run of each expected type) `decisions/<generation>.json` (written once) and
  * `decisions/<generation>.published.json`; `decision.json` and `published.json` copy the latest.
  * A retried type makes a new generation, which gets its own decision; a redelivery never does.
+ * `decisions/<generation>.claim-<n>.json` (write-once) names the one finalizer that publishes it.
  */
 import type { S3Client } from "@aws-sdk/client-s3";
+import { z } from "zod";
 import { type ModelTrainingMessage, type ModelType, RunStatusRecord } from "../common/contracts.ts";
 import { sha256Hex } from "../common/hash.ts";
 import { getJsonIfExists, listKeys, putIfAbsent } from "../common/s3.ts";
@@ -24,7 +26,17 @@ export const evaluationKeys = {
     `evaluations/${identifier}/${configHash}/decisions/${generation}.json`,
   publishedFor: (identifier: string, configHash: string, generation: string) =>
     `evaluations/${identifier}/${configHash}/decisions/${generation}.published.json`,
+  claimFor: (identifier: string, configHash: string, generation: string, slot: number) =>
+    `evaluations/${identifier}/${configHash}/decisions/${generation}.claim-${slot}.json`,
 };
+
+/** `decisions/<generation>.claim-<n>.json`: the finalizer that carries out (and publishes) a decision. */
+export const PublicationClaim = z.object({
+  generation: z.string(),
+  slot: z.number().int().positive(),
+  claimed_at: z.string(),
+});
+export type PublicationClaim = z.infer<typeof PublicationClaim>;
 
 export interface RunState {
   run_id: string;

@@ -2,7 +2,9 @@
  * train-dispatch: one run per expected model type for a `training-data` claim check. A conditional
  * write of `guards/<config_hash>/<model_type>.json` makes the duplicate guard durable; then the job
  * spec and run record, `model-training` RUNNING, and the launch. A launch that fails writes `_FAILED`,
- * so train-complete reports it and evaluation is never left waiting.
+ * so train-complete reports it and evaluation is never left waiting. A claim check whose objects do
+ * not exist is a permanent error (nothing launched, no guard taken); a guard held by a run whose
+ * lease expired (sweeper/lease.ts) gets that run `_FAILED` and the next attempt slot.
  */
 import { randomBytes } from "node:crypto";
 import type { StageContext } from "../common/context.ts";
@@ -11,6 +13,7 @@ import {
   type ModelTrainingMessage,
   ModelTrainingMessage as ModelTrainingSchema,
   type ModelType,
+  PermanentError,
   ProcessedMeta,
   RunRecord,
   TOPICS,
@@ -20,6 +23,7 @@ import {
 } from "../common/contracts.ts";
 import { publish } from "../common/kafka.ts";
 import { exists, getJson, getJsonIfExists, putIfAbsent, putJson, s3Uri } from "../common/s3.ts";
+import { failRun, inspectRun, runKeys } from "../sweeper/lease.ts";
 import { launcherFor } from "./backends.ts";
 import { type Backend, type DispatchSettings, loadDispatchSettings } from "./settings.ts";
 
@@ -70,6 +74,17 @@ export function trainParams(meta: ProcessedMeta | null, extra: Partial<TrainPara
   };
 }
 
+/** Both objects of the claim check exist, or the message is dead (it goes to the DLQ with the reason). */
+async function checkClaimObjects(ctx: StageContext, claim: TrainingDataMessage): Promise<void> {
+  const missing: string[] = [];
+  for (const key of [claim.object_key, claim.test_object_key])
+    if (!(await exists(ctx.s3, claim.bucket, key))) missing.push(s3Uri(claim.bucket, key));
+  if (missing.length > 0)
+    throw new PermanentError(
+      `training-data claim check names objects that do not exist: ${missing.join(", ")}; no trainer launched`,
+    );
+}
+
 export async function dispatchTraining(
   claim: TrainingDataMessage,
   ctx: StageContext,
@@ -77,6 +92,7 @@ export async function dispatchTraining(
 ): Promise<DispatchResult> {
   const { s3, logger, config } = ctx;
   const artifacts = config.storage.buckets.artifacts;
+  await checkClaimObjects(ctx, claim);
   const metaKey = claim.object_key.replace(/[^/]+$/, ".meta.json");
   const meta = await getJsonIfExists(s3, claim.bucket, metaKey, ProcessedMeta);
   const params = trainParams(meta, settings.params);
@@ -110,7 +126,16 @@ export async function dispatchTraining(
           break;
         }
         held = await getJson(s3, artifacts, key, DispatchGuard);
-        if (!(await exists(s3, artifacts, artifactKeys.failed(held.run_id)))) break;
+        const lease = await inspectRun(s3, artifacts, held.run_id, settings.lease, new Date(), held);
+        if (lease.state === "expired") {
+          const failed = await failRun(s3, artifacts, held.run_id, held.model_type, lease.reason);
+          if (!failed && (await exists(s3, artifacts, runKeys.success(held.run_id)))) break;
+          logger.warn("dispatch_expired_run", {
+            model_type: type,
+            run_id: held.run_id,
+            reason: lease.reason,
+          });
+        } else if (!(lease.state === "finished" && lease.marker === "_FAILED")) break;
       }
       if (!claimed && held) {
         logger.info("dispatch_skip_duplicate", {

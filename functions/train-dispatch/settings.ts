@@ -1,6 +1,7 @@
 /** train-dispatch settings from the environment. */
 import { MODEL_TYPES, type ModelType, parseContract, TrainParams } from "../common/contracts.ts";
 import { envBool, envMap, envModelTypes, envNumber, envString, SettingError } from "../common/env.ts";
+import { type LeaseSettings, loadLeaseSettings } from "../sweeper/lease.ts";
 
 export const BACKENDS = ["local", "lambda", "ecs"] as const;
 export type Backend = (typeof BACKENDS)[number];
@@ -13,6 +14,8 @@ export interface DispatchSettings {
   backends: Record<ModelType, Backend>;
   /** Extra trainer parameters (e.g. `{"max_epochs": 2}`); window, horizon and columns come from the data. */
   params: Partial<TrainParams>;
+  /** A guard held by a run whose lease expired is taken over in the next attempt slot. */
+  lease: LeaseSettings;
 }
 
 export function parseModelTypes(list: string[], name: string): ModelType[] {
@@ -51,5 +54,6 @@ export function loadDispatchSettings(env: NodeJS.ProcessEnv = process.env): Disp
     maxAttempts: envNumber(env, "MAX_TRAIN_ATTEMPTS", 3, { integer: true, min: 1 }),
     backends,
     params,
+    lease: loadLeaseSettings(env),
   };
 }

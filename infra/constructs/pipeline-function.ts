@@ -5,6 +5,8 @@
 import path from "node:path";
 import { Duration, Size } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
+import * as events from "aws-cdk-lib/aws-events";
+import * as eventTargets from "aws-cdk-lib/aws-events-targets";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as destinations from "aws-cdk-lib/aws-lambda-destinations";
 import * as sources from "aws-cdk-lib/aws-lambda-event-sources";
@@ -13,7 +15,7 @@ import * as s3 from "aws-cdk-lib/aws-s3";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { dlqTopic, MODEL_TYPES } from "../../functions/common/contracts.ts";
-import type { FunctionSpec, KafkaTrigger, S3Trigger } from "../../functions/manifest.ts";
+import type { FunctionSpec, KafkaTrigger, S3Trigger, ScheduleTrigger } from "../../functions/manifest.ts";
 import type { FltsConfig } from "../config.ts";
 import { PIPELINE_NAMESPACE } from "../metrics.ts";
 import { acknowledge } from "../nag.ts";
@@ -102,6 +104,8 @@ export class PipelineFunction extends Construct {
 
     if (spec.trigger.kind === "kafka") {
       this.addKafkaTrigger(spec.trigger, props);
+    } else if (spec.trigger.kind === "schedule") {
+      this.addScheduleTrigger(spec.trigger, props);
     } else {
       this.failureQueue = this.addS3Trigger(spec.trigger, props);
     }
@@ -151,6 +155,17 @@ export class PipelineFunction extends Construct {
       // the event-source mapping writes exhausted batches there with the same role.
       produce: [...spec.produces, dlqTopic(trigger.topic)],
     });
+  }
+
+  /** An EventBridge rule; a failed tick is not retried (the next tick does the same work). */
+  private addScheduleTrigger(trigger: ScheduleTrigger, props: PipelineFunctionProps): void {
+    const { config, cluster, spec } = props;
+    const rule = new events.Rule(this, "Schedule", {
+      ruleName: `${config.prefix}-${spec.name}-schedule`,
+      schedule: events.Schedule.rate(Duration.minutes(trigger.everyMinutes)),
+    });
+    rule.addTarget(new eventTargets.LambdaFunction(this.fn, { retryAttempts: 0 }));
+    if (spec.produces.length) grantKafka(this.fn, cluster.clusterArn, { produce: [...spec.produces] });
   }
 
   private addS3Trigger(trigger: S3Trigger, props: PipelineFunctionProps): sqs.Queue {

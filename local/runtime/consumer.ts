@@ -49,6 +49,16 @@ async function moveToLatest(admin: Admin, groupId: string, topic: string): Promi
   });
 }
 
+/** The string `identifier` of an undecodable message, when it is a JSON object that has one. */
+export function identifierIn(text: string): string | null {
+  try {
+    const doc = JSON.parse(text) as { identifier?: unknown } | null;
+    return typeof doc?.identifier === "string" && doc.identifier !== "" ? doc.identifier : null;
+  } catch {
+    return null;
+  }
+}
+
 export async function startConsumer<I>(
   kafka: Kafka,
   admin: Admin,
@@ -106,7 +116,10 @@ export async function startConsumer<I>(
     try {
       decoded = spec.decode(text);
     } catch (error) {
-      if (spec.accept && !spec.accept(text, null)) return;
+      // A message that fails validation always goes to the DLQ: with no identifier, from every runtime;
+      // with one, from the runtime that owns it (as valid messages are scoped).
+      const named = identifierIn(text);
+      if (named !== null && spec.accept && !spec.accept(text, named)) return;
       const reason = `invalid message: ${(error as Error).message}`;
       await toDlq(message, partition, reason, 1);
       spec.onOutcome({

@@ -2,7 +2,8 @@
  * The local runtime: drives the manifest's functions against real Kafka and MinIO the way AWS would.
  * Kafka-triggered functions get a consumer group each; S3-triggered ones consume MinIO's bucket
  * notifications from `s3-events` (one group per function, like one notification per function);
- * trainers run as local processes.
+ * scheduled ones (the sweeper) run on a timer, as EventBridge would run them; trainers run as local
+ * processes.
  */
 import { EventEmitter } from "node:events";
 import { join } from "node:path";
@@ -11,9 +12,10 @@ import type { Admin, Kafka } from "kafkajs";
 import type { z } from "zod";
 import { closeStageContext, createStageContext, type StageContext } from "../../functions/common/context.ts";
 import { dlqTopic, parseContract } from "../../functions/common/contracts.ts";
+import { envNumber } from "../../functions/common/env.ts";
 import { createKafka } from "../../functions/common/kafka.ts";
 import { type ObjectRef, parseS3Event } from "../../functions/common/s3-event.ts";
-import { FUNCTIONS, type FunctionSpec } from "../../functions/manifest.ts";
+import { FUNCTIONS, type FunctionSpec, type ScheduleTrigger } from "../../functions/manifest.ts";
 import { registerTrainerLauncher } from "../../functions/train-dispatch/backends.ts";
 import { repoRoot } from "../paths.ts";
 import {
@@ -83,6 +85,51 @@ function s3Decoder(spec: FunctionSpec, ctx: StageContext): (text: string) => Dec
   };
 }
 
+/**
+ * A scheduled function on a timer (the next tick starts after the previous one ends). `accepts` scopes
+ * the tick to the runtime's identifiers. Each tick is reported as an Outcome on the "schedule" event.
+ */
+function startTimer(
+  spec: FunctionSpec & { trigger: ScheduleTrigger },
+  env: NodeJS.ProcessEnv,
+  handle: (input: unknown) => Promise<unknown>,
+  accept: RuntimeOptions["accept"],
+  onOutcome: (outcome: Outcome<unknown>) => void,
+): { stop(): Promise<void> } {
+  const { setting, defaultSeconds } = spec.trigger.localInterval;
+  const seconds = envNumber(env, setting, defaultSeconds, { min: 0, exclusiveMin: true, max: 3600 });
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  let stopped = false;
+  const tick = async () => {
+    const input = {
+      time: new Date().toISOString(),
+      ...(accept ? { accepts: (id: string) => accept("", id) } : {}),
+    };
+    try {
+      onOutcome({ function: spec.name, ok: true, input, result: await handle(input), attempts: 1 });
+    } catch (error) {
+      onOutcome({
+        function: spec.name,
+        ok: false,
+        input,
+        error: (error as Error).message,
+        attempts: 1,
+        dlq: false,
+      });
+    }
+    if (!stopped) timer = setTimeout(() => (running = tick()), seconds * 1000);
+  };
+  timer = setTimeout(() => (running = tick()), seconds * 1000);
+  return {
+    stop: async () => {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}
+
 async function ensureTopics(admin: Admin, topics: string[]): Promise<void> {
   const existing = new Set(await admin.listTopics());
   const missing = topics.filter((t) => !existing.has(t));
@@ -102,6 +149,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
   await admin.connect();
   const specs = FUNCTIONS.filter((f) => !options.functions || options.functions.includes(f.name));
   const consumers: RunningConsumer[] = [];
+  const timers: { stop(): Promise<void> }[] = [];
   let trainers: LocalTrainerPool | null = null;
   // LocalStack mode: S3 notifications arrive on SQS, stage metrics go to CloudWatch.
   const queueUrl = sqsSourceQueue(env);
@@ -120,7 +168,11 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       registerTrainerLauncher("local", trainers);
     }
     const sourceTopics = [
-      ...new Set(specs.map((s) => (s.trigger.kind === "kafka" ? s.trigger.topic : S3_EVENTS_TOPIC))),
+      ...new Set(
+        specs.flatMap((s) =>
+          s.trigger.kind === "kafka" ? [s.trigger.topic] : s.trigger.kind === "s3" ? [S3_EVENTS_TOPIC] : [],
+        ),
+      ),
     ];
     await ensureTopics(admin, sourceTopics.map(dlqTopic));
     const suffix = options.groupSuffix ? `.${options.groupSuffix}` : "";
@@ -129,11 +181,17 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       events.emit("outcome", outcome);
     };
     const modules = await Promise.all(specs.map(loadModule));
-    const consumerSpecs = specs.map((spec, i): ConsumerSpec<unknown> => {
+    const handles = specs.map((spec, i) => {
       const mod = modules[i] as FunctionModule;
       // Each function logs as itself (its own `service`), as its Lambda's Powertools logger does.
       const fnCtx: StageContext = { ...ctx, logger: ctx.logger.createChild({ serviceName: spec.name }) };
-      const handle = (input: unknown) => mod.handle(input, fnCtx);
+      return (input: unknown) => mod.handle(input, fnCtx);
+    });
+    const eventDriven = specs.flatMap((spec, i) => (spec.trigger.kind === "schedule" ? [] : [i]));
+    const consumerSpecs = eventDriven.map((i): ConsumerSpec<unknown> => {
+      const spec = specs[i] as FunctionSpec;
+      const mod = modules[i] as FunctionModule;
+      const handle = handles[i] as (input: unknown) => Promise<unknown>;
       return spec.trigger.kind === "kafka"
         ? {
             functionName: spec.name,
@@ -168,6 +226,23 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     const failed = started.find((s) => s.status === "rejected");
     if (failed) throw (failed as PromiseRejectedResult).reason;
     await Promise.all(consumers.map((c) => c.joined));
+    specs.forEach((spec, i) => {
+      if (spec.trigger.kind === "schedule")
+        timers.push(
+          startTimer(
+            spec as FunctionSpec & { trigger: ScheduleTrigger },
+            env,
+            handles[i] as (input: unknown) => Promise<unknown>,
+            options.accept,
+            // Not an "outcome" (no message was consumed): ticks are reported on their own channel.
+            (tick) => {
+              if (!tick.ok)
+                ctx.logger.error("schedule_tick_failed", { function: spec.name, error: tick.error });
+              events.emit("schedule", tick);
+            },
+          ),
+        );
+    });
     if (queueUrl && specs.some((s) => s.trigger.kind === "s3"))
       sqsSource = startSqsSource({
         queueUrl,
@@ -177,6 +252,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
         logger: ctx.logger,
       });
   } catch (error) {
+    await Promise.allSettled(timers.map((t) => t.stop()));
     await sqsSource?.stop();
     await Promise.allSettled(consumers.map((c) => c.stop()));
     await trainers?.stop();
@@ -193,6 +269,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     events,
     trainers,
     stop: async () => {
+      await Promise.allSettled(timers.map((t) => t.stop()));
       await sqsSource?.stop();
       await Promise.allSettled(consumers.map((c) => c.stop()));
       await metrics?.drain();

@@ -1,0 +1,136 @@
+/**
+ * EVAL_DEADLINE_SECONDS without waiting for a message: for an (identifier, config_hash) whose
+ * deadline passed with types still pending, or whose decision was written but never published, the
+ * sweeper publishes again the newest `model-training` status evaluate recorded for the group. To
+ * evaluate that is a redelivery (its status is already recorded), so it re-checks readiness, finds the
+ * deadline passed and decides (or finishes the publication) by the rules it already has; live runs are
+ * left alone and reported MISSING, as the deadline means. A nudge marker per generation keeps a group
+ * from being nudged more often than once per evaluate timeout.
+ */
+import { z } from "zod";
+import type { StageContext } from "../common/context.ts";
+import { ModelTrainingMessage, RunStatusRecord, TOPICS } from "../common/contracts.ts";
+import { publish } from "../common/kafka.ts";
+import { exists, getJsonIfExists, listKeys, putJson } from "../common/s3.ts";
+import {
+  evaluationKeys,
+  generationOf,
+  latestPerType,
+  loadRunStates,
+  type RunState,
+  readiness,
+} from "../evaluate/state.ts";
+import type { SweepSettings } from "./settings.ts";
+
+const Nudge = z.object({ at: z.string(), reason: z.string() });
+const nudgeKey = (identifier: string, configHash: string, generation: string) =>
+  `${evaluationKeys.prefix(identifier, configHash)}decisions/${generation}.nudged.json`;
+
+export interface Nudged {
+  identifier: string;
+  config_hash: string;
+  generation: string;
+  reason: string;
+}
+
+interface GroupKeys {
+  identifier: string;
+  configHash: string;
+  running: Set<string>;
+  terminal: Set<string>;
+  decisions: Set<string>;
+  published: Set<string>;
+}
+
+/** Groups of `evaluations/<identifier>/<config_hash>/…` keys, from one listing. */
+export function groupEvaluationKeys(keys: readonly string[]): GroupKeys[] {
+  const groups = new Map<string, GroupKeys>();
+  for (const key of keys) {
+    const m = /^evaluations\/([^/]+)\/([0-9a-f]{64})\/(.+)$/.exec(key);
+    if (!m) continue;
+    const [, identifier, configHash, rest] = m as unknown as [string, string, string, string];
+    const id = `${identifier}/${configHash}`;
+    let g = groups.get(id);
+    if (!g) {
+      g = {
+        identifier,
+        configHash,
+        running: new Set(),
+        terminal: new Set(),
+        decisions: new Set(),
+        published: new Set(),
+      };
+      groups.set(id, g);
+    }
+    const status = /^runs\/(.+)\.(RUNNING|SUCCESS|FAILED)\.json$/.exec(rest);
+    if (status) (status[2] === "RUNNING" ? g.running : g.terminal).add(status[1] as string);
+    const decision = /^decisions\/([0-9a-f]{16})(\.published)?\.json$/.exec(rest);
+    if (decision) (decision[2] ? g.published : g.decisions).add(decision[1] as string);
+  }
+  return [...groups.values()];
+}
+
+/** Could need the sweeper: a run still RUNNING, nothing published yet, or a decision not published. */
+export function mayNeedNudge(g: GroupKeys): boolean {
+  return (
+    [...g.running].some((r) => !g.terminal.has(r)) ||
+    g.published.size === 0 ||
+    [...g.decisions].some((d) => !g.published.has(d))
+  );
+}
+
+async function newestStatus(
+  ctx: StageContext,
+  bucket: string,
+  g: GroupKeys,
+  latest: RunState[],
+): Promise<ModelTrainingMessage | null> {
+  const newest = [...latest].sort((a, b) => b.first_seen.localeCompare(a.first_seen))[0];
+  if (!newest) return null;
+  if (newest.terminal) return newest.terminal;
+  const key = evaluationKeys.status(g.identifier, g.configHash, newest.run_id, "RUNNING");
+  return (await getJsonIfExists(ctx.s3, bucket, key, RunStatusRecord))?.message ?? null;
+}
+
+export async function enforceDeadlines(
+  ctx: StageContext,
+  settings: SweepSettings,
+  now: Date,
+  accepts: (identifier: string) => boolean = () => true,
+): Promise<Nudged[]> {
+  const bucket = ctx.config.storage.buckets.artifacts;
+  const nudged: Nudged[] = [];
+  const groups = groupEvaluationKeys(await listKeys(ctx.s3, bucket, "evaluations/")).filter(
+    (g) => accepts(g.identifier) && mayNeedNudge(g),
+  );
+  for (const g of groups) {
+    const runs = await loadRunStates(ctx.s3, bucket, g.identifier, g.configHash);
+    const latest = latestPerType(settings.expected, runs);
+    const generation = generationOf(latest.map((r) => r.run_id));
+    if (await exists(ctx.s3, bucket, evaluationKeys.publishedFor(g.identifier, g.configHash, generation)))
+      continue;
+    const ready = readiness(settings.expected, runs, settings.deadlineSeconds, now);
+    const reason = ready.deadlinePassed
+      ? `evaluation deadline passed (EVAL_DEADLINE_SECONDS=${settings.deadlineSeconds}) with ${ready.pending.join(", ")} pending`
+      : g.decisions.has(generation)
+        ? "decision written but not published"
+        : null;
+    if (!reason) continue;
+    const key = nudgeKey(g.identifier, g.configHash, generation);
+    const last = await getJsonIfExists(ctx.s3, bucket, key, Nudge);
+    if (last && now.getTime() - Date.parse(last.at) < settings.renudgeSeconds * 1000) continue;
+    const message = await newestStatus(ctx, bucket, g, latest);
+    if (!message) continue;
+    await putJson(ctx.s3, bucket, key, { at: now.toISOString(), reason });
+    await publish(ctx.producer, TOPICS.modelTraining, ModelTrainingMessage, message, g.identifier);
+    ctx.logger.info("sweeper_evaluation_nudged", {
+      identifier: g.identifier,
+      config_hash: g.configHash,
+      generation,
+      run_id: message.run_id,
+      reason,
+    });
+    nudged.push({ identifier: g.identifier, config_hash: g.configHash, generation, reason });
+  }
+  return nudged;
+}
