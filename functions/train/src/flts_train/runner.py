@@ -8,7 +8,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
-from . import log, s3io
+from . import heartbeat, log, s3io
 from .card import metrics_doc, model_card, utc_now
 from .data import read_parquet_bytes
 from .finite import NonFiniteError
@@ -55,6 +55,7 @@ def run_job(raw: Any, s3: Any = None, time_budget_seconds: float | None = None) 
     try:
         spec = parse_job(raw)
         s3 = s3 or s3io.client()
+        heartbeat.start(s3, dest, spec.run_id)
         td = spec.training_data
         p = spec.params
         log.info("train_start", identifier=spec.identifier, config_hash=spec.config_hash, artifact_uri=artifact_uri, params=p.__dict__)
@@ -113,4 +114,5 @@ def run_job(raw: Any, s3: Any = None, time_budget_seconds: float | None = None) 
             raise RuntimeError(f"job failed ({message}) and _FAILED could not be written: {describe(put_exc)}") from put_exc
         return JobResult(False, run_id, model_type, artifact_uri, error=message)
     finally:
+        heartbeat.stop()
         log.clear()
