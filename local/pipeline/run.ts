@@ -12,6 +12,7 @@ import { evaluationKeys, generationOf } from "../../functions/evaluate/state.ts"
 import { completeRun } from "../../functions/train-complete/complete.ts";
 import type { DispatchResult } from "../../functions/train-dispatch/dispatch.ts";
 import { ensureTrainerVenv, venvPython } from "../python-env.ts";
+import { isOutage } from "../runtime/retry.ts";
 import { type Runtime, startRuntime } from "../runtime/runtime.ts";
 import { type PipelineSummary, scoreboardTable, summarise } from "../runtime/summary.ts";
 import { ensureLocalServices } from "../services/index.ts";
@@ -24,14 +25,6 @@ export { StageError };
 export interface PipelineOutcome {
   summary: PipelineSummary | null;
   exitCode: number;
-}
-
-/** Errors of an unreachable S3 endpoint (a restarting MinIO): waited out, not failed on. */
-function isStorageOutage(error: unknown): boolean {
-  const text = `${(error as Error)?.name ?? ""} ${(error as Error)?.message ?? ""} ${String((error as { code?: unknown })?.code ?? "")}`;
-  return /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|socket hang up|TimeoutError|ServiceUnavailable|SlowDown|503/.test(
-    text,
-  );
 }
 
 /** Polls `probe` (250 ms apart) until it yields a value, the pipeline fails or the deadline passes. */
@@ -52,7 +45,7 @@ async function waitFor<T>(
       outage = false;
       if (value !== null) return value;
     } catch (error) {
-      if (!isStorageOutage(error)) throw error;
+      if (!isOutage(error)) throw error;
       if (!outage)
         report({
           step: "pipeline",

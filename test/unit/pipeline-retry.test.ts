@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { PermanentError } from "../../functions/common/contracts.ts";
-import { withRetries } from "../../local/runtime/retry.ts";
+import { isOutage, withRetries } from "../../local/runtime/retry.ts";
 
 describe("withRetries", () => {
   it("retries a failing call until it succeeds, reporting the attempts", async () => {
@@ -47,5 +47,27 @@ describe("withRetries", () => {
     );
     expect(calls).toBe(1);
     expect(out).toMatchObject({ ok: false, attempts: 1 });
+  });
+
+  it("waits out an unreachable endpoint beyond the attempt count, then succeeds", async () => {
+    let calls = 0;
+    const out = await withRetries(
+      3,
+      async () => {
+        calls++;
+        if (calls <= 6)
+          throw Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9000"), { code: "ECONNREFUSED" });
+        return "stored";
+      },
+      1,
+    );
+    expect(out).toMatchObject({ ok: true, value: "stored", attempts: 7 });
+  });
+
+  it("tells an outage from a handler error", () => {
+    expect(
+      isOutage(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9092"), { code: "ECONNREFUSED" })),
+    ).toBe(true);
+    expect(isOutage(new Error("column 'down' is missing"))).toBe(false);
   });
 });
