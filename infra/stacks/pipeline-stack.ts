@@ -1,5 +1,5 @@
 /**
- * The event pipeline: one Lambda per manifest entry (functions/manifest.ts) with its MSK or S3
+ * The event pipeline: one Lambda per manifest entry (functions/manifest.ts) with its MSK, S3 or schedule
  * trigger, plus the trainer capacity train-dispatch launches. Nothing here names a function: the
  * loop over FUNCTIONS is the only source.
  */

@@ -121,6 +121,27 @@ describe("every manifest function", () => {
         MaximumRetryAttempts: 2,
         DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
       });
+    } else if (trigger.kind === "schedule") {
+      // EventBridge (the local runtime's timer stands in for it locally): a rate rule targeting the
+      // function, a failed tick not retried.
+      const rules = resources(t, "AWS::Events::Rule").filter(([, r]) =>
+        JSON.stringify(r.Properties.Targets).includes(id),
+      );
+      expect(rules).toHaveLength(1);
+      const rule = rules[0]?.[1].Properties as {
+        ScheduleExpression: string;
+        State: string;
+        Targets: { RetryPolicy?: { MaximumRetryAttempts: number } }[];
+      };
+      const unit = trigger.everyMinutes === 1 ? "minute" : "minutes";
+      expect(rule.ScheduleExpression).toBe(`rate(${trigger.everyMinutes} ${unit})`);
+      expect(rule.State).toBe("ENABLED");
+      expect(rule.Targets[0]?.RetryPolicy?.MaximumRetryAttempts).toBe(0);
+      t.hasResourceProperties("AWS::Lambda::Permission", {
+        Action: "lambda:InvokeFunction",
+        FunctionName: { "Fn::GetAtt": [id, "Arn"] },
+        Principal: "events.amazonaws.com",
+      });
     } else {
       throw new Error(`manifest trigger kind '${(trigger as { kind: string }).kind}' has no infra test`);
     }
