@@ -7,6 +7,7 @@ import { localServiceEnv } from "./services/env.ts";
 import { down, ensureLocalServices, status, up } from "./services/index.ts";
 import { stopLocalstack } from "./services/localstack.ts";
 import { runningPid } from "./services/processes.ts";
+import { table as formatTable } from "./table.ts";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
@@ -19,8 +20,7 @@ async function printStatus(): Promise<boolean> {
     header,
     ...rows.map((r) => [r.service, r.state, String(r.pid ?? "-"), r.address, r.version, r.health]),
   ];
-  const widths = header.map((_, i) => Math.max(...table.map((row) => (row[i] ?? "").length)));
-  for (const row of table) console.log(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join("  "));
+  console.log(formatTable(table));
   return rows.every((r) => r.health === "healthy" || (r.optional && r.state === "stopped"));
 }
 

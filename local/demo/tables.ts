@@ -1,17 +1,6 @@
 /** The demo's closing tables: the scoreboard per target and the forecast. */
 import type { ScoreboardEntry } from "../../functions/common/contracts.ts";
-
-export function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
-  return rows
-    .map((r) =>
-      r
-        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-        .join("  ")
-        .trimEnd(),
-    )
-    .join("\n");
-}
+import { table } from "../table.ts";
 
 const fmt = (v: number | null | undefined) =>
   v === null || v === undefined || !Number.isFinite(v) ? "-" : v >= 1000 ? v.toFixed(0) : v.toPrecision(4);

@@ -10,6 +10,7 @@ import {
 } from "../../functions/common/contracts.ts";
 import { getJsonIfExists } from "../../functions/common/s3.ts";
 import { loadRunStates } from "../../functions/evaluate/state.ts";
+import { table } from "../table.ts";
 
 export interface RunSummary {
   model_type: ModelType;
@@ -123,13 +124,5 @@ export function scoreboardTable(decision: EvaluationDecision): string {
         : (e.error ?? "").slice(0, 60),
     ]),
   ];
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
-  return rows
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i] ?? 0))
-        .join("  ")
-        .trimEnd(),
-    )
-    .join("\n");
+  return table(rows);
 }

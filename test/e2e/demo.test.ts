@@ -3,19 +3,17 @@
  * with a 1-epoch budget, as CI runs it (CI=true, no stdin): real Kafka, MinIO, Python trainers,
  * onnxruntime and the inference service it leaves running.
  */
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeStageContext, type StageContext } from "../../functions/common/context.ts";
 import { PromotionPointer } from "../../functions/common/contracts.ts";
 import { getBytes, getJson, listKeys } from "../../functions/common/s3.ts";
 import { loadRunStates } from "../../functions/evaluate/state.ts";
 import { inferencePid, stopInference } from "../../local/services/inference.ts";
+import { lastJsonLine, runCli } from "../cli-process.ts";
 import { sliceCsv, sliceTestCsv, testContext, uniqueId, waitUntil } from "../integration/pipeline-helpers.ts";
 
-const repo = join(import.meta.dirname, "..", "..");
 const identifier = uniqueId("demo");
 let ctx: StageContext;
 
@@ -27,25 +25,6 @@ function freePort(): Promise<number> {
         typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
       );
     });
-  });
-}
-
-function runDemo(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "local/demo.ts", ...args], {
-      cwd: repo,
-      env: { ...process.env, CI: "true" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => {
-      stdout += c.toString("utf8");
-    });
-    child.stderr.on("data", (c: Buffer) => {
-      stderr += c.toString("utf8");
-    });
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
 }
 
@@ -71,7 +50,7 @@ afterAll(async () => {
 describe("npm run demo (end to end on the reference-data slice)", () => {
   it("installs, trains three models, promotes one, serves it and answers a forecast", async () => {
     const port = await freePort();
-    const demo = await runDemo([
+    const demo = await runCli("local/demo.ts", [
       "--data",
       sliceCsv,
       "--identifier",
@@ -97,11 +76,11 @@ describe("npm run demo (end to end on the reference-data slice)", () => {
     expect(demo.stderr).toMatch(/Scoreboard of .* test windows/);
     expect(demo.stderr).toMatch(/PERSISTENCE\s+baseline\s+SCORED/);
 
-    const result = JSON.parse(demo.stdout.trim().split("\n").at(-1) as string) as {
+    const result = lastJsonLine<{
       service_url: string;
       promoted: { run_id: string; model_type: string; score: number } | null;
       forecast: { status: string; run_id: string; predictions: { ts: string; down: number; up: number }[] };
-    };
+    }>(demo.stdout);
     expect(result.service_url).toBe(`http://127.0.0.1:${port}`);
     expect(result.promoted).not.toBeNull();
     expect(result.forecast.status).toBe("SUCCESS");

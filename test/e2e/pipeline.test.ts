@@ -2,7 +2,6 @@
  * End to end: `npm run pipeline` (local/pipeline-cli.ts) on a slice of the reference data, against real
  * Kafka, MinIO, the Python trainers (1 epoch) and onnxruntime; then the same command again.
  */
-import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeStageContext, type StageContext } from "../../functions/common/context.ts";
@@ -10,6 +9,7 @@ import { PromotionHistoryEntry, PromotionPointer } from "../../functions/common/
 import { promotionKeys } from "../../functions/common/promotion.ts";
 import { getJson, getJsonIfExists, listKeys } from "../../functions/common/s3.ts";
 import type { PipelineSummary } from "../../local/runtime/summary.ts";
+import { lastJsonLine, runCli } from "../cli-process.ts";
 import { sliceCsv, testContext, uniqueId } from "../integration/pipeline-helpers.ts";
 
 const repo = join(import.meta.dirname, "..", "..");
@@ -23,38 +23,10 @@ afterAll(async () => {
   if (ctx) await closeStageContext(ctx);
 });
 
-function runPipeline(
-  args: string[],
-  timeoutMs: number,
-): Promise<{ code: number | null; stdout: string; stderr: string; seconds: number }> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const child = spawn(join(repo, "node_modules", ".bin", "tsx"), ["local/pipeline-cli.ts", ...args], {
-      cwd: repo,
-      env: { ...process.env, TRAINER_CONCURRENCY: "2" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => {
-      stdout += c.toString("utf8");
-    });
-    child.stderr.on("data", (c: Buffer) => {
-      stderr += c.toString("utf8");
-    });
-    const timer = setTimeout(() => {
-      child.kill("SIGTERM");
-      reject(new Error(`pipeline did not finish in ${timeoutMs} ms; stderr tail:\n${stderr.slice(-3000)}`));
-    }, timeoutMs);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 });
-    });
-  });
-}
+const runPipeline = (args: string[], timeoutMs: number) =>
+  runCli("local/pipeline-cli.ts", args, { env: { TRAINER_CONCURRENCY: "2" }, timeoutMs });
 
-const lastLine = (text: string): PipelineSummary =>
-  JSON.parse(text.trim().split("\n").at(-1) as string) as PipelineSummary;
+const lastLine = (text: string): PipelineSummary => lastJsonLine<PipelineSummary>(text);
 
 describe("npm run pipeline (end to end on the reference-data slice)", () => {
   let first: PipelineSummary;

@@ -4,9 +4,7 @@
  * promotion whose model, pointer and inference log are read back from LocalStack's S3; and a stage's
  * EMF metric read back from LocalStack CloudWatch. One file, so LocalStack starts once.
  */
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { GetMetricStatisticsCommand } from "@aws-sdk/client-cloudwatch";
 import {
   GetBucketEncryptionCommand,
@@ -34,6 +32,7 @@ import { deployDataStack, deployedStacks } from "../../local/localstack/deploy.t
 import { DATA_STACK, readDataStackOutputs, S3_EVENTS_QUEUE } from "../../local/localstack/outputs.ts";
 import type { PipelineSummary } from "../../local/runtime/summary.ts";
 import { localServiceEnv } from "../../local/services/env.ts";
+import { runCli } from "../cli-process.ts";
 import { sliceCsv, sliceTestCsv, uniqueId } from "../integration/pipeline-helpers.ts";
 import {
   type LocalStackFixture,
@@ -42,8 +41,6 @@ import {
   localstackS3,
   useLocalStack,
 } from "./setup.ts";
-
-const repo = join(import.meta.dirname, "..", "..");
 
 let ls: LocalStackFixture;
 let s3: S3Client;
@@ -99,31 +96,8 @@ describe("the data stack on LocalStack", () => {
   });
 });
 
-function runPipeline(args: string[], env: Record<string, string>, timeoutMs: number) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(join(repo, "node_modules", ".bin", "tsx"), ["local/pipeline-cli.ts", ...args], {
-      cwd: repo,
-      env: { ...process.env, ...env, TRAINER_CONCURRENCY: "2" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => {
-      stdout += c.toString("utf8");
-    });
-    child.stderr.on("data", (c: Buffer) => {
-      stderr += c.toString("utf8");
-    });
-    const timer = setTimeout(() => {
-      child.kill("SIGTERM");
-      reject(new Error(`pipeline did not finish in ${timeoutMs} ms; stderr tail:\n${stderr.slice(-3000)}`));
-    }, timeoutMs);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const runPipeline = (args: string[], env: Record<string, string>, timeoutMs: number) =>
+  runCli("local/pipeline-cli.ts", args, { env: { ...env, TRAINER_CONCURRENCY: "2" }, timeoutMs });
 
 describe("FLTS_STORAGE=localstack: the pipeline on LocalStack's S3", () => {
   const identifier = uniqueId("ls-e2e");
