@@ -68,6 +68,24 @@ interface Ctx {
 const step = (name: PipelineEvent["step"], modelType?: string) => (e: PipelineEvent) =>
   e.step === name && (modelType === undefined || e.model_type === modelType);
 
+const plainLines = !process.stderr.isTTY || process.env.CI === "true";
+
+/**
+ * A task's progress line. Redrawn in place on a terminal; as plain lines (CI, a pipe) at most one every
+ * 10 s, so long installs and trainings show they are alive without flooding the log.
+ */
+function progressOf(task: { output: string }): (line: string) => void {
+  let last = Number.NEGATIVE_INFINITY;
+  let shown = "";
+  return (line) => {
+    if (!line || line === shown) return;
+    if (plainLines && Date.now() - last < 10_000) return;
+    last = Date.now();
+    shown = line;
+    task.output = line;
+  };
+}
+
 const cached = (title: string, wasCached: boolean) => `${title}${wasCached ? " (cached)" : ""}`;
 
 // The step list is for people: on stderr, so stdout's last line stays the JSON result.
@@ -78,36 +96,28 @@ const tasks = new Listr<Ctx>(
     {
       title: `Install Kafka ${kafkaVersion()}`,
       task: async (_, task) => {
-        const result = await installKafka((line) => {
-          task.output = line;
-        });
+        const result = await installKafka(progressOf(task));
         task.title = cached(task.title, result.cached);
       },
     },
     {
       title: "Build MinIO",
       task: async (_, task) => {
-        const result = await installMinio((line) => {
-          task.output = line;
-        });
+        const result = await installMinio(progressOf(task));
         task.title = cached(task.title, result.cached);
       },
     },
     {
       title: "Trainer environment (Python venv)",
       task: async (_, task) => {
-        const result = await prepareTrainerVenv((line) => {
-          task.output = line;
-        });
+        const result = await prepareTrainerVenv(progressOf(task));
         task.title = cached(task.title, result.cached);
       },
     },
     {
       title: "Start Kafka and MinIO",
       task: async (_, task) => {
-        const result = await up((line) => {
-          task.output = line;
-        });
+        const result = await up(progressOf(task));
         if (result.alreadyRunning) task.title = `${task.title} (already running)`;
       },
     },
@@ -142,9 +152,8 @@ const tasks = new Listr<Ctx>(
     {
       title: "Promote",
       task: async (ctx, task) => {
-        const promote = await waitForStep(ctx.pipeline, step("promote"), (e) => {
-          task.output = e.detail ?? "";
-        });
+        const show = progressOf(task);
+        const promote = await waitForStep(ctx.pipeline, step("promote"), (e) => show(e.detail ?? ""));
         const exit = await ctx.pipeline.exited;
         if (exit.code !== 0 || !exit.summary)
           throw new Error(
@@ -192,7 +201,7 @@ const tasks = new Listr<Ctx>(
     rendererOptions: { timer: PRESET_TIMER, collapseSubtasks: false, logger: toStderr },
     fallbackRenderer: "simple",
     fallbackRendererOptions: { timer: PRESET_TIMER, logger: toStderr },
-    fallbackRendererCondition: !process.stderr.isTTY || process.env.CI === "true",
+    fallbackRendererCondition: plainLines,
   },
 );
 
@@ -201,11 +210,10 @@ function stageTask(title: string, name: PipelineEvent["step"], modelType?: strin
   return {
     title,
     task: async (ctx: Ctx, task: { output: string; title: string; skip: (message: string) => void }) => {
-      let shown = "";
-      const end = await waitForStep(ctx.pipeline, step(name, modelType), (e) => {
-        const line = modelType && e.detail ? `${modelType}: ${e.detail}` : (e.detail ?? "");
-        if (line && line !== shown) task.output = shown = line;
-      });
+      const show = progressOf(task);
+      const end = await waitForStep(ctx.pipeline, step(name, modelType), (e) =>
+        show(modelType && e.detail ? `${modelType}: ${e.detail}` : (e.detail ?? "")),
+      );
       if (end.state === "failed") throw new Error(end.detail ?? `${title} failed`);
       if (end.state === "skipped") task.title = `${title} (${end.detail ?? "skipped"})`;
       else if (end.detail) task.title = `${title}: ${end.detail}`;
