@@ -171,6 +171,29 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     ],
   },
   {
+    name: "batch-inference",
+    entry: "functions/batch-inference/handler.ts",
+    trigger: {
+      kind: "kafka",
+      topic: TOPICS.inferenceData,
+      consumerGroup: "flts-batch-inference",
+      batchSize: 1,
+      startingPosition: "TRIM_HORIZON",
+      maxAttempts: 3,
+    },
+    memoryMb: 3008,
+    timeoutSeconds: 900,
+    layers: ["onnxruntime", "duckdb"],
+    buckets: [
+      { bucket: "processed", prefix: "", access: "read" },
+      { bucket: "artifacts", prefix: "runs/", access: "read" },
+      { bucket: "promotion", prefix: "", access: "read" },
+      { bucket: "inferenceLogs", prefix: "", access: "write" },
+    ],
+    produces: [TOPICS.performanceEval],
+    settings: ["SCORE_BATCH_WINDOWS", "SCORE_BLOCK_ROWS", "SCORE_THREADS"],
+  },
+  {
     name: "sweeper",
     entry: "functions/sweeper/handler.ts",
     trigger: {

@@ -9,6 +9,7 @@ export const TOPICS = {
   modelTraining: "model-training",
   modelSelected: "model-selected",
   inferenceData: "inference-data",
+  performanceEval: "performance-eval",
 } as const;
 export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
 export const ALL_TOPICS: readonly Topic[] = Object.values(TOPICS);
@@ -106,6 +107,64 @@ export const ModelSelectedMessage = z.looseObject({
   scoreboard: z.array(ScoreboardEntry),
 });
 export type ModelSelectedMessage = z.infer<typeof ModelSelectedMessage>;
+
+/** `inference-data`: the claim check of a processed data set to score (the original's shape plus `purpose`). */
+export const InferenceDataMessage = z.looseObject({
+  bucket: z.string().min(1),
+  object_key: z.string().min(1),
+  config_hash: ConfigHash,
+  identifier: Identifier,
+  v: z.literal(1),
+  size: z.number().int().nonnegative(),
+  purpose: z.literal("score"),
+});
+export type InferenceDataMessage = z.infer<typeof InferenceDataMessage>;
+
+/** Per target: live MAE / persistence MAE, the same ratio on the model's own test split, and their quotient. */
+export const DriftEntry = z.object({
+  live_ratio: z.number().nonnegative().nullable(),
+  reference_ratio: z.number().nonnegative().nullable(),
+  change: z.number().nonnegative().nullable(),
+});
+
+/** `performance-eval`: what one batch-inference run measured. */
+export const PerformanceEvalMessage = z.looseObject({
+  identifier: Identifier,
+  run_id: RunId,
+  model_type: ModelType,
+  config_hash: ConfigHash,
+  n_windows: z.number().int().nonnegative(),
+  metrics: PerTargetMetrics,
+  persistence: PerTargetMetrics,
+  ratio: z.record(z.string(), z.number().nonnegative().nullable()),
+  drift: z.record(z.string(), DriftEntry),
+  output_uri: S3Uri,
+  seconds: z.number().nonnegative(),
+  /** The scored claim check's object and config hash (of the scored data, not the model). */
+  source: z.object({ bucket: z.string().min(1), object_key: z.string().min(1), config_hash: ConfigHash }),
+  /** Windows left out: their rows span a gap, or a feature cell is not finite. */
+  windows_skipped: z.object({
+    gap: z.number().int().nonnegative(),
+    non_finite: z.number().int().nonnegative(),
+  }),
+});
+export type PerformanceEvalMessage = z.infer<typeof PerformanceEvalMessage>;
+
+/**
+ * One row of a batch result (Parquet `inference-logs/<identifier>/<YYYYMMDD>/batch-<run_id>-<id>.parquet`):
+ * the instant forecast, its step (1..horizon), each target's forecast and, where the data has it, the actual.
+ */
+export function batchResultRow(targets: readonly string[]) {
+  const shape: Record<string, z.ZodType> = {
+    ts: z.date(),
+    step: z.number().int().positive(),
+  };
+  for (const target of targets) {
+    shape[target] = z.number();
+    shape[`${target}_actual`] = z.number().nullable();
+  }
+  return z.strictObject(shape);
+}
 
 /** What lands in `DLQ-<topic>` when a message fails validation or exhausts its retries. */
 export const DlqEnvelope = z.object({

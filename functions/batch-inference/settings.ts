@@ -1,0 +1,19 @@
+/** batch-inference settings from the environment (each error names its variable). */
+import { envNumber } from "../common/env.ts";
+
+export interface BatchSettings {
+  /** Windows per onnxruntime run. */
+  batchWindows: number;
+  /** Rows per block streamed from the Parquet file. */
+  blockRows: number;
+  /** onnxruntime intra-op threads. */
+  threads: number;
+}
+
+export function loadBatchSettings(env: NodeJS.ProcessEnv = process.env): BatchSettings {
+  return {
+    batchWindows: envNumber(env, "SCORE_BATCH_WINDOWS", 4096, { min: 1, max: 1_000_000, integer: true }),
+    blockRows: envNumber(env, "SCORE_BLOCK_ROWS", 65_536, { min: 2048, max: 10_000_000, integer: true }),
+    threads: envNumber(env, "SCORE_THREADS", 1, { min: 1, max: 64, integer: true }),
+  };
+}
