@@ -31,6 +31,7 @@ import {
 import { finalizeDecision } from "./promote.ts";
 import { failedEntry, prepareTestSet, scoreBaseline, scoreModel, type TestSet } from "./score-run.ts";
 import { pickWinner, rankable } from "./scoring.ts";
+import { buildSeries, type CandidatePredictions, seriesKey, writeSeries } from "./series.ts";
 import { type EvaluateSettings, loadEvaluateSettings } from "./settings.ts";
 import {
   evaluationKeys,
@@ -89,6 +90,7 @@ async function scoreCandidate(
   run: RunState,
   test: TestSet,
   settings: EvaluateSettings,
+  scored: CandidatePredictions[] = [],
 ): Promise<{ entry: ScoreboardEntry; created_at: string }> {
   const base = { run_id: run.run_id, model_type: run.model_type, kind: "candidate" as const };
   const artifacts = ctx.config.storage.buckets.artifacts;
@@ -99,7 +101,9 @@ async function scoreCandidate(
       s3Uri(artifacts, `runs/${run.run_id}/model.json`),
     );
     return {
-      entry: await scoreModel(base, card, bytes, test, settings.weights),
+      entry: await scoreModel(base, card, bytes, test, settings.weights, (pred) =>
+        scored.push({ run_id: run.run_id, model_type: run.model_type, pred }),
+      ),
       created_at: card.created_at,
     };
   } catch (error) {
@@ -133,6 +137,7 @@ export async function decide(
   const baseline = scoreBaseline(test, settings.weights);
 
   const scoreboard: ScoreboardEntry[] = [];
+  const predictions: CandidatePredictions[] = [];
   const ranked: {
     run_id: string;
     model_type: string;
@@ -142,7 +147,7 @@ export async function decide(
   }[] = [];
   for (const run of runs.sort((a, b) => a.first_seen.localeCompare(b.first_seen))) {
     if (run.status === "SUCCESS") {
-      const { entry, created_at } = await scoreCandidate(ctx, run, test, settings);
+      const { entry, created_at } = await scoreCandidate(ctx, run, test, settings, predictions);
       scoreboard.push(entry);
       if (rankable(entry))
         ranked.push({
@@ -259,6 +264,13 @@ export async function decide(
     previous: previous ?? null,
     history_key: pointer ? promotionKeys.history(identifier, configHash, keyTimestamp(decidedAt)) : null,
   });
+  // The per-window series beside the decision, for the console (series.ts); same bytes on a retry.
+  await writeSeries(
+    s3,
+    artifacts,
+    seriesKey(identifier, configHash, decision.generation),
+    buildSeries(test, predictions),
+  );
   ctx.logger.info("promotion_scoreboard", {
     identifier,
     config_hash: configHash,

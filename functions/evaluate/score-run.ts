@@ -96,6 +96,8 @@ export async function scoreModel(
   modelBytes: Uint8Array,
   test: TestSet,
   weights: ScoreWeights,
+  /** Receives the test predictions of a scored model (the per-window series, series.ts). */
+  onScored?: (pred: Float32Array) => void,
 ): Promise<ScoreboardEntry> {
   const problem = incompatibility(card, test);
   if (problem) return failedEntry(base, "FAILED", problem);
@@ -112,6 +114,7 @@ export async function scoreModel(
     const scored = entry(base, perTargetMetrics(pred, test.truth, test.targets), test, weights);
     if (!Number.isFinite(scored.score))
       return failedEntry(base, "REFUSED", `score ${scored.score} is not finite: never promoted`);
+    onScored?.(pred);
     return scored;
   } catch (error) {
     return failedEntry(base, "FAILED", `scoring failed: ${(error as Error).message}`);

@@ -8,6 +8,7 @@ import { endBody, headerOf, readJson } from "./body.ts";
 import type { InferenceMetrics } from "./metrics.ts";
 import type { ModelSource } from "./model-source.ts";
 import { openApiDocument } from "./openapi.ts";
+import { addOperatorRoutes, type OperatorDeps, operatorRoutes } from "./operator-routes.ts";
 import type { Predictor } from "./predict.ts";
 import {
   methodNotAllowed,
@@ -34,10 +35,12 @@ export interface AppDeps {
   version: string;
   /** The Prometheus text `/metrics` answers: this process's, or every worker's aggregated. */
   metricsText: () => Promise<string>;
+  /** The operator's routes (decision, history, series, /docs, /console); absent: not served. */
+  operator?: Omit<OperatorDeps, "registry">;
 }
 
 /** Every route and the methods it answers (its `Allow`); Hono answers HEAD from a GET route. */
-const ROUTES = new Map([
+export const API_ROUTES = new Map([
   ["/predict", "POST"],
   ["/predict/batch", "POST"],
   ["/healthz", "GET, HEAD"],
@@ -71,6 +74,14 @@ function pathOf(url: string): string {
   return path;
 }
 
+/** The service's route table: the API's, and the operator's when served (`undefined`: not served). */
+export function routeTable(consoleEnabled: boolean | undefined): Map<string, string> {
+  const routes = new Map(API_ROUTES);
+  if (consoleEnabled !== undefined)
+    for (const [path, allow] of operatorRoutes(consoleEnabled)) routes.set(path, allow);
+  return routes;
+}
+
 export function problemResponse(c: Context, problem: Problem): Response {
   return c.body(JSON.stringify(problem.body()), problem.status as 400, {
     "Content-Type": PROBLEM_CONTENT_TYPE,
@@ -81,9 +92,13 @@ export function problemResponse(c: Context, problem: Problem): Response {
 export function createApp(deps: AppDeps): Hono {
   const { predictor, registry, metrics, tracker, logger } = deps;
   const app = new Hono();
-  const openapi = JSON.stringify(openApiDocument(deps.version));
-
-  const routeOf = (path: string) => (ROUTES.has(path) ? path : "unmatched");
+  const ROUTES = routeTable(deps.operator?.consoleEnabled);
+  const openapi = JSON.stringify(openApiDocument(deps.version, [...ROUTES.keys()]));
+  const templates = [...ROUTES.keys()]
+    .filter((p) => p.includes("{"))
+    .map((p) => [p, new RegExp(`^${p.replace(/\{[^}]+\}/g, "[^/]+")}$`)] as const);
+  const routeOf = (path: string) =>
+    ROUTES.has(path) ? path : (templates.find(([, re]) => re.test(path))?.[0] ?? "unmatched");
 
   // Every request is tracked (in flight, for the drain) and counted (route, method, status). On
   // Node that happens in one listener on the response's "close", shared by all requests, so the
@@ -183,9 +198,10 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   app.get("/openapi.json", (c) => c.body(openapi, 200, { "Content-Type": "application/json" }));
+  if (deps.operator) addOperatorRoutes(app, { ...deps.operator, registry });
 
   app.notFound((c) => {
-    const allow = ROUTES.get(c.req.path);
+    const allow = ROUTES.get(routeOf(c.req.path));
     if (allow) return problemResponse(c, methodNotAllowed(c.req.method, c.req.path, allow));
     return problemResponse(c, notFound(c.req.path));
   });

@@ -51,6 +51,8 @@ const Env = z.object({
   INFERENCE_LOG_MAX_RECORDS: int(1, 5_000),
   INFERENCE_LOG_MAX_BUFFERED: int(1, 50_000),
   SHUTDOWN_DRAIN_MS: int(0, 10_000),
+  /** 1 (default) serves the forecast console at /console; the CDK prod environment sets 0 unless enabled. */
+  CONSOLE_ENABLED: flag(true),
 });
 
 export interface InferenceConfig extends CommonConfig {
@@ -80,6 +82,7 @@ export interface InferenceConfig extends CommonConfig {
   logMaxRecords: number;
   logMaxBuffered: number;
   shutdownDrainMs: number;
+  consoleEnabled: boolean;
 }
 
 /** Throws a ConfigError naming every bad setting. */
@@ -117,5 +120,6 @@ export function loadInferenceConfig(env: NodeJS.ProcessEnv = process.env): Infer
     logMaxRecords: e.INFERENCE_LOG_MAX_RECORDS,
     logMaxBuffered: e.INFERENCE_LOG_MAX_BUFFERED,
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
+    consoleEnabled: e.CONSOLE_ENABLED,
   };
 }

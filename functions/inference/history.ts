@@ -3,9 +3,9 @@
  * (functions/common/promotion.ts promotionKeys) across every config hash, oldest first.
  */
 import type { S3Client } from "@aws-sdk/client-s3";
-import { PromotionHistoryEntry } from "../../functions/common/contracts.ts";
-import { promotionKeys } from "../../functions/common/promotion.ts";
-import { getJsonIfExists, listKeys } from "../../functions/common/s3.ts";
+import { PromotionHistoryEntry } from "../common/contracts.ts";
+import { promotionKeys } from "../common/promotion.ts";
+import { getJsonIfExists, listKeys } from "../common/s3.ts";
 
 export interface HistoryItem {
   key: string;

@@ -60,9 +60,84 @@ const plain = (description: string, type = "text/plain") => ({
   content: { [type]: { schema: { type: "string" } } },
 });
 
-export function openApiDocument(version: string): Record<string, unknown> {
+const ROW = [62954024, 403096, 3799, 15.09, 88.23, 15.56, 18.48, 0.0105, 4.4e-8, 0.00012, 2.8e-9];
+const FEATURES = ["down", "up", "rnti_count", "mcs_down", "mcs_down_var", "mcs_up", "mcs_up_var"];
+const MORE = ["rb_down", "rb_down_var", "rb_up", "rb_up_var"];
+/** A 10-row window of the reference data's 11 columns (the pipeline's models take these). */
+const exampleData: Record<string, unknown> = {
+  ts: Array.from({ length: 10 }, (_, i) => new Date(Date.UTC(2018, 1, 26, 0, 34 + 2 * i)).toISOString()),
+};
+[...FEATURES, ...MORE].forEach((name, f) => {
+  exampleData[name] = Array.from({ length: 10 }, (_, i) => (ROW[f] as number) * (1 + i / 100));
+});
+
+/** `x-flts-examples`: requests the API test sends, each with the status it must answer. */
+interface Example {
+  summary: string;
+  query?: Record<string, string>;
+  body?: unknown;
+  status: number;
+}
+const ex = (...examples: Example[]) => ({ "x-flts-examples": examples });
+const badIdentifier: Example = {
+  summary: "a malformed identifier",
+  query: { identifier: "../x" },
+  status: 400,
+};
+const identifierParam = [
+  { name: "identifier", in: "query", required: false, schema: { type: "string" }, example: "PobleSec" },
+];
+const jsonOk = (description: string) => ({ "200": plain(description, "application/json"), ...errors });
+
+/** The operator's routes (operator-routes.ts); `/console` only where the service serves it. */
+function operatorPaths(routes: readonly string[]): Record<string, unknown> {
+  const html = (summary: string) => ({
+    get: { summary, responses: { "200": plain("page", "text/html") }, ...ex({ summary, status: 200 }) },
+  });
+  const asset = (summary: string, file: string) => ({
+    get: {
+      summary,
+      parameters: [{ name: "file", in: "path", required: true, schema: { type: "string" }, example: file }],
+      responses: { "200": plain("file"), "404": problem("no such file") },
+      "x-flts-path-example": { file },
+      ...ex({ summary: `the file ${file}`, status: 200 }),
+    },
+  });
+  const read = (summary: string, ok: Record<string, unknown>) => ({
+    get: {
+      summary,
+      parameters: identifierParam,
+      responses: { ...ok, "404": problem("no evaluation decision stored for the serving model") },
+      ...ex({ summary: "the default identifier", status: 200 }, badIdentifier),
+    },
+  });
+  const all: Record<string, unknown> = {
+    "/models/decision": read("The latest evaluation decision of the serving model", {
+      ...jsonOk("the decision record with its scoreboard"),
+    }),
+    "/models/history": {
+      get: {
+        summary: "The promotion history of the serving scope, oldest first (manual ones included)",
+        parameters: identifierParam,
+        responses: jsonOk("history entries"),
+        ...ex({ summary: "the default identifier", status: 200 }, badIdentifier),
+      },
+    },
+    "/models/series": read(
+      "Per-window series of the latest decision (binary, functions/evaluate/series.ts)",
+      { "200": plain("FLTSSER1 file", "application/octet-stream"), ...errors },
+    ),
+    "/docs": html("This API's documentation (Swagger UI over /openapi.json)"),
+    "/docs/assets/{file}": asset("Files of /docs", "swagger-ui.css"),
+    "/console": html("The forecast console"),
+    "/console/assets/{file}": asset("Files of /console", "console.js"),
+  };
+  return Object.fromEntries(Object.entries(all).filter(([path]) => routes.includes(path)));
+}
+
+export function openApiDocument(version: string, routes: readonly string[] = []): Record<string, unknown> {
   const schema = (s: z.ZodType) => z.toJSONSchema(s, { target: "draft-2020-12" });
-  return {
+  const doc = {
     openapi: "3.1.0",
     info: { title: "FLTS inference", version },
     paths: {
@@ -71,8 +146,17 @@ export function openApiDocument(version: string): Record<string, unknown> {
           summary: "Forecast one window",
           requestBody: {
             required: true,
-            content: { "application/json": { schema: { $ref: "#/components/schemas/PredictRequest" } } },
+            content: {
+              "application/json": {
+                schema: { $ref: "#/components/schemas/PredictRequest" },
+                example: { data: exampleData },
+              },
+            },
           },
+          ...ex(
+            { summary: "a window of the model's features", body: { data: exampleData }, status: 200 },
+            { summary: "a window without ts", body: { data: { down: [1] } }, status: 400 },
+          ),
           responses: {
             "200": {
               description: "forecast",
@@ -89,8 +173,17 @@ export function openApiDocument(version: string): Record<string, unknown> {
           summary: "Forecast many windows in one request",
           requestBody: {
             required: true,
-            content: { "application/json": { schema: { $ref: "#/components/schemas/BatchRequest" } } },
+            content: {
+              "application/json": {
+                schema: { $ref: "#/components/schemas/BatchRequest" },
+                example: { windows: [exampleData, exampleData] },
+              },
+            },
           },
+          ...ex(
+            { summary: "two windows", body: { windows: [exampleData, exampleData] }, status: 200 },
+            { summary: "no windows", body: { windows: [] }, status: 400 },
+          ),
           responses: {
             "200": {
               description: "one forecast per window, in request order",
@@ -100,23 +193,45 @@ export function openApiDocument(version: string): Record<string, unknown> {
           },
         },
       },
-      "/healthz": { get: { summary: "Liveness", responses: { "200": plain("alive", "application/json") } } },
+      "/healthz": {
+        get: {
+          summary: "Liveness",
+          responses: { "200": plain("alive", "application/json") },
+          ...ex({ summary: "alive", status: 200 }),
+        },
+      },
       "/readyz": {
         get: {
           summary: "Readiness: 503 until the default model is loaded",
           responses: { "200": plain("ready", "application/json"), "503": problem("not ready") },
+          ...ex({ summary: "with a model loaded", status: 200 }),
         },
       },
-      "/metrics": { get: { summary: "Prometheus metrics", responses: { "200": plain("metrics") } } },
+      "/metrics": {
+        get: {
+          summary: "Prometheus metrics",
+          responses: { "200": plain("metrics") },
+          ...ex({ summary: "the metrics", status: 200 }),
+        },
+      },
+      "/openapi.json": {
+        get: {
+          summary: "This document",
+          responses: { "200": plain("OpenAPI 3.1", "application/json") },
+          ...ex({ summary: "the document", status: 200 }),
+        },
+      },
+      ...operatorPaths(routes),
       "/models/current": {
         get: {
           summary: "The serving model's card, pointer and scoreboard",
-          parameters: [{ name: "identifier", in: "query", required: false, schema: { type: "string" } }],
+          parameters: identifierParam,
           responses: {
             "200": plain("model", "application/json"),
             "400": problem("malformed or unknown identifier"),
             "503": problem("no model loaded yet; see Retry-After"),
           },
+          ...ex({ summary: "the default identifier", status: 200 }, badIdentifier),
         },
       },
     },
@@ -130,4 +245,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       },
     },
   };
+  const missing = routes.filter((r) => !(r in doc.paths));
+  if (missing.length) throw new Error(`routes missing from the OpenAPI document: ${missing.join(", ")}`);
+  return doc;
 }

@@ -95,6 +95,7 @@ export async function startInferenceService(
     bodyLimitBytes: config.bodyLimitBytes,
     bodyTimeoutMs: config.bodyTimeoutMs,
     version: SERVICE_VERSION,
+    operator: { s3, buckets: config.storage.buckets, consoleEnabled: config.consoleEnabled },
     metricsText: options.clusterWorker
       ? clusterMetricsReader(metrics.registry)
       : () => metrics.registry.metrics(),

@@ -1,12 +1,8 @@
-/** Plain-text tables for a terminal: one header row, columns padded to their widest cell. */
+/** The model-operations tables: a header row over the rows (local/table.ts pads the columns). */
+import { table as textTable } from "../table.ts";
+
 export function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i] as number))
-      .join("  ")
-      .trimEnd();
-  return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+  return textTable([headers, ...rows]);
 }
 
 export const num = (v: number | null | undefined): string =>

@@ -30,6 +30,6 @@ describe("npm run models arguments", () => {
   });
 
   it("pads table columns to the widest cell", () => {
-    expect(table(["a", "bb"], [["xxx", "y"]])).toBe("a    bb\n---  --\nxxx  y");
+    expect(table(["a", "bb"], [["xxx", "y"]])).toBe("a    bb\nxxx  y");
   });
 });
