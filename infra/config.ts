@@ -70,6 +70,8 @@ export interface FltsConfig {
     /** API Gateway stage throttling. */
     throttleRatePerSecond: number;
     throttleBurst: number;
+    /** Serve the forecast console at /console (the service's CONSOLE_ENABLED); off in prod unless set. */
+    console: boolean;
   };
   observability: {
     /** Alarm when training data arrived but nothing was promoted within this many hours. */
@@ -124,6 +126,7 @@ const DEFAULTS: Record<EnvName, Omit<FltsConfig, "envName" | "prefix" | "region"
       targetQueueDepth: 16,
       throttleRatePerSecond: 100,
       throttleBurst: 200,
+      console: true,
     },
     observability: { promotionDeadlineHours: 6, max5xxPercent: 1 },
     data: {
@@ -166,6 +169,7 @@ const DEFAULTS: Record<EnvName, Omit<FltsConfig, "envName" | "prefix" | "region"
       targetQueueDepth: 16,
       throttleRatePerSecond: 1000,
       throttleBurst: 2000,
+      console: false,
     },
     observability: { promotionDeadlineHours: 3, max5xxPercent: 0.5 },
     data: {

@@ -135,6 +135,7 @@ export class ServingStack extends Stack {
         POWERTOOLS_SERVICE_NAME: INFERENCE_SERVICE,
         POWERTOOLS_METRICS_NAMESPACE: INFERENCE_NAMESPACE,
         ONNXRUNTIME_NODE_INSTALL_CUDA: "skip",
+        CONSOLE_ENABLED: s.console ? "1" : "0",
       },
       stopTimeout: Duration.seconds(30),
       // Same probe as the Dockerfile's HEALTHCHECK (ECS ignores the image's own).
