@@ -1,0 +1,236 @@
+/**
+ * `npm run bench:score`: batch scoring against the JSON batch path, same machine, same run. Prints, as
+ * its LAST stdout line, `{"batch_scoring": {...}, "predict_batch_json": {...}, "batch_over_json": x}`.
+ *
+ * - batch_scoring: the batch-inference module end to end (download from MinIO, read the Parquet in
+ *   blocks, window, onnxruntime, write the result Parquet, upload it, publish `performance-eval`) with
+ *   the GRU fixture over a processed object of BENCH_SCORE_ROWS rows (default 111,489: the reference
+ *   data `data/PobleSec.csv` tiled 7 times on a continuous 2-minute clock, so every start is a window).
+ *   Runs BENCH_SCORE_RUNS times (default 3); the median run is reported with where its time went.
+ * - predict_batch_json: `POST /predict/batch`, 64 windows per request at concurrency 8, against the
+ *   service started as in production (functions/inference/main.ts), BENCH_SECONDS (default 10) after
+ *   2 s of warm-up: the figure `npm run bench` reports as `batch`.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import autocannon from "autocannon";
+import { scoreClaimCheck } from "../functions/batch-inference/batch.ts";
+import { closeStageContext, createStageContext } from "../functions/common/context.ts";
+import type { InferenceDataMessage } from "../functions/common/contracts.ts";
+import { createLogger } from "../functions/common/log.ts";
+import { deletePrefix, putBytes } from "../functions/common/s3.ts";
+import { readModelDir, uploadModel, writePointer } from "../functions/inference/seed-model.ts";
+import { repoRoot } from "./paths.ts";
+import { localServiceSettings } from "./services/env.ts";
+import { ensureLocalServices } from "./services/index.ts";
+import { ensureTopics } from "./services/provision.ts";
+
+const FIXTURE = join(repoRoot, "test", "fixtures", "models", process.env.BENCH_SCORE_MODEL ?? "gru");
+const DATA = join(repoRoot, "data", "PobleSec.csv");
+const ROWS = Number(process.env.BENCH_SCORE_ROWS ?? 111_489);
+const RUNS = Number(process.env.BENCH_SCORE_RUNS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const HASH = "0".repeat(64);
+if (!(ROWS >= 100 && RUNS >= 1 && SECONDS >= 1 && SECONDS <= 60))
+  throw new Error("BENCH_SCORE_ROWS >= 100, BENCH_SCORE_RUNS >= 1, BENCH_SECONDS 1..60");
+
+const log = (line: string) => process.stderr.write(`[bench:score] ${line}\n`);
+const round = (v: number, digits = 2) => Math.round(v * 10 ** digits) / 10 ** digits;
+
+/** The reference data tiled on a continuous 2-minute clock, `rows` rows, as processed Parquet. */
+async function makeParquet(path: string, rows: number): Promise<void> {
+  const instance = await DuckDBInstance.create(":memory:");
+  const conn = await DuckDBConnection.create(instance);
+  try {
+    await conn.run(
+      `COPY (WITH base AS (SELECT * EXCLUDE (time), row_number() OVER (ORDER BY time) - 1 AS i FROM read_csv('${DATA}')),
+             n AS (SELECT count(*) AS c FROM base)
+        SELECT TIMESTAMP '2018-01-01' + to_seconds(CAST((r.k * n.c + b.i) * 120 AS BIGINT)) AS time, b.* EXCLUDE (i)
+        FROM base b, range(${Math.ceil(rows / 15_927) + 1}) r(k), n ORDER BY time LIMIT ${rows})
+       TO '${path}' (FORMAT parquet)`,
+    );
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
+}
+
+async function startService(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, join(repoRoot, "functions", "inference", "main.ts")],
+    {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "ignore"],
+    },
+  );
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  for await (const line of lines) {
+    if (!line.startsWith("{")) continue;
+    const parsed = JSON.parse(line) as { port?: number; message?: string };
+    if (parsed.message !== "inference_listening" || parsed.port === undefined) continue;
+    lines.close();
+    child.stdout?.resume();
+    return { child, url: `http://127.0.0.1:${parsed.port}` };
+  }
+  throw new Error(`the inference service exited before listening (code ${child.exitCode})`);
+}
+
+async function waitReady(url: string): Promise<void> {
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
+    if (
+      (await fetch(`${url}/readyz`).then(
+        (r) => r.status,
+        () => 0,
+      )) === 200
+    )
+      return;
+    await new Promise((resolve) => setTimeout(resolve, 100)); // polling a bounded readiness wait
+  }
+  throw new Error(`service at ${url} not ready within 60 s`);
+}
+
+/** 512 consecutive windows of the reference data as 8 `/predict/batch` bodies of 64 windows. */
+function batchBodies(features: readonly string[], window: number): string[] {
+  const [header, ...lines] = readFileSync(DATA, "utf8").trim().split("\n");
+  const columns = (header as string).split(",");
+  const rows = lines.slice(0, 512 + window).map((l) => l.split(","));
+  const windows = Array.from({ length: 512 }, (_, i) => {
+    const slice = rows.slice(i, i + window);
+    const data: Record<string, unknown> = { ts: slice.map((r) => r[columns.indexOf("time")]) };
+    for (const f of features) data[f] = slice.map((r) => Number(r[columns.indexOf(f)]));
+    return data;
+  });
+  return Array.from({ length: 8 }, (_, b) =>
+    JSON.stringify({ windows: windows.slice(b * 64, (b + 1) * 64) }),
+  );
+}
+
+async function jsonBatch(url: string, bodies: string[], seconds: number) {
+  const result = await autocannon({
+    url: `${url}/predict/batch`,
+    connections: 8,
+    duration: seconds,
+    requests: bodies.map((body) => ({
+      method: "POST" as const,
+      headers: { "content-type": "application/json" },
+      body,
+    })),
+  });
+  return { rps: result.requests.total / seconds, errors: result.errors + result.timeouts + result.non2xx };
+}
+
+async function main(): Promise<void> {
+  await ensureLocalServices(log);
+  await ensureTopics(localServiceSettings());
+  const timings: Record<string, number>[] = [];
+  const logger = createLogger("bench-score");
+  const info = logger.info.bind(logger);
+  logger.info = ((message: string, ...rest: unknown[]) => {
+    const extra = rest[0] as { timings?: Record<string, number> } | undefined;
+    if (message === "batch_scoring_done" && extra?.timings) timings.push(extra.timings);
+    else info(message, ...(rest as []));
+  }) as typeof logger.info;
+  const ctx = await createStageContext("bench-score", process.env, logger);
+  const { buckets } = ctx.config.storage;
+  const stamp = `${Date.now()}-${process.pid}`;
+  const identifier = `bench-score-${stamp}`;
+  const files = readModelDir(FIXTURE);
+  const pointer = await uploadModel(
+    ctx.s3,
+    buckets,
+    files,
+    `bench-score-${files.card.model_type.toLowerCase()}-${stamp}`,
+    identifier,
+  );
+  await writePointer(ctx.s3, buckets.promotion, pointer);
+  const dir = mkdtempSync(join(tmpdir(), "flts-bench-score-"));
+  const runs: { seconds: number; n: number }[] = [];
+  let json: { rps: number; errors: number };
+  try {
+    const parquet = join(dir, "score.parquet");
+    await makeParquet(parquet, ROWS);
+    const body = readFileSync(parquet);
+    const key = `${identifier}/score/${HASH}/score.parquet`;
+    await putBytes(ctx.s3, buckets.processed, key, body);
+    const claim: InferenceDataMessage = {
+      bucket: buckets.processed,
+      object_key: key,
+      config_hash: HASH,
+      identifier,
+      v: 1,
+      size: body.length,
+      purpose: "score",
+    };
+    for (let r = 0; r < RUNS; r++) {
+      const evaluation = await scoreClaimCheck(claim, ctx);
+      runs.push({ seconds: evaluation.seconds, n: evaluation.n_windows * files.card.horizon });
+      log(`run ${r + 1}: ${evaluation.n_windows} windows in ${round(evaluation.seconds, 3)} s`);
+    }
+    const service = await startService({
+      MODEL_IDENTIFIER: identifier,
+      GLOBAL_FALLBACK: "0",
+      CACHE_SIZE: "0",
+      PORT: "0",
+      HOST: "127.0.0.1",
+    });
+    try {
+      await waitReady(service.url);
+      const bodies = batchBodies(files.card.features, files.card.window);
+      log(`/predict/batch: warm-up 2 s, then ${SECONDS} s at concurrency 8`);
+      await jsonBatch(service.url, bodies, 2);
+      json = await jsonBatch(service.url, bodies, SECONDS);
+    } finally {
+      service.child.kill("SIGTERM");
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await Promise.all([
+      deletePrefix(ctx.s3, buckets.inferenceLogs, `${identifier}/`),
+      deletePrefix(ctx.s3, buckets.processed, `${identifier}/`),
+      deletePrefix(ctx.s3, buckets.artifacts, `runs/${pointer.run_id}/`),
+      deletePrefix(ctx.s3, buckets.promotion, `${identifier}/`),
+    ]);
+    await closeStageContext(ctx);
+  }
+  const order = runs
+    .map((_, i) => i)
+    .sort((a, b) => (runs[a] as { seconds: number }).seconds - (runs[b] as { seconds: number }).seconds);
+  const median = order[Math.floor(order.length / 2)] as number;
+  const run = runs[median] as { seconds: number; n: number };
+  const parts = timings[median] ?? {};
+  const batchFps = run.n / run.seconds;
+  const jsonFps = json.rps * 64;
+  const summary = {
+    batch_scoring: {
+      forecasts_per_s: round(batchFps),
+      forecasts: run.n,
+      seconds: round(run.seconds, 3),
+      runs: runs.map((r) => round(r.seconds, 3)),
+      seconds_by_part: Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, round(v, 3)])),
+      model: {
+        run_id: pointer.run_id,
+        model_type: pointer.model_type,
+        hidden_size: files.card.hyperparameters.hidden_size,
+      },
+      settings: {
+        SCORE_BATCH_WINDOWS: process.env.SCORE_BATCH_WINDOWS ?? "4096",
+        SCORE_THREADS: process.env.SCORE_THREADS ?? "1",
+      },
+    },
+    predict_batch_json: {
+      forecasts_per_s: round(jsonFps),
+      windows_per_request: 64,
+      concurrency: 8,
+      errors: json.errors,
+    },
+    batch_over_json: round(batchFps / jsonFps, 2),
+  };
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+}
+
+await main();
