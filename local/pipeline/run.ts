@@ -22,6 +22,9 @@ import { type PipelineState, StageError, watchRuntime } from "./watch.ts";
 
 export { StageError };
 
+/** How often the runs are checked against what evaluate recorded while the decision is awaited. */
+const RECONCILE_MS = 15_000;
+
 export interface PipelineOutcome {
   summary: PipelineSummary | null;
   exitCode: number;
@@ -59,6 +62,22 @@ async function waitFor<T>(
   }
 }
 
+async function markerOf(runtime: Runtime, runId: string): Promise<"_SUCCESS" | "_FAILED" | null> {
+  const { s3, config } = runtime.ctx;
+  const artifacts = config.storage.buckets.artifacts;
+  if (await exists(s3, artifacts, `runs/${runId}/_SUCCESS`)) return "_SUCCESS";
+  if (await exists(s3, artifacts, `runs/${runId}/_FAILED`)) return "_FAILED";
+  return null;
+}
+
+async function republish(runtime: Runtime, runId: string, marker: "_SUCCESS" | "_FAILED"): Promise<void> {
+  const artifacts = runtime.ctx.config.storage.buckets.artifacts;
+  await completeRun(
+    { bucket: artifacts, key: `runs/${runId}/${marker}`, size: null, eTag: null, eventName: "redrive" },
+    runtime.ctx,
+  );
+}
+
 /**
  * Runs that already held the guard (skipped) may have finished while no runtime was listening: unless
  * this set of runs already has its decision, their terminal status is published again. Idempotent.
@@ -76,11 +95,7 @@ async function redriveFinishedRuns(
   if (dispatch.skipped.length === 0) return;
   if (await exists(s3, artifacts, evaluationKeys.publishedFor(state.identifier, hash, generation))) return;
   for (const s of dispatch.skipped) {
-    const marker = (await exists(s3, artifacts, `runs/${s.run_id}/_SUCCESS`))
-      ? "_SUCCESS"
-      : (await exists(s3, artifacts, `runs/${s.run_id}/_FAILED`))
-        ? "_FAILED"
-        : null;
+    const marker = await markerOf(runtime, s.run_id);
     if (!marker) {
       report({
         step: "train",
@@ -96,10 +111,34 @@ async function redriveFinishedRuns(
       model_type: s.model_type,
       detail: `run ${s.run_id} finished earlier (${marker.slice(1)})`,
     });
-    await completeRun(
-      { bucket: artifacts, key: `runs/${s.run_id}/${marker}`, size: null, eTag: null, eventName: "redrive" },
-      runtime.ctx,
-    );
+    await republish(runtime, s.run_id, marker);
+  }
+}
+
+/**
+ * A run whose marker exists but whose terminal status evaluate never recorded (its bucket notification
+ * was lost, e.g. by a storage restart) gets it published again, so the decision is not waited for in vain.
+ */
+async function reconcileRuns(
+  runtime: Runtime,
+  state: PipelineState,
+  report: Report,
+  hash: string,
+  runIds: string[],
+) {
+  const { s3, config } = runtime.ctx;
+  const artifacts = config.storage.buckets.artifacts;
+  for (const runId of runIds) {
+    const marker = await markerOf(runtime, runId);
+    if (!marker) continue;
+    const status = marker === "_SUCCESS" ? "SUCCESS" : "FAILED";
+    if (await exists(s3, artifacts, evaluationKeys.status(state.identifier, hash, runId, status))) continue;
+    report({
+      step: "pipeline",
+      state: "warning",
+      detail: `run ${runId} ended (${status}) but its event was not seen: publishing it again`,
+    });
+    await republish(runtime, runId, marker);
   }
 }
 
@@ -137,14 +176,19 @@ async function follow(
   const generation = generationOf(runIds);
   await redriveFinishedRuns(runtime, state, report, pre.config_hash, generation, dispatch);
   report({ step: "evaluate", state: "running", detail: "scoring the candidates when every run has ended" });
-  await waitFor("the promotion decision", "evaluate", deadline, state, report, () =>
-    getJsonIfExists(
+  let reconciledAt = Date.now();
+  await waitFor("the promotion decision", "evaluate", deadline, state, report, async () => {
+    const published = await getJsonIfExists(
       s3,
       artifacts,
       evaluationKeys.publishedFor(state.identifier, pre.config_hash, generation),
       z.looseObject({ promoted: z.boolean() }),
-    ),
-  );
+    );
+    if (published || Date.now() - reconciledAt < RECONCILE_MS) return published;
+    reconciledAt = Date.now();
+    await reconcileRuns(runtime, state, report, pre.config_hash, runIds);
+    return null;
+  });
   const decision = await getJsonIfExists(
     s3,
     artifacts,
