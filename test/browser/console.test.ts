@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeSeries } from "../../functions/evaluate/series.ts";
 import { routeTable } from "../../functions/inference/app.ts";
 import { repoRoot } from "../../local/paths.ts";
-import { post } from "../integration/inference-harness.ts";
+import { post, startService } from "../integration/inference-harness.ts";
 import { sliceTestCsv } from "../integration/pipeline-helpers.ts";
 import { launchBrowser } from "./chromium.ts";
 import { type ConsoleFixture, consoleFixture } from "./console-fixture.ts";
@@ -184,6 +184,30 @@ interface Operation {
   "x-flts-path-example"?: Record<string, string>;
   responses: Record<string, unknown>;
 }
+
+describe("CONSOLE_ENABLED=0", () => {
+  it("serves no /console and leaves it out of /openapi.json; /docs stays", async () => {
+    const off = await startService({
+      MODEL_IDENTIFIER: fixture.identifier,
+      GLOBAL_FALLBACK: "0",
+      KAFKA_LISTEN: "0",
+      POINTER_POLL_MS: "0",
+      CONSOLE_ENABLED: "0",
+    });
+    try {
+      const page = await fetch(`${off.url}/console`);
+      expect(page.status).toBe(404);
+      expect(((await page.json()) as { type: string }).type).toBe("urn:flts:problem:not-found");
+      expect((await fetch(`${off.url}/console/assets/console.js`)).status).toBe(404);
+      const doc = (await (await fetch(`${off.url}/openapi.json`)).json()) as { paths: object };
+      expect(Object.keys(doc.paths)).not.toContain("/console");
+      expect(Object.keys(doc.paths)).toContain("/docs");
+      expect((await fetch(`${off.url}/docs`)).status).toBe(200);
+    } finally {
+      await off.stop();
+    }
+  });
+});
 
 describe("/openapi.json", () => {
   it("lists every route of the service", async () => {
