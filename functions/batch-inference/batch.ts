@@ -80,7 +80,7 @@ export async function scoreClaimCheck(
       },
       card,
       champion.onnx,
-      { intraOpThreads: settings.threads, worker: false },
+      { intraOpThreads: settings.threads, worker: settings.worker },
     );
     const result = await scoreParquet(input, output, card, model.run, {
       batchSize: settings.batchWindows,

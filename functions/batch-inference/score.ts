@@ -33,6 +33,14 @@ export interface ScoreResult {
   timings: { read_window: number; infer: number; write: number; finish: number };
 }
 
+interface InFlight {
+  b: number;
+  t: Float64Array;
+  truth: Float64Array;
+  last: Float64Array;
+  y: Promise<Float32Array>;
+}
+
 type ScoredCard = Pick<ModelCard, "features" | "targets" | "window" | "horizon">;
 
 export async function scoreParquet(
@@ -63,26 +71,42 @@ export async function scoreParquet(
       timings[part] += (now - clock) / 1000;
       clock = now;
     };
+    // One batch in flight: its forecasts are consumed after the next batch has been started, so with
+    // the session on the onnxruntime worker thread (SCORE_WORKER=1) windowing overlaps inference.
+    let pending: InFlight | null = null;
+    const consume = async (batch: InFlight) => {
+      const y = await batch.y;
+      lap("infer");
+      if (y.length !== batch.b * ySize)
+        throw new Error(
+          `model answered ${y.length} values for ${batch.b} windows, expected ${batch.b * ySize}`,
+        );
+      errors.add(y, batch.truth, batch.last);
+      writer.append(batch.b, batch.t, y, batch.truth);
+      lap("write");
+    };
     for await (const block of readBlocks(conn, input, columnsToRead(card), options.blockRows)) {
       const set = windower.push(block);
       lap("read_window");
       for (let from = 0; from < set.n; from += options.batchSize) {
         const b = Math.min(options.batchSize, set.n - from);
-        const y = await run(
-          set.x.subarray(from * xSize, (from + b) * xSize),
-          set.t.subarray(from * card.horizon, (from + b) * card.horizon),
+        const t = set.t.subarray(from * card.horizon, (from + b) * card.horizon);
+        const started: InFlight = {
           b,
-        );
-        if (y.length !== b * ySize)
-          throw new Error(`model answered ${y.length} values for ${b} windows, expected ${b * ySize}`);
-        lap("infer");
-        const truth = set.truth.subarray(from * ySize, (from + b) * ySize);
-        errors.add(y, truth, set.last.subarray(from * card.targets.length, (from + b) * card.targets.length));
-        writer.append(b, set.t.subarray(from * card.horizon, (from + b) * card.horizon), y, truth);
-        lap("write");
+          t,
+          truth: set.truth.subarray(from * ySize, (from + b) * ySize),
+          last: set.last.subarray(from * card.targets.length, (from + b) * card.targets.length),
+          // copies: a view posted to the worker would clone the whole block's buffer
+          y: run(set.x.slice(from * xSize, (from + b) * xSize), t.slice(), b),
+        };
+        // a rejection is awaited in consume; until then it must not count as unhandled
+        started.y.catch(() => undefined);
+        if (pending) await consume(pending);
+        pending = started;
       }
       n += set.n;
     }
+    if (pending) await consume(pending);
     const rows = await writer.finish(output);
     lap("finish");
     const metrics = errors.model();

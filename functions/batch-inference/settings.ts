@@ -1,5 +1,5 @@
 /** batch-inference settings from the environment (each error names its variable). */
-import { envNumber } from "../common/env.ts";
+import { envBool, envNumber } from "../common/env.ts";
 
 export interface BatchSettings {
   /** Windows per onnxruntime run. */
@@ -8,6 +8,8 @@ export interface BatchSettings {
   blockRows: number;
   /** onnxruntime intra-op threads. */
   threads: number;
+  /** Run onnxruntime on its worker thread, so windowing the next batch overlaps inference. */
+  worker: boolean;
 }
 
 export function loadBatchSettings(env: NodeJS.ProcessEnv = process.env): BatchSettings {
@@ -15,5 +17,6 @@ export function loadBatchSettings(env: NodeJS.ProcessEnv = process.env): BatchSe
     batchWindows: envNumber(env, "SCORE_BATCH_WINDOWS", 4096, { min: 1, max: 1_000_000, integer: true }),
     blockRows: envNumber(env, "SCORE_BLOCK_ROWS", 65_536, { min: 2048, max: 10_000_000, integer: true }),
     threads: envNumber(env, "SCORE_THREADS", 1, { min: 1, max: 64, integer: true }),
+    worker: envBool(env, "SCORE_WORKER", false),
   };
 }

@@ -174,6 +174,13 @@ describe("batch-inference module", () => {
       });
     }
     expect(compared).toBe(evaluation.n_windows);
+    // the session on the onnxruntime worker thread (SCORE_WORKER=1) gives the same rows
+    const onWorker = await scoreClaimCheck(claim, {
+      ...ctx,
+      env: { ...ctx.env, SCORE_WORKER: "1", SCORE_BATCH_WINDOWS: "100" },
+    });
+    expect(onWorker.n_windows).toBe(evaluation.n_windows);
+    expect(await results(onWorker.output_uri)).toEqual(got);
     // the message's metrics are those of the rows written
     const mae = got.reduce((s, r) => s + Math.abs(r.down - (r.down_actual as number)), 0) / got.length;
     expect(evaluation.metrics.down?.mae).toBeCloseTo(mae, 0);
