@@ -3,8 +3,10 @@
  * `model-selected`. A table on a terminal; `--json` prints one JSON document for scripts. Bad input
  * exits 2 with a message naming the problem, having written nothing.
  */
+import { loadCommonConfig } from "../functions/common/config.ts";
 import { closeStageContext, createStageContext } from "../functions/common/context.ts";
 import { createLogger } from "../functions/common/log.ts";
+import { createS3Client } from "../functions/common/s3.ts";
 import { MODELS_USAGE, type ModelsCommand, parseModelsArgs, UsageError } from "./models/args.ts";
 import { describeRun, listRuns, type RunInfo } from "./models/catalog.ts";
 import { readHistory } from "./models/history.ts";
@@ -35,23 +37,21 @@ function operationText(r: OperationResult): string {
   return `${r.action}: '${r.identifier}' now serves ${r.run_id} (was ${r.previous_run_id ?? "none"}); history ${r.history_key}`;
 }
 
-async function execute(command: ModelsCommand): Promise<unknown> {
-  const logger = createLogger("flts-models-cli");
-  logger.setLogLevel("ERROR");
-  const ctx = await createStageContext("models-cli", process.env, logger);
-  const ops = { s3: ctx.s3, producer: ctx.producer, buckets: ctx.config.storage.buckets };
-  const out = (json: unknown, text: string) => {
-    process.stdout.write(`${command.json ? JSON.stringify(json, null, 2) : text}\n`);
-    return json;
-  };
+type Print = (json: unknown, text: string) => unknown;
+
+/** list, show and history only read S3 (no Kafka connection). */
+async function read(command: Exclude<ModelsCommand, { verb: "promote" | "rollback" }>, out: Print) {
+  const config = loadCommonConfig();
+  const s3 = createS3Client(config.storage);
+  const buckets = config.storage.buckets;
   try {
     switch (command.verb) {
       case "list": {
-        const runs = await listRuns(ops.s3, ops.buckets, command.identifier);
+        const runs = await listRuns(s3, buckets, command.identifier);
         return out(runs, runs.length ? runRows(runs) : "no runs");
       }
       case "show": {
-        const run = await describeRun(ops.s3, ops.buckets, command.run_id);
+        const run = await describeRun(s3, buckets, command.run_id);
         if (!run) throw new RefusedError(`run ${command.run_id}: no model card (unknown run)`);
         const card = run.card;
         return out(
@@ -60,7 +60,7 @@ async function execute(command: ModelsCommand): Promise<unknown> {
         );
       }
       case "history": {
-        const items = await readHistory(ops.s3, ops.buckets.promotion, command.identifier);
+        const items = await readHistory(s3, buckets.promotion, command.identifier);
         return out(
           items,
           table(
@@ -75,18 +75,35 @@ async function execute(command: ModelsCommand): Promise<unknown> {
           ),
         );
       }
-      case "promote": {
-        const result = await promoteRun(ops, command.run_id, command.identifier, command.reason);
-        return out(result, operationText(result));
-      }
-      case "rollback": {
-        const result = await rollback(ops, command.identifier, command.reason);
-        return out(result, operationText(result));
-      }
     }
+  } finally {
+    s3.destroy();
+  }
+}
+
+/** promote and rollback write the pointers and history, then publish model-selected. */
+async function write(command: Extract<ModelsCommand, { verb: "promote" | "rollback" }>, out: Print) {
+  const logger = createLogger("flts-models-cli");
+  logger.setLogLevel("ERROR");
+  const ctx = await createStageContext("models-cli", process.env, logger);
+  const ops = { s3: ctx.s3, producer: ctx.producer, buckets: ctx.config.storage.buckets };
+  try {
+    const result =
+      command.verb === "promote"
+        ? await promoteRun(ops, command.run_id, command.identifier, command.reason)
+        : await rollback(ops, command.identifier, command.reason);
+    return out(result, operationText(result));
   } finally {
     await closeStageContext(ctx);
   }
+}
+
+function execute(command: ModelsCommand): Promise<unknown> {
+  const out: Print = (json, text) => {
+    process.stdout.write(`${command.json ? JSON.stringify(json, null, 2) : text}\n`);
+    return json;
+  };
+  return command.verb === "promote" || command.verb === "rollback" ? write(command, out) : read(command, out);
 }
 
 async function main(): Promise<number> {
