@@ -199,7 +199,14 @@ export async function decide(
     const base = { run_id: previous.run_id, model_type: previous.model_type, kind: "champion" as const };
     try {
       const { card, bytes } = await loadModel(ctx, previous.model_uri, previous.card_uri);
-      champion = await scoreModel(base, card, bytes, test, settings.weights);
+      champion = await scoreModel(base, card, bytes, test, settings.weights, (pred) =>
+        predictions.push({
+          run_id: previous.run_id,
+          model_type: previous.model_type,
+          pred,
+          kind: "champion",
+        }),
+      );
     } catch (error) {
       champion = failedEntry(base, "FAILED", `cannot load the champion: ${(error as Error).message}`);
     }

@@ -2,7 +2,8 @@
  * The per-window forecast series of one decision, stored beside it as
  * `evaluations/<identifier>/<config_hash>/decisions/<generation>.series.bin`: for each test window
  * the time of its first forecast step, the actual value of each target there, and the first-step
- * forecast of every scored candidate and of the persistence baseline (float32).
+ * forecast of every scored candidate, of the champion it was compared with (when not one of them)
+ * and of the persistence baseline (float32).
  *
  * Layout (little-endian): "FLTSSER1", u32 header length, the header as UTF-8 JSON, zero padding to
  * a multiple of 8, then `ts` as n float64 (Unix seconds), then each series' n×targets float32,
@@ -25,7 +26,7 @@ export const SeriesHeader = z.object({
   series: z.array(
     z.object({
       name: z.string(),
-      kind: z.enum(["actual", "candidate", "baseline"]),
+      kind: z.enum(["actual", "candidate", "champion", "baseline"]),
       model_type: z.string(),
     }),
   ),
@@ -88,6 +89,8 @@ export interface CandidatePredictions {
   run_id: string;
   model_type: string;
   pred: ArrayLike<number>;
+  /** A candidate of this decision (default), or the champion it was compared with. */
+  kind?: "candidate" | "champion";
 }
 
 /** Builds the series of a test set: actual, the candidates given, the persistence baseline. */
@@ -107,7 +110,7 @@ export function buildSeries(test: TestSet, candidates: readonly CandidatePredict
       horizon: test.horizon,
       series: [
         { name: "actual", kind: "actual", model_type: "-" },
-        ...candidates.map((c) => ({ name: c.run_id, kind: "candidate" as const, model_type: c.model_type })),
+        ...candidates.map((c) => ({ name: c.run_id, kind: c.kind ?? "candidate", model_type: c.model_type })),
         { name: "persistence", kind: "baseline", model_type: "PERSISTENCE" },
       ],
     },

@@ -36,6 +36,13 @@ describe("per-window forecast series (functions/evaluate/series.ts)", () => {
     expect(back.values.map((v) => [...v])).toEqual(series.values.map((v) => [...v]));
   });
 
+  it("names the champion it was compared with as such", () => {
+    const pred = new Float32Array(12);
+    const series = buildSeries(testSet(), [{ run_id: "old", model_type: "LSTM", pred, kind: "champion" }]);
+    expect(series.header.series[1]).toEqual({ name: "old", kind: "champion", model_type: "LSTM" });
+    expect(decodeSeries(encodeSeries(series)).header.series[1]?.kind).toBe("champion");
+  });
+
   it("refuses bytes that are not a series file", () => {
     expect(() => decodeSeries(new TextEncoder().encode("PAR1 not this"))).toThrow(/not a FLTS series/);
   });
