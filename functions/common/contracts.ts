@@ -150,6 +150,30 @@ export const PerformanceEvalMessage = z.looseObject({
 });
 export type PerformanceEvalMessage = z.infer<typeof PerformanceEvalMessage>;
 
+/** `model-promotion/<identifier>/drift/<run_id>-<id>.json`: monitor's record of a degraded model (written once). */
+export const DriftEvent = z.object({
+  v: z.literal(1),
+  identifier: Identifier,
+  run_id: RunId,
+  model_type: ModelType,
+  config_hash: ConfigHash,
+  threshold: z.number().positive(),
+  /** Where the ratio at promotion came from: the decision record, or the model card when none names the run. */
+  reference: z.enum(["decision", "card"]),
+  targets: z.record(
+    z.string(),
+    z.object({
+      live_ratio: z.number().nullable(),
+      reference_ratio: z.number().nullable(),
+      change: z.number().nullable(),
+      drifted: z.boolean(),
+    }),
+  ),
+  output_uri: S3Uri,
+  detected_at: z.string(),
+});
+export type DriftEvent = z.infer<typeof DriftEvent>;
+
 /**
  * One row of a batch result (Parquet `inference-logs/<identifier>/<YYYYMMDD>/batch-<run_id>-<id>.parquet`):
  * the instant forecast, its step (1..horizon), each target's forecast and, where the data has it, the actual.

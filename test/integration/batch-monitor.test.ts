@@ -1,0 +1,186 @@
+/**
+ * monitor on real MinIO with real batch-inference results (GRU fixture, onnxruntime): a scoring file
+ * whose values are scaled by 3 past its first half drifts and is recorded once (a redelivered
+ * message records nothing new); the same file unscaled does not; the ratio at promotion comes from
+ * evaluate's decision record when it names the run.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { scoreClaimCheck } from "../../functions/batch-inference/batch.ts";
+import { closeStageContext, type StageContext } from "../../functions/common/context.ts";
+import {
+  DriftEvent,
+  EvaluationDecision,
+  type InferenceDataMessage,
+  type PerformanceEvalMessage,
+} from "../../functions/common/contracts.ts";
+import { getJson, listKeys, putBytes, putJson } from "../../functions/common/s3.ts";
+import { evaluationKeys } from "../../functions/evaluate/state.ts";
+import { monitorMessage } from "../../functions/monitor/monitor.ts";
+import { localServiceSettings } from "../../local/services/env.ts";
+import { ensureTopics } from "../../local/services/provision.ts";
+import { cardOf, publishFixture } from "./inference-harness.ts";
+import { sliceTestCsv, testContext, uniqueId } from "./pipeline-helpers.ts";
+
+const HASH = "c".repeat(64);
+const prefix = uniqueId("monitor");
+const dir = mkdtempSync(join(tmpdir(), "flts-monitor-it-"));
+let ctx: StageContext;
+
+const csvText = readFileSync(sliceTestCsv, "utf8").trim();
+const [header, ...lines] = csvText.split("\n") as [string, ...string[]];
+
+/** Every value past the first half multiplied by `factor` (time kept). */
+function scaled(factor: number): string {
+  const half = Math.floor(lines.length / 2);
+  const rows = lines.map((line, i) =>
+    i < half
+      ? line
+      : line
+          .split(",")
+          .map((cell, c) => (c === 0 ? cell : String(Number(cell) * factor)))
+          .join(","),
+  );
+  return [header, ...rows].join("\n");
+}
+
+async function stageScoring(identifier: string, csv: string): Promise<InferenceDataMessage> {
+  const csvPath = join(dir, `${identifier}.csv`);
+  const parquet = join(dir, `${identifier}.parquet`);
+  writeFileSync(csvPath, csv);
+  const instance = await DuckDBInstance.create(":memory:");
+  const conn = await DuckDBConnection.create(instance);
+  try {
+    await conn.run(
+      `COPY (SELECT * REPLACE (CAST(time AS TIMESTAMP) AS time) FROM read_csv('${csvPath}')) TO '${parquet}' (FORMAT parquet)`,
+    );
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
+  const body = readFileSync(parquet);
+  const key = `${identifier}/score/${HASH}/score.parquet`;
+  await putBytes(ctx.s3, ctx.config.storage.buckets.processed, key, body);
+  return {
+    bucket: ctx.config.storage.buckets.processed,
+    object_key: key,
+    config_hash: HASH,
+    identifier,
+    v: 1,
+    size: body.length,
+    purpose: "score",
+  };
+}
+
+async function scored(identifier: string, factor: number): Promise<PerformanceEvalMessage> {
+  await publishFixture("gru", `${identifier}-gru`, identifier);
+  return scoreClaimCheck(await stageScoring(identifier, scaled(factor)), ctx);
+}
+
+beforeAll(async () => {
+  await ensureTopics(localServiceSettings());
+  ctx = await testContext("it-monitor");
+});
+afterAll(async () => {
+  if (ctx) await closeStageContext(ctx);
+});
+
+describe("monitor", () => {
+  it("values scaled by 3 past the first half: drift recorded once, a redelivery records nothing new", async () => {
+    const id = `${prefix}-x3`;
+    const message = await scored(id, 3);
+    // measured: `up` goes from 0.90 of persistence's MAE to 1.26 (x1.40); `down` barely moves (x1.02)
+    expect(message.ratio.up as number).toBeGreaterThan(1.15 * (message.drift.up?.reference_ratio as number));
+    const first = await monitorMessage(message, ctx);
+    expect(first.status).toBe("drift");
+    if (first.status !== "drift") return;
+    expect(first.recorded).toBe(true);
+    expect(first.event.reference).toBe("card");
+    expect(first.event.targets.up?.drifted).toBe(true);
+    expect(first.event.targets.down?.drifted).toBe(false);
+    const again = await monitorMessage(message, ctx);
+    expect(again.status === "drift" && again.recorded).toBe(false);
+    const keys = await listKeys(ctx.s3, ctx.config.storage.buckets.promotion, `${id}/drift/`);
+    expect(keys).toEqual([first.key]);
+    const stored = await getJson(ctx.s3, ctx.config.storage.buckets.promotion, first.key, DriftEvent);
+    expect(stored.output_uri).toBe(message.output_uri);
+    expect(stored.threshold).toBe(1.15);
+  });
+
+  it("the same file unscaled does not drift and records nothing", async () => {
+    const id = `${prefix}-x1`;
+    const message = await scored(id, 1);
+    const result = await monitorMessage(message, ctx);
+    expect(result).toEqual({ status: "ok", reference: "card" });
+    expect(await listKeys(ctx.s3, ctx.config.storage.buckets.promotion, `${id}/drift/`)).toEqual([]);
+  });
+
+  it("the ratio at promotion comes from the decision record when it names the run", async () => {
+    const id = `${prefix}-decided`;
+    const message = await scored(id, 3);
+    const card = cardOf("gru");
+    const test = card.metrics.test;
+    const persistence = card.metrics.persistence;
+    // a decision whose run was 100x worse than persistence at promotion: the live ratio is no drift against it
+    const worse = Object.fromEntries(
+      Object.entries(persistence).map(([t, m]) => [
+        t,
+        { mae: m.mae * 100, rmse: m.rmse * 100, mse: m.mse * 10_000 },
+      ]),
+    );
+    const entry = {
+      run_id: message.run_id,
+      model_type: "GRU",
+      kind: "candidate",
+      status: "SCORED",
+      score: 1,
+      rmse: 1,
+      mae: 1,
+      mse: 1,
+      per_target: worse,
+    };
+    const baseline = {
+      run_id: "persistence",
+      model_type: "PERSISTENCE",
+      kind: "baseline",
+      status: "SCORED",
+      score: 1,
+      rmse: 1,
+      mae: 1,
+      mse: 1,
+      per_target: persistence,
+    };
+    const decision = EvaluationDecision.parse({
+      v: 1,
+      identifier: id,
+      config_hash: message.config_hash,
+      generation: "0123456789abcdef",
+      runs: [message.run_id],
+      decided_at: new Date().toISOString(),
+      policy: "always",
+      expected: ["GRU"],
+      deadline_passed: false,
+      n_test_windows: 1,
+      scoreboard: [entry, baseline],
+      baseline,
+      winner: { run_id: message.run_id, model_type: "GRU", score: 1 },
+      promoted: true,
+      reason: "test",
+      pointer: null,
+      previous: null,
+      history_key: null,
+    });
+    expect(Object.keys(test)).toEqual(Object.keys(persistence));
+    await putJson(
+      ctx.s3,
+      ctx.config.storage.buckets.artifacts,
+      evaluationKeys.decision(id, message.config_hash),
+      decision,
+    );
+    const result = await monitorMessage(message, ctx);
+    expect(result).toEqual({ status: "ok", reference: "decision" });
+  });
+});
