@@ -3,18 +3,22 @@
  * with a 1-epoch budget, as CI runs it (CI=true, no stdin): real Kafka, MinIO, Python trainers,
  * onnxruntime and the inference service it leaves running.
  */
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeStageContext, type StageContext } from "../../functions/common/context.ts";
 import { PromotionPointer } from "../../functions/common/contracts.ts";
 import { getBytes, getJson, listKeys } from "../../functions/common/s3.ts";
 import { loadRunStates } from "../../functions/evaluate/state.ts";
+import { stateDir } from "../../local/paths.ts";
 import { inferencePid, stopInference } from "../../local/services/inference.ts";
+import { launchBrowser } from "../browser/chromium.ts";
 import { lastJsonLine, runCli } from "../cli-process.ts";
 import { sliceCsv, sliceTestCsv, testContext, uniqueId, waitUntil } from "../integration/pipeline-helpers.ts";
 
 const identifier = uniqueId("demo");
+const artifacts = join(stateDir, "artifacts");
 let ctx: StageContext;
 
 function freePort(): Promise<number> {
@@ -37,6 +41,30 @@ function maxOf(column: string): number {
     for (const row of rows) max = Math.max(max, Number(row.split(",")[index]));
   }
   return max;
+}
+
+/**
+ * The console of the service the demo left running, in headless Chromium: it names the promoted run and
+ * shows the scoreboard and the chart; the screenshot is kept as a test artifact.
+ */
+async function screenshotConsole(url: string, identifier: string, runId: string): Promise<void> {
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage();
+    await page.setViewport({ width: 1400, height: 1300 });
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(`${url}/console?identifier=${identifier}`, { waitUntil: "load" });
+    await page.waitForSelector("body[data-loaded=true]");
+    expect(await page.$eval("#run-id", (e) => e.textContent)).toBe(runId);
+    expect(await page.$$eval("#scoreboard tbody tr", (rows) => rows.length)).toBeGreaterThanOrEqual(4);
+    expect(await page.$$eval("#chart canvas", (canvases) => canvases.length)).toBeGreaterThan(0);
+    mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: join(artifacts, "console-demo.png"), fullPage: true });
+    expect(errors).toEqual([]);
+  } finally {
+    await browser.close();
+  }
 }
 
 beforeAll(async () => {
@@ -120,6 +148,7 @@ describe("npm run demo (end to end on the reference-data slice)", () => {
       run_id: string;
     };
     expect(current.run_id).toBe(result.promoted?.run_id);
+    await screenshotConsole(result.service_url, identifier, result.promoted?.run_id as string);
     expect(await stopInference()).toBe(true);
     const logBucket = ctx.config.storage.buckets.inferenceLogs;
     const keys = await waitUntil("an inference-log object", async () => {
