@@ -1,8 +1,9 @@
 /**
  * batch-inference on real MinIO, Kafka and onnxruntime with the GRU fixture: the results equal the
  * single-request path (the inference service's /predict/batch) for the same rows; a scoring file with
- * gaps and NaN cells; claim checks for a missing object or an identifier without a champion go to
- * DLQ-inference-data with their reason, through the local runtime.
+ * gaps and NaN cells; through the local runtime (batch-inference and monitor): a claim check scored
+ * and announced, a degraded file's drift recorded by monitor, and claim checks for a missing object
+ * or an identifier without a champion sent to DLQ-inference-data with their reason.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,17 +15,18 @@ import { closeStageContext, type StageContext } from "../../functions/common/con
 import {
   batchResultRow,
   DlqEnvelope,
+  DriftEvent,
   InferenceDataMessage,
   PerformanceEvalMessage,
 } from "../../functions/common/contracts.ts";
 import { publish } from "../../functions/common/kafka.ts";
-import { getBytes, parseS3Uri, putBytes } from "../../functions/common/s3.ts";
+import { getBytes, getJson, listKeys, parseS3Uri, putBytes } from "../../functions/common/s3.ts";
 import type { InferenceService } from "../../functions/inference/service.ts";
 import { type Runtime, startRuntime } from "../../local/runtime/runtime.ts";
 import { localServiceSettings } from "../../local/services/env.ts";
 import { ensureTopics } from "../../local/services/provision.ts";
 import { cardOf, post, publishFixture, serveFixture } from "./inference-harness.ts";
-import { sliceTestCsv, TopicCollector, testContext, uniqueId } from "./pipeline-helpers.ts";
+import { sliceTestCsv, TopicCollector, testContext, uniqueId, waitUntil } from "./pipeline-helpers.ts";
 
 const HASH = "a".repeat(64);
 const prefix = uniqueId("batch");
@@ -239,7 +241,7 @@ describe("batch-inference through the local runtime", () => {
   beforeAll(async () => {
     runtime = await startRuntime({
       env: process.env,
-      functions: ["batch-inference"],
+      functions: ["batch-inference", "monitor"],
       groupSuffix: prefix,
       startAt: "latest",
       accept: (text, id) => (id ? id.startsWith(prefix) : text.includes(prefix)),
@@ -263,6 +265,32 @@ describe("batch-inference through the local runtime", () => {
     const evaluation = PerformanceEvalMessage.parse(doc);
     expect(evaluation.run_id).toBe(`${prefix}-gru-rt`);
     expect(evaluation.n_windows).toBe(lines.length - 10);
+  });
+
+  it("values scaled by 3 past the first half: batch-inference, then monitor records one drift event", async () => {
+    const id = `${prefix}-drift`;
+    await publishFixture("gru", `${prefix}-gru-drift`, id);
+    const half = Math.floor(lines.length / 2);
+    const x3 = lines.map((l, i) =>
+      i < half
+        ? l
+        : l
+            .split(",")
+            .map((cell, c) => (c === 0 ? cell : String(Number(cell) * 3)))
+            .join(","),
+    );
+    const claim = await stageScoring(id, [header, ...x3].join("\n"));
+    await publish(ctx.producer, "inference-data", InferenceDataMessage, claim, id);
+    const [doc] = await evals.waitFor("the performance-eval message", (d) => d.identifier === id);
+    const bucket = ctx.config.storage.buckets.promotion;
+    const keys = await waitUntil("the drift event", async () => {
+      const found = await listKeys(ctx.s3, bucket, `${id}/drift/`);
+      return found.length > 0 ? found : null;
+    });
+    expect(keys).toHaveLength(1);
+    const event = await getJson(ctx.s3, bucket, keys[0] as string, DriftEvent);
+    expect(event.output_uri).toBe((doc as { output_uri: string }).output_uri);
+    expect(event.targets.up?.drifted).toBe(true);
   });
 
   it("a claim check for a missing object, or an identifier without a champion, goes to the DLQ with its reason", async () => {
