@@ -8,7 +8,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
-from . import heartbeat, log, s3io
+from . import heartbeat, log, s3io, tracking
 from .card import metrics_doc, model_card, utc_now
 from .data import read_parquet_bytes
 from .finite import NonFiniteError
@@ -59,6 +59,7 @@ def run_job(raw: Any, s3: Any = None, time_budget_seconds: float | None = None) 
         td = spec.training_data
         p = spec.params
         log.info("train_start", identifier=spec.identifier, config_hash=spec.config_hash, artifact_uri=artifact_uri, params=p.__dict__)
+        tracking.start(spec, artifact_uri)  # optional MLflow sink (MLFLOW_TRACKING_URI); never raises
         t_load = time.monotonic()
         train = read_parquet_bytes(s3io.get_bytes(s3, td.bucket, td.object_key), s3io.uri(td.bucket, td.object_key))
         test = read_parquet_bytes(s3io.get_bytes(s3, td.bucket, td.test_object_key), s3io.uri(td.bucket, td.test_object_key))
@@ -85,6 +86,7 @@ def run_job(raw: Any, s3: Any = None, time_budget_seconds: float | None = None) 
         s3io.put_bytes(s3, bucket, prefix + "model.onnx", outcome.onnx_bytes, "application/octet-stream")
         s3io.put_json(s3, bucket, prefix + "model.json", card)
         s3io.put_json(s3, bucket, prefix + "metrics.json", metrics_doc(outcome))
+        tracking.succeeded(card, metrics_doc(outcome), outcome.onnx_bytes)
         s3io.put_json(s3, bucket, prefix + "_SUCCESS", {"run_id": spec.run_id, "finished_at": utc_now()})
         log.info(
             "train_success",
@@ -99,6 +101,7 @@ def run_job(raw: Any, s3: Any = None, time_budget_seconds: float | None = None) 
     except Exception as exc:  # every failure ends in _FAILED
         message = describe(exc)
         log.error("train_failed", error=message, traceback=traceback.format_exc(limit=8))
+        tracking.failed(message)
         if dest is None:
             log.error("failed_marker_unwritable", error="the job spec names no usable artifacts.bucket/prefix")
             return JobResult(False, run_id, model_type, None, error=message)
@@ -115,4 +118,5 @@ def run_job(raw: Any, s3: Any = None, time_budget_seconds: float | None = None) 
         return JobResult(False, run_id, model_type, artifact_uri, error=message)
     finally:
         heartbeat.stop()
+        tracking.close()
         log.clear()

@@ -15,7 +15,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
-from . import log, metrics
+from . import log, metrics, tracking
 from .data import DataError, Series, Windows, make_windows, resolve_columns
 from .finite import require_finite_loss, require_finite_predictions
 from .spec import Params
@@ -91,6 +91,7 @@ def train_model(
 
         def on_epoch(rec: dict[str, float]) -> None:
             log.info("epoch", model_type=model_type, max_epochs=hp.max_epochs, **rec)
+            tracking.epoch(rec)
 
         t0 = time.monotonic()
         res = rnn.fit(
