@@ -18,7 +18,7 @@ import { type PipelineSummary, scoreboardTable, summarise } from "../runtime/sum
 import { ensureLocalServices } from "../services/index.ts";
 import type { Report } from "./events.ts";
 import type { PipelineOptions } from "./options.ts";
-import { type PipelineState, StageError, watchRuntime } from "./watch.ts";
+import { ownDispatch, type PipelineState, StageError, watchRuntime } from "./watch.ts";
 
 export { StageError };
 
@@ -163,13 +163,8 @@ async function follow(
   await upload(runtime, state, report, options.data);
   const pre = await waitFor("preprocess", "preprocess", deadline, state, report, () => state.preprocess);
   if (pre.status === "ignored") throw new StageError("preprocess", "the object was ignored");
-  const dispatch = await waitFor(
-    "train-dispatch",
-    "train-dispatch",
-    deadline,
-    state,
-    report,
-    () => state.dispatch,
+  const dispatch = await waitFor("train-dispatch", "train-dispatch", deadline, state, report, () =>
+    ownDispatch(state),
   );
   const artifacts = config.storage.buckets.artifacts;
   const runIds = [...dispatch.dispatched.map((r) => r.run_id), ...dispatch.skipped.map((r) => r.run_id)];
@@ -251,7 +246,7 @@ export async function runPipeline(options: PipelineOptions, report: Report): Pro
     identifier: options.identifier,
     uploadedKeys: new Set(),
     preprocess: null,
-    dispatch: null,
+    dispatches: new Map(),
     failure: null,
     foreignFailures: 0,
   };

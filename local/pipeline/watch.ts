@@ -23,10 +23,17 @@ export interface PipelineState {
   identifier: string;
   uploadedKeys: Set<string>;
   preprocess: PreprocessResult | null;
-  dispatch: DispatchResult | null;
+  /** Dispatch results of this identifier by config_hash (another data set's may arrive first). */
+  dispatches: Map<string, DispatchResult>;
   failure: StageError | null;
   /** Failed messages that were not this pipeline's (poison messages, other data sets' failures). */
   foreignFailures: number;
+}
+
+/** The dispatch of this pipeline's own data set, once both are known. */
+export function ownDispatch(state: PipelineState): DispatchResult | null {
+  const hash = configHashOf(state);
+  return hash === null ? null : (state.dispatches.get(hash) ?? null);
 }
 
 function configHashOf(state: PipelineState): string | null {
@@ -41,7 +48,7 @@ function isOwn(state: PipelineState, input: unknown): boolean {
   if (typeof fields.key === "string" && state.uploadedKeys.has(fields.key)) return true;
   const hash = configHashOf(state);
   if (hash !== null && fields.config_hash === hash) return true;
-  const runIds = new Set(state.dispatch?.dispatched.map((r) => r.run_id) ?? []);
+  const runIds = new Set(ownDispatch(state)?.dispatched.map((r) => r.run_id) ?? []);
   if (typeof fields.run_id === "string" && runIds.has(fields.run_id)) return true;
   const runOfKey = typeof fields.key === "string" ? /^runs\/([^/]+)\//.exec(fields.key)?.[1] : undefined;
   return runOfKey !== undefined && runIds.has(runOfKey);
@@ -85,12 +92,17 @@ function onPreprocess(state: PipelineState, report: Report, p: PreprocessResult)
     state: skipped ? "skipped" : "done",
     detail: `${skipped ? "already processed, " : ""}config_hash ${p.config_hash.slice(0, 12)}…; ${describeReport(p.report)}`,
   });
+  const early = state.dispatches.get(p.config_hash);
+  if (early) reportDispatch(report, early);
 }
 
 function onDispatch(state: PipelineState, report: Report, d: DispatchResult): void {
-  const hash = configHashOf(state);
-  if (d.identifier !== state.identifier || (hash !== null && d.config_hash !== hash)) return;
-  state.dispatch = d;
+  if (d.identifier !== state.identifier) return;
+  state.dispatches.set(d.config_hash, d);
+  if (d.config_hash === configHashOf(state)) reportDispatch(report, d);
+}
+
+function reportDispatch(report: Report, d: DispatchResult): void {
   for (const run of d.dispatched)
     report(
       run.launched

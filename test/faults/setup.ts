@@ -9,7 +9,8 @@ export async function setup(): Promise<void> {
   await ensureTrainerVenv();
 }
 
+/** Stops the suite's services; its state and logs are removed unless FLTS_FAULTS_STATE_DIR chose where they go. */
 export async function teardown(): Promise<void> {
   await down();
-  rmSync(stateDir, { recursive: true, force: true });
+  if (!process.env.FLTS_FAULTS_STATE_DIR) rmSync(stateDir, { recursive: true, force: true });
 }
