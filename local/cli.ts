@@ -6,6 +6,7 @@ import { ensureTrainerVenv, trainerDir, venvPython } from "./python-env.ts";
 import { localServiceEnv } from "./services/env.ts";
 import { down, ensureLocalServices, status, up } from "./services/index.ts";
 import { stopLocalstack } from "./services/localstack.ts";
+import { stopMlflow } from "./services/mlflow.ts";
 import { runningPid } from "./services/processes.ts";
 import { table as formatTable } from "./table.ts";
 
@@ -80,12 +81,13 @@ async function main(): Promise<number> {
     case "status":
       return (await printStatus()) ? 0 : 3;
     case "down": {
-      // `--localstack-only` stops LocalStack and leaves Kafka, MinIO and the service running.
-      const stopped = process.argv.includes("--localstack-only")
-        ? (await stopLocalstack())
-          ? ["localstack"]
-          : []
-        : await down();
+      // `--localstack-only` (`--mlflow-only`) stops LocalStack (MLflow) and leaves the rest running.
+      const only = process.argv.includes("--localstack-only")
+        ? { name: "localstack", stop: stopLocalstack }
+        : process.argv.includes("--mlflow-only")
+          ? { name: "mlflow", stop: stopMlflow }
+          : null;
+      const stopped = only ? ((await only.stop()) ? [only.name] : []) : await down();
       console.log(stopped.length ? `stopped: ${stopped.join(", ")}` : "nothing was running");
       return 0;
     }

@@ -53,7 +53,7 @@ export async function prepareTrainerVenv(progress?: Progress): Promise<{ venv: s
 }
 
 /** FLTS_PYTHON, else python3.11, else a python3 that is 3.11 (the trainer image's version). */
-function trainerInterpreter(): string {
+export function trainerInterpreter(): string {
   if (process.env.FLTS_PYTHON) {
     requireTool(process.env.FLTS_PYTHON);
     return process.env.FLTS_PYTHON;

@@ -42,6 +42,7 @@ import {
   readiness,
   recordStatus,
 } from "./state.ts";
+import { trackDecision } from "./tracking.ts";
 import { readSeries } from "./windows.ts";
 
 export type EvaluateResult =
@@ -342,7 +343,8 @@ export async function evaluateMessage(
       decision = await getJson(s3, bucket, decisionKey, EvaluationDecision);
     }
   }
-  await finalizeDecision(ctx, decision);
+  // Optional MLflow sink (MLFLOW_TRACKING_URI), once per carried-out decision; never fails the stage.
+  if (await finalizeDecision(ctx, decision)) await trackDecision(ctx, decision);
   return { status: "decided", identifier, config_hash, decision };
 }
 

@@ -1,6 +1,7 @@
 /** Where the local services listen and the environment the stages need to reach them. */
 import { z } from "zod";
 import { bucketEnv, queueUrl, readDataStackOutputs } from "../localstack/outputs.ts";
+import { runningPid } from "./processes.ts";
 
 export interface LocalServiceSettings {
   kafkaHost: string;
@@ -13,6 +14,8 @@ export interface LocalServiceSettings {
   minioPassword: string;
   localstackHost: string;
   localstackPort: number;
+  mlflowHost: string;
+  mlflowPort: number;
   region: string;
 }
 
@@ -38,6 +41,8 @@ export function localServiceSettings(): LocalServiceSettings {
     minioPassword: process.env.FLTS_MINIO_PASSWORD ?? "minioadmin",
     localstackHost: "127.0.0.1",
     localstackPort: port("FLTS_LOCALSTACK_PORT", 4566),
+    mlflowHost: "127.0.0.1",
+    mlflowPort: port("FLTS_MLFLOW_PORT", 5000),
     region: process.env.AWS_REGION ?? "us-east-1",
   };
 }
@@ -58,10 +63,20 @@ export function localstackEndpoint(settings = localServiceSettings()): string {
   return `http://${settings.localstackHost}:${settings.localstackPort}`;
 }
 
+export function mlflowUrl(settings = localServiceSettings()): string {
+  return `http://${settings.mlflowHost}:${settings.mlflowPort}`;
+}
+
+/** MLFLOW_TRACKING_URI while the local MLflow server (`local:up -- --mlflow`) runs, else nothing. */
+function trackingEnv(settings: LocalServiceSettings): Record<string, string> {
+  return runningPid("mlflow") === null ? {} : { MLFLOW_TRACKING_URI: mlflowUrl(settings) };
+}
+
 /**
- * The environment a stage, test or CLI needs: Kafka always; MinIO, or (FLTS_STORAGE=localstack)
- * LocalStack's S3 with the bucket names from the deployed data stack's outputs, the S3 → SQS queue
- * the local runtime reads its S3 triggers from, and CloudWatch for the stages' EMF metrics.
+ * The environment a stage, test or CLI needs: Kafka always; MLflow's tracking URI while the local
+ * server runs; MinIO, or (FLTS_STORAGE=localstack) LocalStack's S3 with the bucket names from the
+ * deployed data stack's outputs, the S3 → SQS queue the local runtime reads its S3 triggers from, and
+ * CloudWatch for the stages' EMF metrics.
  */
 export function localServiceEnv(
   settings = localServiceSettings(),
@@ -72,6 +87,7 @@ export function localServiceEnv(
     KAFKA_BROKERS: `${settings.kafkaHost}:${settings.kafkaPort}`,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     FLTS_STORAGE: mode,
+    ...trackingEnv(settings),
   };
   if (mode === "minio")
     return {

@@ -8,6 +8,7 @@ import { inferencePid, inferenceReady, inferenceState, stopInference } from "./i
 import { kafkaHealthy, kafkaVersion, startKafka } from "./kafka.ts";
 import { localstackRequested, localstackStatus, stopLocalstack, upLocalstack } from "./localstack.ts";
 import { minioHealthy, minioVersion, startMinio } from "./minio.ts";
+import { mlflowRequested, mlflowStatus, stopMlflow, upMlflow } from "./mlflow.ts";
 import { runningPid, stopService, withLock } from "./processes.ts";
 import { ensureBuckets, ensureTopics } from "./provision.ts";
 
@@ -36,8 +37,17 @@ async function allHealthy(settings: LocalServiceSettings): Promise<boolean> {
   );
 }
 
-/** Starts Kafka then MinIO (whose notifications need Kafka), then topics and buckets. Idempotent. */
+/**
+ * Starts Kafka then MinIO (whose notifications need Kafka), then topics and buckets; then MLflow when
+ * asked for (`--mlflow`, FLTS_MLFLOW=1). Idempotent.
+ */
 export async function up(log: Log = stderr): Promise<UpResult> {
+  const result = await upKafkaAndMinio(log);
+  if (mlflowRequested() && (await upMlflow(localServiceSettings(), log))) result.alreadyRunning = false;
+  return result;
+}
+
+async function upKafkaAndMinio(log: Log): Promise<UpResult> {
   const settings = localServiceSettings();
   if (localstackRequested()) await upLocalstack(settings, log);
   if (await allHealthy(settings)) return { alreadyRunning: true, createdTopics: [], createdBuckets: [] };
@@ -68,10 +78,11 @@ export async function ensureLocalServices(log: Log = stderr): Promise<UpResult> 
   return result;
 }
 
-/** Stops the inference service, MinIO, then Kafka; returns the services it stopped. */
+/** Stops the inference service, MLflow, LocalStack, MinIO, then Kafka; returns the services it stopped. */
 export async function down(): Promise<string[]> {
   const stopped: string[] = [];
   if (await stopInference()) stopped.push("inference");
+  if (await stopMlflow()) stopped.push("mlflow");
   if (await stopLocalstack()) stopped.push("localstack");
   rmSync(provisionedMarker, { force: true });
   if (existsSync(dockerMarker)) {
@@ -119,6 +130,9 @@ export async function status(): Promise<ServiceStatus[]> {
     },
     await inferenceStatus(),
     ...(runningPid("localstack") !== null || localstackRequested() ? [await localstackStatus(settings)] : []),
+    ...(runningPid("mlflow") !== null || mlflowRequested()
+      ? [await mlflowStatus(settings, mlflowRequested())]
+      : []),
   ];
 }
 

@@ -54,6 +54,20 @@ export function localS3Client(settings: LocalServiceSettings): S3Client {
   });
 }
 
+/** Creates `bucket` when missing, without notifications (a tool's own bucket, e.g. MLflow's artifacts). */
+export async function ensurePlainBucket(settings: LocalServiceSettings, bucket: string): Promise<boolean> {
+  const s3 = localS3Client(settings);
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+    return false;
+  } catch {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    return true;
+  } finally {
+    s3.destroy();
+  }
+}
+
 /** Creates missing buckets and (re)points every bucket's ObjectCreated events at the Kafka target. */
 export async function ensureBuckets(settings: LocalServiceSettings): Promise<string[]> {
   const s3 = localS3Client(settings);
