@@ -50,6 +50,9 @@ export const PerTargetMetrics = z.record(z.string(), ErrorMetrics);
 export type PerTargetMetrics = z.infer<typeof PerTargetMetrics>;
 
 /** `training-data`: the claim check for one processed data set. */
+/** Amounts that cannot be negative: traffic volumes (bits), users seen, resource blocks used. */
+export const VOLUME_COLUMNS = ["down", "up", "rnti_count", "rb_down", "rb_up"] as const;
+
 export const TrainingDataMessage = z.looseObject({
   bucket: z.string().min(1),
   object_key: z.string().min(1),

@@ -1,5 +1,6 @@
 /** Turning a validated request into forecasts: model lookup, lease, cache, micro-batch, log. */
 import { createHash } from "node:crypto";
+import { VOLUME_COLUMNS } from "../common/contracts.ts";
 import { answerText, type Prediction, predictionsJson, toPredictions } from "./answer.ts";
 import type { ForecastRecord } from "./inference-log.ts";
 import type { Lru } from "./lru.ts";
@@ -193,6 +194,7 @@ export class Predictor {
         features: card.features,
         window: card.window,
         bounds: timeBounds(created, this.deps.maxTsDistanceDays, card.horizon * card.step_seconds),
+        nonNegative: card.features.map((f) => (VOLUME_COLUMNS as readonly string[]).includes(f)),
       };
       shapes.set(model, shape);
     }

@@ -28,6 +28,8 @@ export interface WindowShape {
   features: readonly string[];
   window: number;
   bounds: TimeBounds;
+  /** Per feature: whether it is an amount that cannot be negative (a traffic volume). */
+  nonNegative?: readonly boolean[];
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -136,6 +138,12 @@ export function readWindow(
       const v = column[i];
       if (typeof v !== "number" || !(Math.abs(v) <= FLOAT32_MAX)) {
         throw invalidField(`${prefix}.${name}`, `index ${i}: expected a finite number, got ${describe(v)}`);
+      }
+      if (v < 0 && shape.nonNegative?.[f]) {
+        throw invalidField(
+          `${prefix}.${name}`,
+          `index ${i}: ${v} is negative; '${name}' is an amount (>= 0)`,
+        );
       }
       if (i >= first) out[offset + (i - first) * width + f] = v;
     }

@@ -17,8 +17,7 @@ export const REFERENCE_COLUMNS = [
   "rb_up_var",
 ] as const;
 
-/** Amounts that cannot be negative: traffic volumes (bits), users seen, resource blocks used. */
-export const VOLUME_COLUMNS = ["down", "up", "rnti_count", "rb_down", "rb_up"] as const;
+export { VOLUME_COLUMNS } from "../common/contracts.ts";
 
 export interface ColumnChoice {
   features: string[];

@@ -137,7 +137,7 @@ describe("forecasts", () => {
               Date.parse(values[0] as string) / 1000 - 120,
               ...values.map((s) => Date.parse(s as string) / 1000),
             ]
-          : [1e12, -5, ...values];
+          : [1e12, 5e11, ...values];
     }
     for (const data of [unix, zoneless, longer]) {
       const res = await post(service, "/predict", { data });

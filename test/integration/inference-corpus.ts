@@ -75,6 +75,8 @@ export function malformedCorpus(bodyLimit: number): Case[] {
     { name: "feature null", body: withValue("rnti_count", null), status: 400, field: "data.rnti_count" },
     { name: "feature 1e39", body: withValue("down", 1e39), status: 400, field: "data.down" },
     { name: "feature 1e308", body: withValue("down", 1e308), status: 400, field: "data.down" },
+    { name: "negative traffic volume", body: withValue("down", -5), status: 400, field: "data.down" },
+    { name: "negative users seen", body: withValue("rnti_count", -1), status: 400, field: "data.rnti_count" },
     {
       name: "feature missing",
       body: { data: { ...good(), mcs_up: undefined } },
