@@ -168,6 +168,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       "SCORE_WEIGHTS",
       "PROMOTION_POLICY",
       "PROMOTE_GLOBAL",
+      "MLFLOW_TRACKING_URI",
+      "MLFLOW_EXPERIMENT_NAME",
     ],
   },
   {
