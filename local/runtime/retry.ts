@@ -35,7 +35,9 @@ export async function withRetries<T>(
       return { ok: true, value: await fn(attempt), attempts: attempt };
     } catch (error) {
       if (isPermanent(error)) return { ok: false, error, attempts: attempt };
-      const waitingOut = isOutage(error) && Date.now() - (outageSince ??= Date.now()) < OUTAGE_BUDGET_MS;
+      if (isOutage(error)) outageSince ??= Date.now();
+      else outageSince = null;
+      const waitingOut = outageSince !== null && Date.now() - outageSince < OUTAGE_BUDGET_MS;
       if (!waitingOut && attempt >= maxAttempts) return { ok: false, error, attempts: attempt };
       onRetry?.(attempt, error);
       // Backoff between attempts (not a synchronisation wait): 250 ms, 500 ms, 1 s, ... capped at 10 s.
