@@ -11,9 +11,10 @@
  *   service started as in production (functions/inference/main.ts), BENCH_SECONDS (default 10) after
  *   2 s of warm-up: the figure `npm run bench` reports as `batch`.
  */
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
@@ -219,7 +220,7 @@ async function main(): Promise<void> {
       },
       settings: {
         SCORE_BATCH_WINDOWS: process.env.SCORE_BATCH_WINDOWS ?? "4096",
-        SCORE_THREADS: process.env.SCORE_THREADS ?? "1",
+        SCORE_THREADS: process.env.SCORE_THREADS ?? `${availableParallelism()} (the CPUs available)`,
       },
     },
     predict_batch_json: {
