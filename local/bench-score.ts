@@ -20,10 +20,10 @@ import { createInterface } from "node:readline";
 import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import autocannon from "autocannon";
 import { scoreClaimCheck } from "../functions/batch-inference/batch.ts";
+import { stageScoringObject } from "../functions/batch-inference/objects.ts";
 import { closeStageContext, createStageContext } from "../functions/common/context.ts";
-import type { InferenceDataMessage } from "../functions/common/contracts.ts";
 import { createLogger } from "../functions/common/log.ts";
-import { deletePrefix, putBytes } from "../functions/common/s3.ts";
+import { deletePrefix } from "../functions/common/s3.ts";
 import { readModelDir, uploadModel, writePointer } from "../functions/inference/seed-model.ts";
 import { repoRoot } from "./paths.ts";
 import { localServiceSettings } from "./services/env.ts";
@@ -155,18 +155,13 @@ async function main(): Promise<void> {
   try {
     const parquet = join(dir, "score.parquet");
     await makeParquet(parquet, ROWS);
-    const body = readFileSync(parquet);
-    const key = `${identifier}/score/${HASH}/score.parquet`;
-    await putBytes(ctx.s3, buckets.processed, key, body);
-    const claim: InferenceDataMessage = {
-      bucket: buckets.processed,
-      object_key: key,
-      config_hash: HASH,
+    const claim = await stageScoringObject(
+      ctx.s3,
+      buckets.processed,
       identifier,
-      v: 1,
-      size: body.length,
-      purpose: "score",
-    };
+      HASH,
+      readFileSync(parquet),
+    );
     for (let r = 0; r < RUNS; r++) {
       const evaluation = await scoreClaimCheck(claim, ctx);
       runs.push({ seconds: evaluation.seconds, n: evaluation.n_windows * files.card.horizon });

@@ -4,8 +4,8 @@ import { stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { PermanentError } from "../common/contracts.ts";
-import { isNotFound } from "../common/s3.ts";
+import { type InferenceDataMessage, PermanentError } from "../common/contracts.ts";
+import { isNotFound, putBytes } from "../common/s3.ts";
 
 export class MissingObjectError extends PermanentError {}
 
@@ -37,4 +37,30 @@ export async function upload(s3: S3Client, bucket: string, key: string, path: st
     }),
   );
   return size;
+}
+
+/** `processed-data/<identifier>/score/<config_hash>/score.parquet`: a processed data set to score. */
+export function scoreObjectKey(identifier: string, configHash: string): string {
+  return `${identifier}/score/${configHash}/score.parquet`;
+}
+
+/** Stores a processed scoring Parquet and returns the `inference-data` claim check announcing it. */
+export async function stageScoringObject(
+  s3: S3Client,
+  bucket: string,
+  identifier: string,
+  configHash: string,
+  body: Uint8Array,
+): Promise<InferenceDataMessage> {
+  const key = scoreObjectKey(identifier, configHash);
+  await putBytes(s3, bucket, key, body);
+  return {
+    bucket,
+    object_key: key,
+    config_hash: configHash,
+    identifier,
+    v: 1,
+    size: body.length,
+    purpose: "score",
+  };
 }

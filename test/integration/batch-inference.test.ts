@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scoreClaimCheck } from "../../functions/batch-inference/batch.ts";
+import { stageScoringObject } from "../../functions/batch-inference/objects.ts";
 import { closeStageContext, type StageContext } from "../../functions/common/context.ts";
 import {
   batchResultRow,
@@ -20,7 +21,7 @@ import {
   PerformanceEvalMessage,
 } from "../../functions/common/contracts.ts";
 import { publish } from "../../functions/common/kafka.ts";
-import { getBytes, getJson, listKeys, parseS3Uri, putBytes } from "../../functions/common/s3.ts";
+import { getBytes, getJson, listKeys, parseS3Uri } from "../../functions/common/s3.ts";
 import type { InferenceService } from "../../functions/inference/service.ts";
 import { type Runtime, startRuntime } from "../../local/runtime/runtime.ts";
 import { localServiceSettings } from "../../local/services/env.ts";
@@ -52,18 +53,13 @@ async function stageScoring(identifier: string, csv: string): Promise<InferenceD
   await sql(
     `COPY (SELECT * REPLACE (CAST(time AS TIMESTAMP) AS time) FROM read_csv('${csvPath}', nullstr = ['', 'NaN'])) TO '${parquet}' (FORMAT parquet)`,
   );
-  const body = readFileSync(parquet);
-  const key = `${identifier}/score/${HASH}/score.parquet`;
-  await putBytes(ctx.s3, ctx.config.storage.buckets.processed, key, body);
-  return {
-    bucket: ctx.config.storage.buckets.processed,
-    object_key: key,
-    config_hash: HASH,
+  return stageScoringObject(
+    ctx.s3,
+    ctx.config.storage.buckets.processed,
     identifier,
-    v: 1,
-    size: body.length,
-    purpose: "score",
-  };
+    HASH,
+    readFileSync(parquet),
+  );
 }
 
 /** The result Parquet of a run, read back from MinIO. */

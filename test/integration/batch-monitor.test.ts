@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scoreClaimCheck } from "../../functions/batch-inference/batch.ts";
+import { stageScoringObject } from "../../functions/batch-inference/objects.ts";
 import { closeStageContext, type StageContext } from "../../functions/common/context.ts";
 import {
   DriftEvent,
@@ -17,7 +18,7 @@ import {
   type InferenceDataMessage,
   type PerformanceEvalMessage,
 } from "../../functions/common/contracts.ts";
-import { getJson, listKeys, putBytes, putJson } from "../../functions/common/s3.ts";
+import { getJson, listKeys, putJson } from "../../functions/common/s3.ts";
 import { evaluationKeys } from "../../functions/evaluate/state.ts";
 import { monitorMessage } from "../../functions/monitor/monitor.ts";
 import { localServiceSettings } from "../../local/services/env.ts";
@@ -61,18 +62,13 @@ async function stageScoring(identifier: string, csv: string): Promise<InferenceD
     conn.closeSync();
     instance.closeSync();
   }
-  const body = readFileSync(parquet);
-  const key = `${identifier}/score/${HASH}/score.parquet`;
-  await putBytes(ctx.s3, ctx.config.storage.buckets.processed, key, body);
-  return {
-    bucket: ctx.config.storage.buckets.processed,
-    object_key: key,
-    config_hash: HASH,
+  return stageScoringObject(
+    ctx.s3,
+    ctx.config.storage.buckets.processed,
     identifier,
-    v: 1,
-    size: body.length,
-    purpose: "score",
-  };
+    HASH,
+    readFileSync(parquet),
+  );
 }
 
 async function scored(identifier: string, factor: number): Promise<PerformanceEvalMessage> {
