@@ -6,10 +6,11 @@
  * - the inference service's Prometheus metrics, published by a CloudWatch agent sidecar (FLTS/Inference).
  */
 
-/** Every pipeline Lambda gets POWERTOOLS_METRICS_NAMESPACE = this and POWERTOOLS_SERVICE_NAME = its manifest name. */
+/**
+ * Every pipeline Lambda gets POWERTOOLS_METRICS_NAMESPACE = this and POWERTOOLS_SERVICE_NAME = its
+ * manifest name, which Powertools adds as the default dimension `service`.
+ */
 export const PIPELINE_NAMESPACE = "FLTS/Pipeline";
-/** Powertools adds `service` (the function's manifest name) as the default dimension. */
-export const SERVICE_DIMENSION = "service";
 
 /** EMF metrics of functions/common/lambda.ts, dimension `service`. */
 export const PIPELINE_METRICS = {
@@ -20,6 +21,14 @@ export const PIPELINE_METRICS = {
   /** S3-triggered functions: objects handled. */
   objectsProcessed: "ObjectsProcessed",
 } as const;
+
+/**
+ * EMF metric of the monitor function (namespace PIPELINE_NAMESPACE, unit None): per scored result and
+ * target with a ratio, the live MAE ratio (model MAE / persistence MAE, the `performance-eval`
+ * message's `ratio[target]`); dimensions LIVE_ERROR_RATIO_DIMENSIONS (`service` = `monitor`).
+ */
+export const LIVE_ERROR_RATIO = "LiveErrorRatio";
+export const LIVE_ERROR_RATIO_DIMENSIONS = ["service", "identifier", "target"] as const;
 
 /** Metrics counted from the stages' structured logs (Powertools Logger JSON, key `message`); no dimensions. */
 export const EVENTS_NAMESPACE = "FLTS/PipelineEvents";
@@ -34,6 +43,7 @@ export const LOG_EVENT_METRICS = {
   TrainingRunsFailed: "train_failed_publish",
   Promotions: "model_selected_published",
   PromotionsDeclined: "promotion_declined",
+  DriftEvents: "model_drift_detected",
 } as const;
 export type LogEventMetric = keyof typeof LOG_EVENT_METRICS;
 
