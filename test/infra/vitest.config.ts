@@ -1,16 +1,14 @@
-/**
- * Infra tests alone, without the local Kafka/MinIO global setup they do not need:
- *   npx vitest run --config test/infra/vitest.config.ts
- * (`npx vitest run test/infra` also works, through the project config.)
- */
+/** The `infra` project of the root config (`npx vitest run --project infra`): no local services. */
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
+    name: "infra",
     root: new URL("../..", import.meta.url).pathname,
     include: ["test/infra/**/*.test.ts"],
     testTimeout: 300_000,
     hookTimeout: 600_000,
+    sequence: { groupOrder: 2 },
     fileParallelism: false,
     pool: "forks",
   },

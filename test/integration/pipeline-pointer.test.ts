@@ -4,7 +4,8 @@ import { CreateBucketCommand, HeadBucketCommand, type S3Client } from "@aws-sdk/
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCommonConfig } from "../../functions/common/config.ts";
 import type { PromotionPointer } from "../../functions/common/contracts.ts";
-import { promotionKeys, resolvePointer } from "../../functions/common/promotion.ts";
+import { promotionKeys } from "../../functions/common/keys.ts";
+import { resolvePointer } from "../../functions/common/promotion.ts";
 import { createS3Client, putJson } from "../../functions/common/s3.ts";
 import { applyLocalServiceEnv } from "../../local/services/env.ts";
 
