@@ -1,26 +1,8 @@
-/**
- * Promotion pointers in the promotion bucket (DESIGN.md, "Contracts"):
- * `<scope>/current.json`, `<scope>/<config_hash>/current.json` and the history
- * `<scope>/<config_hash>/promotion-<timestamp>.json`; scope is the identifier or `global`.
- */
+/** Resolving the promotion pointer to serve (keys: functions/common/keys.ts, model-promotion). */
 import type { S3Client } from "@aws-sdk/client-s3";
 import { PromotionPointer } from "./contracts.ts";
+import { GLOBAL_SCOPE, promotionKeys } from "./keys.ts";
 import { getJsonIfExists } from "./s3.ts";
-
-export const GLOBAL_SCOPE = "global";
-
-export const promotionKeys = {
-  current: (scope: string): string => `${scope}/current.json`,
-  configCurrent: (scope: string, configHash: string): string => `${scope}/${configHash}/current.json`,
-  history: (scope: string, configHash: string, timestamp: string): string =>
-    `${scope}/${configHash}/promotion-${timestamp}.json`,
-  historyPrefix: (scope: string, configHash: string): string => `${scope}/${configHash}/promotion-`,
-};
-
-/** A timestamp usable in a key: `2026-01-31T12-00-00-000Z`. */
-export function keyTimestamp(iso: string): string {
-  return iso.replace(/[:.]/g, "-");
-}
 
 export interface ResolvedPointer {
   pointer: PromotionPointer;

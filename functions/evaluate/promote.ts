@@ -14,7 +14,7 @@ import {
   TOPICS,
 } from "../common/contracts.ts";
 import { publish } from "../common/kafka.ts";
-import { GLOBAL_SCOPE, keyTimestamp, promotionKeys } from "../common/promotion.ts";
+import { GLOBAL_SCOPE, promotionKeys } from "../common/keys.ts";
 import { exists, getJsonIfExists, putIfAbsent, putJson } from "../common/s3.ts";
 import { functionByName } from "../manifest.ts";
 import { loadEvaluateSettings } from "./settings.ts";
@@ -85,7 +85,7 @@ export async function finalizeDecision(
         scoreboard: decision.scoreboard,
         reason: decision.reason,
       };
-      const historyKey = promotionKeys.history(scope, config_hash, keyTimestamp(decision.decided_at));
+      const historyKey = promotionKeys.history(scope, config_hash, decision.decided_at);
       await putIfAbsent(s3, promotionBucket, historyKey, JSON.stringify(history));
       await putJson(s3, promotionBucket, promotionKeys.configCurrent(scope, config_hash), pointer);
       // A takeover never moves the scope's pointer back past a later promotion.

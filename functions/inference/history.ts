@@ -1,10 +1,10 @@
 /**
  * The promotion history of one scope, read from `<scope>/<config_hash>/promotion-<timestamp>.json`
- * (functions/common/promotion.ts promotionKeys) across every config hash, oldest first.
+ * (functions/common/keys.ts) across every config hash, oldest first.
  */
 import type { S3Client } from "@aws-sdk/client-s3";
 import { PromotionHistoryEntry } from "../common/contracts.ts";
-import { promotionKeys } from "../common/promotion.ts";
+import { parsePromotionKey, promotionKeys } from "../common/keys.ts";
 import { getJsonIfExists, listKeys } from "../common/s3.ts";
 
 export interface HistoryItem {
@@ -12,14 +12,13 @@ export interface HistoryItem {
   entry: PromotionHistoryEntry;
 }
 
-/** Whether `key` (under `<scope>/`) is a history entry of its config hash. */
 function isHistoryKey(scope: string, key: string): boolean {
-  const configHash = key.slice(scope.length + 1).split("/")[0] ?? "";
-  return configHash !== "" && key.startsWith(promotionKeys.historyPrefix(scope, configHash));
+  const parsed = parsePromotionKey(key);
+  return parsed?.kind === "history" && parsed.scope === scope;
 }
 
 export async function readHistory(s3: S3Client, bucket: string, scope: string): Promise<HistoryItem[]> {
-  const keys = (await listKeys(s3, bucket, `${scope}/`)).filter((k) => isHistoryKey(scope, k));
+  const keys = (await listKeys(s3, bucket, promotionKeys.scopePrefix(scope))).filter((k) => isHistoryKey(scope, k));
   const items: HistoryItem[] = [];
   for (const key of keys) {
     const entry = await getJsonIfExists(s3, bucket, key, PromotionHistoryEntry);

@@ -6,10 +6,11 @@ import {
   PromotionPointer,
   type ScoreboardEntry,
 } from "../common/contracts.ts";
-import { GLOBAL_SCOPE, promotionKeys, type ResolvedPointer, resolvePointer } from "../common/promotion.ts";
+import { promotionKeys, RUN_FILES } from "../common/keys.ts";
+import { type ResolvedPointer, resolvePointer } from "../common/promotion.ts";
 import { getBytes, getJson, getJsonIfExists, listKeys, parseS3Uri } from "../common/s3.ts";
 
-export { GLOBAL_SCOPE, type ResolvedPointer };
+export type { ResolvedPointer };
 
 /** What to load: a pointer, or a `model-selected` message (which has no card URI). */
 export interface ModelRef {
@@ -47,7 +48,7 @@ export class ModelSource {
     const model = parseS3Uri(ref.model_uri);
     const cardLocation = ref.card_uri
       ? parseS3Uri(ref.card_uri)
-      : { bucket: model.bucket, key: model.key.replace(/[^/]*$/, "model.json") };
+      : { bucket: model.bucket, key: model.key.replace(/[^/]*$/, RUN_FILES.card) };
     const [card, onnx] = await Promise.all([
       getJson(this.s3, cardLocation.bucket, cardLocation.key, ModelCard),
       getBytes(this.s3, model.bucket, model.key),

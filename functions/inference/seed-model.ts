@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { ModelCard, type PromotionPointer } from "../common/contracts.ts";
-import { promotionKeys } from "../common/promotion.ts";
+import { promotionKeys } from "../common/keys.ts";
 import { putBytes, putJson, s3Uri } from "../common/s3.ts";
 
 export interface ModelFiles {

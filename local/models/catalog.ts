@@ -10,7 +10,7 @@ import {
   PromotionPointer,
   type ScoreboardEntry,
 } from "../../functions/common/contracts.ts";
-import { promotionKeys } from "../../functions/common/promotion.ts";
+import { promotionKeys } from "../../functions/common/keys.ts";
 import { exists, getJsonIfExists, listKeys } from "../../functions/common/s3.ts";
 import { evaluationKeys } from "../../functions/evaluate/state.ts";
 

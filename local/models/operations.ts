@@ -14,7 +14,7 @@ import {
   TOPICS,
 } from "../../functions/common/contracts.ts";
 import { publish } from "../../functions/common/kafka.ts";
-import { keyTimestamp, promotionKeys } from "../../functions/common/promotion.ts";
+import { promotionKeys } from "../../functions/common/keys.ts";
 import { putIfAbsent, putJson, s3Uri } from "../../functions/common/s3.ts";
 import { type Buckets, describeRun, readChampion, readLatestDecision } from "./catalog.ts";
 import { readHistory } from "./history.ts";
@@ -104,7 +104,7 @@ async function apply(
     scoreboard: target.scoreboard,
     reason,
   };
-  const historyKey = promotionKeys.history(identifier, card.config_hash, keyTimestamp(pointer.promoted_at));
+  const historyKey = promotionKeys.history(identifier, card.config_hash, pointer.promoted_at);
   if (!(await putIfAbsent(ctx.s3, ctx.buckets.promotion, historyKey, JSON.stringify(history))))
     throw new RefusedError(`${historyKey} exists already: another promotion at the same instant`);
   await putJson(

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeStageContext, type StageContext } from "../../functions/common/context.ts";
 import { PromotionHistoryEntry, PromotionPointer } from "../../functions/common/contracts.ts";
-import { promotionKeys } from "../../functions/common/promotion.ts";
+import { promotionKeys } from "../../functions/common/keys.ts";
 import { getJson, getJsonIfExists, listKeys } from "../../functions/common/s3.ts";
 import type { PipelineSummary } from "../../local/runtime/summary.ts";
 import { lastJsonLine, runCli } from "../cli-process.ts";

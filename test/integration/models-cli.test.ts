@@ -6,19 +6,19 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCommonConfig } from "../../functions/common/config.ts";
 import { PromotionPointer } from "../../functions/common/contracts.ts";
-import { promotionKeys } from "../../functions/common/promotion.ts";
+import { promotionKeys } from "../../functions/common/keys.ts";
 import { getJson, listKeys, putBytes } from "../../functions/common/s3.ts";
 import type { InferenceService } from "../../functions/inference/service.ts";
 import type { HistoryItem } from "../../local/models/history.ts";
 import type { OperationResult } from "../../local/models/operations.ts";
 import { runCli } from "../cli-process.ts";
+import { pollUntil } from "../poll.ts";
 import {
   post,
   publishFixture,
   s3,
   startService,
   unique,
-  waitFor,
   waitReady,
   windowData,
 } from "./inference-harness.ts";
@@ -106,7 +106,7 @@ describe("npm run models", () => {
     expect(promoted.code, promoted.stderr).toBe(0);
     const runOf = async () =>
       ((await (await fetch(`${served.url}/models/current`)).json()) as { run_id: string }).run_id;
-    await waitFor("the service serves B", async () => ((await runOf()) === runB ? true : undefined));
+    await pollUntil("the service serves B", async () => ((await runOf()) === runB ? true : undefined));
 
     const statuses: number[] = [];
     const answered: string[] = [];
@@ -121,9 +121,9 @@ describe("npm run models", () => {
     const back = await models("rollback", "--identifier", identifier, "--json");
     const exited = Date.now();
     expect(back.code, back.stderr).toBe(0);
-    await waitFor("the service serves A again", async () => ((await runOf()) === runA ? true : undefined));
+    await pollUntil("the service serves A again", async () => ((await runOf()) === runA ? true : undefined));
     const swapMs = Date.now() - exited;
-    await waitFor("answers from A", () => (answered.at(-1) === runA ? true : undefined));
+    await pollUntil("answers from A", () => (answered.at(-1) === runA ? true : undefined));
     running = false;
     await Promise.all(loops);
     process.stderr.write(

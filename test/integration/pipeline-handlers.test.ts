@@ -13,7 +13,7 @@ import {
   ProcessedMeta,
   PromotionPointer,
 } from "../../functions/common/contracts.ts";
-import { promotionKeys } from "../../functions/common/promotion.ts";
+import { promotionKeys } from "../../functions/common/keys.ts";
 import { exists, getBytes, getJson, listKeys, putBytes, putJson } from "../../functions/common/s3.ts";
 import { evaluateMessage } from "../../functions/evaluate/evaluate.ts";
 import { loadEvaluateSettings } from "../../functions/evaluate/settings.ts";
@@ -25,6 +25,7 @@ import { dispatchTraining, newRunId } from "../../functions/train-dispatch/dispa
 import { loadDispatchSettings } from "../../functions/train-dispatch/settings.ts";
 import { ensureTrainerVenv, venvPython } from "../../local/python-env.ts";
 import { LocalTrainerPool } from "../../local/runtime/local-trainer.ts";
+import { pollUntil } from "../poll.ts";
 import {
   placeFixtureRun,
   sliceCsv,
@@ -32,7 +33,6 @@ import {
   TopicCollector,
   testContext,
   uniqueId,
-  waitUntil,
 } from "./pipeline-helpers.ts";
 
 let ctx: StageContext;
@@ -203,7 +203,7 @@ describe("train-dispatch and train-complete (real Python trainer, PROPHET)", () 
     const runDirs = new Set((await listKeys(ctx.s3, artifacts(), `runs/${id}-`)).map((k) => k.split("/")[1]));
     expect([...runDirs]).toEqual([runId]);
 
-    await waitUntil(
+    await pollUntil(
       "the trainer to finish",
       async () =>
         (await exists(ctx.s3, artifacts(), `runs/${runId}/_SUCCESS`)) ||

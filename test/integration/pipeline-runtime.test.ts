@@ -9,12 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeStageContext, type StageContext } from "../../functions/common/context.ts";
 import { DlqEnvelope, EvaluationDecision, ModelTrainingMessage } from "../../functions/common/contracts.ts";
 import { publish } from "../../functions/common/kafka.ts";
-import { promotionKeys } from "../../functions/common/promotion.ts";
+import { promotionKeys } from "../../functions/common/keys.ts";
 import { getJsonIfExists, listKeys, putBytes } from "../../functions/common/s3.ts";
 import { evaluationKeys } from "../../functions/evaluate/state.ts";
 import { ensureTrainerVenv, venvPython } from "../../local/python-env.ts";
 import type { Outcome } from "../../local/runtime/consumer.ts";
 import { type Runtime, startRuntime } from "../../local/runtime/runtime.ts";
+import { pollUntil } from "../poll.ts";
 import {
   placeFixtureRun,
   sliceCsv,
@@ -23,7 +24,6 @@ import {
   TopicCollector,
   testContext,
   uniqueId,
-  waitUntil,
 } from "./pipeline-helpers.ts";
 
 const filePrefix = uniqueId("rt");
@@ -90,7 +90,7 @@ describe("local runtime (real Kafka, MinIO notifications, Python trainer)", () =
     await putBytes(ctx.s3, raw, `${id}/PobleSecSlice.csv`, readFileSync(sliceCsv));
     await putBytes(ctx.s3, raw, `${id}/PobleSecSlice.csv`, readFileSync(sliceCsv)); // the same event again
 
-    const pre = await waitUntil("two preprocess outcomes", () => {
+    const pre = await pollUntil("two preprocess outcomes", () => {
       const found = of("preprocess", id).filter(
         (o) => o.ok && (o.result as { status: string }).status !== "ignored",
       );
@@ -100,7 +100,7 @@ describe("local runtime (real Kafka, MinIO notifications, Python trainer)", () =
     expect(statuses).toEqual(["processed", "skipped_idempotent"]);
     const hash = (pre[0] as { result: { config_hash: string } }).result.config_hash;
 
-    await waitUntil("the promotion to be published", () => published(id, hash), 180_000);
+    await pollUntil("the promotion to be published", () => published(id, hash), 180_000);
     const dispatches = of("train-dispatch", id).map((o) =>
       o.ok ? (o.result as { dispatched: unknown[]; skipped: unknown[] }) : null,
     );
@@ -133,7 +133,7 @@ describe("local runtime (real Kafka, MinIO notifications, Python trainer)", () =
     await publish(ctx.producer, "model-training", ModelTrainingMessage, success, id);
     await publish(ctx.producer, "model-training", ModelTrainingMessage, success, id);
 
-    const evaluated = await waitUntil("two evaluate outcomes for the published event", () => {
+    const evaluated = await pollUntil("two evaluate outcomes for the published event", () => {
       const found = of("evaluate", success.run_id).filter(
         (o) => o.input && (o.input as { status: string }).status === "SUCCESS",
       );
@@ -183,12 +183,12 @@ describe("local runtime (real Kafka, MinIO notifications, Python trainer)", () =
           o.function === "train-dispatch" && o.ok === ok && JSON.stringify(o).includes(id) ? i : -1,
         )
         .filter((i) => i >= 0);
-    await waitUntil("the claim after the poison to be handled", () =>
+    await pollUntil("the claim after the poison to be handled", () =>
       dispatchIndex(true).length >= 2 ? true : null,
     );
     expect(Math.max(...dispatchIndex(true))).toBeGreaterThan(Math.max(...dispatchIndex(false)));
     // ... and the pipeline runs on through training to a decision
-    await waitUntil("the decision after the poison", () => published(id, staged.config_hash), 180_000);
+    await pollUntil("the decision after the poison", () => published(id, staged.config_hash), 180_000);
     expect(
       (await decisionOf(id, staged.config_hash))?.scoreboard.find((e) => e.kind === "candidate")?.status,
     ).toBe("SCORED");
@@ -219,7 +219,7 @@ describe("local runtime (real Kafka, MinIO notifications, Python trainer)", () =
       expect(envelope).toMatchObject({ function: "evaluate", attempts: 3, source_topic: "model-training" });
       expect(envelope.error).toMatch(/\.meta\.json does not exist/);
       // The runtime records the outcome just after publishing to the DLQ: wait for it, don't race it.
-      const failure = await waitUntil("evaluate's failure outcome", () =>
+      const failure = await pollUntil("evaluate's failure outcome", () =>
         of("evaluate", id).find((o) => !o.ok),
       );
       expect(failure).toMatchObject({ ok: false, attempts: 3, dlq: true });
@@ -232,7 +232,7 @@ describe("local runtime (real Kafka, MinIO notifications, Python trainer)", () =
     const id = `${filePrefix}-bad`;
     const text = readFileSync(sliceCsv, "utf8").replace(/^time,down,/, "time,dl,");
     await putBytes(ctx.s3, ctx.config.storage.buckets.raw, `${id}/bad.csv`, text);
-    const failure = await waitUntil("the preprocess failure", () => of("preprocess", id).find((o) => !o.ok));
+    const failure = await pollUntil("the preprocess failure", () => of("preprocess", id).find((o) => !o.ok));
     expect(failure.ok).toBe(false);
     if (failure.ok) return;
     expect(failure.error).toMatch(/column 'down' is missing/);

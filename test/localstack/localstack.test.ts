@@ -16,7 +16,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCommonConfig } from "../../functions/common/config.ts";
 import { PromotionPointer } from "../../functions/common/contracts.ts";
-import { promotionKeys } from "../../functions/common/promotion.ts";
+import { promotionKeys } from "../../functions/common/keys.ts";
 import {
   createS3Client,
   exists,
