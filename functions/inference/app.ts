@@ -8,7 +8,7 @@ import { endBody, headerOf, readJson } from "./body.ts";
 import type { InferenceMetrics } from "./metrics.ts";
 import type { ModelSource } from "./model-source.ts";
 import { openApiDocument } from "./openapi.ts";
-import { addOperatorRoutes, type OperatorDeps, operatorRoutes } from "./operator-routes.ts";
+import { addOperatorRoutes, type OperatorDeps } from "./operator-routes.ts";
 import type { Predictor } from "./predict.ts";
 import {
   methodNotAllowed,
@@ -21,6 +21,7 @@ import {
 import type { ModelRegistry } from "./registry.ts";
 import { parseIdentifier, parseRequestId } from "./request.ts";
 import type { RequestTracker } from "./request-tracker.ts";
+import { registerRoutes, routeTable, servedRoutes } from "./routes.ts";
 
 export interface AppDeps {
   predictor: Predictor;
@@ -39,16 +40,6 @@ export interface AppDeps {
   operator?: Omit<OperatorDeps, "registry">;
 }
 
-/** Every route and the methods it answers (its `Allow`); Hono answers HEAD from a GET route. */
-export const API_ROUTES = new Map([
-  ["/predict", "POST"],
-  ["/predict/batch", "POST"],
-  ["/healthz", "GET, HEAD"],
-  ["/readyz", "GET, HEAD"],
-  ["/metrics", "GET, HEAD"],
-  ["/models/current", "GET, HEAD"],
-  ["/openapi.json", "GET, HEAD"],
-]);
 /** Counted for a request whose client left before its answer was written (nginx's convention). */
 const CLIENT_CLOSED = 499;
 
@@ -74,14 +65,6 @@ function pathOf(url: string): string {
   return path;
 }
 
-/** The service's route table: the API's, and the operator's when served (`undefined`: not served). */
-export function routeTable(consoleEnabled: boolean | undefined): Map<string, string> {
-  const routes = new Map(API_ROUTES);
-  if (consoleEnabled !== undefined)
-    for (const [path, allow] of operatorRoutes(consoleEnabled)) routes.set(path, allow);
-  return routes;
-}
-
 export function problemResponse(c: Context, problem: Problem): Response {
   return c.body(JSON.stringify(problem.body()), problem.status as 400, {
     "Content-Type": PROBLEM_CONTENT_TYPE,
@@ -93,7 +76,7 @@ export function createApp(deps: AppDeps): Hono {
   const { predictor, registry, metrics, tracker, logger } = deps;
   const app = new Hono();
   const ROUTES = routeTable(deps.operator?.consoleEnabled);
-  const openapi = JSON.stringify(openApiDocument(deps.version, [...ROUTES.keys()]));
+  const openapi = JSON.stringify(openApiDocument(deps.version, servedRoutes(deps.operator?.consoleEnabled)));
   const templates = [...ROUTES.keys()]
     .filter((p) => p.includes("{"))
     .map((p) => [p, new RegExp(`^${p.replace(/\{[^}]+\}/g, "[^/]+")}$`)] as const);
@@ -145,59 +128,52 @@ export function createApp(deps: AppDeps): Hono {
       return c.json(answer as object);
     };
 
-  // The hot path: the answer comes as JSON text, no object graph to build and stringify.
-  app.post("/predict", async (c) => {
-    const started = performance.now();
-    const requestId = requestIdOf(c);
-    const body = await bodyOf(c);
-    const answer = await predictor.predictJson(body, requestId, started);
-    endBody(c);
-    metrics.observeLatency("/predict", (performance.now() - started) / 1000);
-    // A fresh headers object each time: @hono/node-server adds Content-Length to it.
-    return c.body(answer, 200, { "Content-Type": "application/json" });
+  registerRoutes(app, "api", {
+    // The hot path: the answer comes as JSON text, no object graph to build and stringify.
+    predict: async (c) => {
+      const started = performance.now();
+      const requestId = requestIdOf(c);
+      const body = await bodyOf(c);
+      const answer = await predictor.predictJson(body, requestId, started);
+      endBody(c);
+      metrics.observeLatency("/predict", (performance.now() - started) / 1000);
+      // A fresh headers object each time: @hono/node-server adds Content-Length to it.
+      return c.body(answer, 200, { "Content-Type": "application/json" });
+    },
+    predictBatch: forecast("/predict/batch", (body, id) => predictor.predictBatch(body, id)),
+    healthz: (c) => c.json({ status: "ok" }),
+    readyz: (c) => {
+      if (tracker.draining) return problemResponse(c, shuttingDown());
+      const serving = registry.defaultModel;
+      if (!serving) return problemResponse(c, noModel(registry.defaultIdentifier));
+      const { run_id, model_type, scope } = serving.model.identity;
+      return c.json({ status: "ready", identifier: registry.defaultIdentifier, scope, run_id, model_type });
+    },
+    metrics: async (c) =>
+      c.body(await deps.metricsText(), 200, { "Content-Type": metrics.registry.contentType }),
+    modelsCurrent: async (c) => {
+      const identifier = parseIdentifier(c.req.query("identifier"));
+      // Resolved as /predict resolves it: an unknown identifier is a 400, one not loaded yet is loaded.
+      const serving = await registry.lookup(identifier);
+      const { identity, card } = serving.model;
+      if (serving.scoreboard === null && serving.pointer) {
+        serving.scoreboard = await deps.source
+          .scoreboard(identity.scope, serving.pointer.config_hash, identity.run_id)
+          .catch(() => null);
+      }
+      return c.json({
+        identifier: identifier ?? registry.defaultIdentifier,
+        scope: identity.scope,
+        run_id: identity.run_id,
+        model_type: identity.model_type,
+        model_uri: identity.model_uri,
+        pointer: serving.pointer,
+        card,
+        scoreboard: serving.scoreboard,
+      });
+    },
+    openapi: (c) => c.body(openapi, 200, { "Content-Type": "application/json" }),
   });
-  app.post(
-    "/predict/batch",
-    forecast("/predict/batch", (body, id) => predictor.predictBatch(body, id)),
-  );
-
-  app.get("/healthz", (c) => c.json({ status: "ok" }));
-
-  app.get("/readyz", (c) => {
-    if (tracker.draining) return problemResponse(c, shuttingDown());
-    const serving = registry.defaultModel;
-    if (!serving) return problemResponse(c, noModel(registry.defaultIdentifier));
-    const { run_id, model_type, scope } = serving.model.identity;
-    return c.json({ status: "ready", identifier: registry.defaultIdentifier, scope, run_id, model_type });
-  });
-
-  app.get("/metrics", async (c) =>
-    c.body(await deps.metricsText(), 200, { "Content-Type": metrics.registry.contentType }),
-  );
-
-  app.get("/models/current", async (c) => {
-    const identifier = parseIdentifier(c.req.query("identifier"));
-    // Resolved as /predict resolves it: an unknown identifier is a 400, one not loaded yet is loaded.
-    const serving = await registry.lookup(identifier);
-    const { identity, card } = serving.model;
-    if (serving.scoreboard === null && serving.pointer) {
-      serving.scoreboard = await deps.source
-        .scoreboard(identity.scope, serving.pointer.config_hash, identity.run_id)
-        .catch(() => null);
-    }
-    return c.json({
-      identifier: identifier ?? registry.defaultIdentifier,
-      scope: identity.scope,
-      run_id: identity.run_id,
-      model_type: identity.model_type,
-      model_uri: identity.model_uri,
-      pointer: serving.pointer,
-      card,
-      scoreboard: serving.scoreboard,
-    });
-  });
-
-  app.get("/openapi.json", (c) => c.body(openapi, 200, { "Content-Type": "application/json" }));
   if (deps.operator) addOperatorRoutes(app, { ...deps.operator, registry });
 
   app.notFound((c) => {

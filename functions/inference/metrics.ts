@@ -25,47 +25,36 @@ export class InferenceMetrics {
     collect: () => this.flushRequestCounts(),
   });
   readonly latency = new Histogram({
-    name: "inference_latency_seconds",
-    help: "Time from request to forecast, by route",
+    ...this.own("inference_latency_seconds", "Time from request to forecast, by route"),
     labelNames: ["route"] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [this.registry],
   });
-  readonly queueLen = new Gauge({
-    name: "inference_queue_len",
-    help: "Windows queued or running across every model",
-    registers: [this.registry],
-  });
+  readonly queueLen = new Gauge(
+    this.own("inference_queue_len", "Windows queued or running across every model"),
+  );
   readonly batchSize = new Histogram({
-    name: "inference_batch_size",
-    help: "Windows per ONNX run",
+    ...this.own("inference_batch_size", "Windows per ONNX run"),
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
-    registers: [this.registry],
   });
   readonly modelInfo = new Gauge({
-    name: "model_info",
-    help: "1 for each model being served",
+    ...this.own("model_info", "1 for each model being served"),
     labelNames: ["identifier", "run_id", "model_type"] as const,
     // Across service processes: served by any of them, not counted once per process.
     aggregator: "max",
-    registers: [this.registry],
   });
   readonly swaps = new Counter({
-    name: "model_swaps_total",
-    help: "Models loaded and swapped in, by trigger",
+    ...this.own("model_swaps_total", "Models loaded and swapped in, by trigger"),
     labelNames: ["trigger"] as const,
-    registers: [this.registry],
   });
-  readonly cacheHits = new Counter({
-    name: "inference_cache_hits_total",
-    help: "Forecasts answered from the cache",
-    registers: [this.registry],
-  });
-  readonly logRecordsDropped = new Counter({
-    name: "inference_log_records_dropped_total",
-    help: "Inference log records dropped because the buffer was full or a write failed",
-    registers: [this.registry],
-  });
+  readonly cacheHits = new Counter(
+    this.own("inference_cache_hits_total", "Forecasts answered from the cache"),
+  );
+  readonly logRecordsDropped = new Counter(
+    this.own(
+      "inference_log_records_dropped_total",
+      "Inference log records dropped because the buffer was full or a write failed",
+    ),
+  );
 
   /** Label-bound children, so the hot path does not build label objects on every request. */
   private readonly latencyChildren = new Map<string, { observe: (value: number) => void }>();
@@ -107,6 +96,11 @@ export class InferenceMetrics {
       this.latencyChildren.set(route, child);
     }
     child.observe(seconds);
+  }
+
+  /** A metric's name and help, registered on this instance's registry. */
+  private own(name: string, help: string) {
+    return { name, help, registers: [this.registry] };
   }
 
   constructor(defaultMetrics = true) {

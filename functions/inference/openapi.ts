@@ -1,5 +1,10 @@
-/** The OpenAPI 3.1 document served at `/openapi.json`; request and response schemas come from zod. */
+/**
+ * The OpenAPI 3.1 document served at `/openapi.json`: paths, summaries and schema references from
+ * the route table (routes.ts), each operation's parameters, answers and examples here; request and
+ * response schemas come from zod.
+ */
 import { z } from "zod";
+import type { OperationId, Route, SchemaName } from "./routes.ts";
 
 const Column = z.array(z.number()).describe("one value per row, same length as ts");
 const Window = z
@@ -41,9 +46,11 @@ const ProblemDoc = z.object({
   field: z.string().optional().describe("the request field at fault, e.g. data.down"),
 });
 
+const ref = (name: SchemaName | "Problem") => ({ $ref: `#/components/schemas/${name}` });
+
 const problem = (description: string) => ({
   description,
-  content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
+  content: { "application/problem+json": { schema: ref("Problem") } },
 });
 
 const errors = {
@@ -78,7 +85,6 @@ interface Example {
   body?: unknown;
   status: number;
 }
-const ex = (...examples: Example[]) => ({ "x-flts-examples": examples });
 const badIdentifier: Example = {
   summary: "a malformed identifier",
   query: { identifier: "../x" },
@@ -89,163 +95,127 @@ const identifierParam = [
 ];
 const jsonOk = (description: string) => ({ "200": plain(description, "application/json"), ...errors });
 
-/** The operator's routes (operator-routes.ts); `/console` only where the service serves it. */
-function operatorPaths(routes: readonly string[]): Record<string, unknown> {
-  const html = (summary: string) => ({
-    get: { summary, responses: { "200": plain("page", "text/html") }, ...ex({ summary, status: 200 }) },
-  });
-  const asset = (summary: string, file: string) => ({
-    get: {
-      summary,
-      parameters: [{ name: "file", in: "path", required: true, schema: { type: "string" }, example: file }],
-      responses: { "200": plain("file"), "404": problem("no such file") },
-      "x-flts-path-example": { file },
-      ...ex({ summary: `the file ${file}`, status: 200 }),
-    },
-  });
-  const read = (summary: string, ok: Record<string, unknown>) => ({
-    get: {
-      summary,
-      parameters: identifierParam,
-      responses: { ...ok, "404": problem("no evaluation decision stored for the serving model") },
-      ...ex({ summary: "the default identifier", status: 200 }, badIdentifier),
-    },
-  });
-  const all: Record<string, unknown> = {
-    "/models/decision": read("The latest evaluation decision of the serving model", {
-      ...jsonOk("the decision record with its scoreboard"),
-    }),
-    "/models/history": {
-      get: {
-        summary: "The promotion history of the serving scope, oldest first (manual ones included)",
-        parameters: identifierParam,
-        responses: jsonOk("history entries"),
-        ...ex({ summary: "the default identifier", status: 200 }, badIdentifier),
-      },
-    },
-    "/models/series": read(
-      "Per-window series of the latest decision (binary, functions/evaluate/series.ts)",
-      { "200": plain("FLTSSER1 file", "application/octet-stream"), ...errors },
-    ),
-    "/docs": html("This API's documentation (Swagger UI over /openapi.json)"),
-    "/docs/assets/{file}": asset("Files of /docs", "swagger-ui.css"),
-    "/console": html("The forecast console"),
-    "/console/assets/{file}": asset("Files of /console", "console.js"),
-  };
-  return Object.fromEntries(Object.entries(all).filter(([path]) => routes.includes(path)));
+/** What the route table does not say about an operation. */
+interface Operation {
+  parameters?: unknown[];
+  /** The request body's example (the route's `request` gives its schema). */
+  body?: unknown;
+  /** Every answer; a route with a `response` schema gets its 200 from `ok`. */
+  responses: Record<string, unknown>;
+  ok?: string;
+  examples: Example[];
+  /** A value per path parameter for the examples. */
+  pathExample?: Record<string, string>;
 }
 
-export function openApiDocument(version: string, routes: readonly string[] = []): Record<string, unknown> {
-  const schema = (s: z.ZodType) => z.toJSONSchema(s, { target: "draft-2020-12" });
-  const doc = {
-    openapi: "3.1.0",
-    info: { title: "FLTS inference", version },
-    paths: {
-      "/predict": {
-        post: {
-          summary: "Forecast one window",
+const html: Operation = {
+  responses: { "200": plain("page", "text/html") },
+  examples: [{ summary: "the page", status: 200 }],
+};
+const asset = (file: string): Operation => ({
+  parameters: [{ name: "file", in: "path", required: true, schema: { type: "string" }, example: file }],
+  responses: { "200": plain("file"), "404": problem("no such file") },
+  pathExample: { file },
+  examples: [{ summary: `the file ${file}`, status: 200 }],
+});
+const read = (ok: Record<string, unknown>): Operation => ({
+  parameters: identifierParam,
+  responses: { ...ok, "404": problem("no evaluation decision stored for the serving model") },
+  examples: [{ summary: "the default identifier", status: 200 }, badIdentifier],
+});
+
+const OPERATIONS: Record<OperationId, Operation> = {
+  predict: {
+    body: { data: exampleData },
+    ok: "forecast",
+    responses: errors,
+    examples: [
+      { summary: "a window of the model's features", body: { data: exampleData }, status: 200 },
+      { summary: "a window without ts", body: { data: { down: [1] } }, status: 400 },
+    ],
+  },
+  predictBatch: {
+    body: { windows: [exampleData, exampleData] },
+    ok: "one forecast per window, in request order",
+    responses: errors,
+    examples: [
+      { summary: "two windows", body: { windows: [exampleData, exampleData] }, status: 200 },
+      { summary: "no windows", body: { windows: [] }, status: 400 },
+    ],
+  },
+  healthz: {
+    responses: { "200": plain("alive", "application/json") },
+    examples: [{ summary: "alive", status: 200 }],
+  },
+  readyz: {
+    responses: { "200": plain("ready", "application/json"), "503": problem("not ready") },
+    examples: [{ summary: "with a model loaded", status: 200 }],
+  },
+  metrics: { responses: { "200": plain("metrics") }, examples: [{ summary: "the metrics", status: 200 }] },
+  modelsCurrent: {
+    parameters: identifierParam,
+    responses: {
+      "200": plain("model", "application/json"),
+      "400": problem("malformed or unknown identifier"),
+      "503": problem("no model loaded yet; see Retry-After"),
+    },
+    examples: [{ summary: "the default identifier", status: 200 }, badIdentifier],
+  },
+  openapi: {
+    responses: { "200": plain("OpenAPI 3.1", "application/json") },
+    examples: [{ summary: "the document", status: 200 }],
+  },
+  modelsDecision: read(jsonOk("the decision record with its scoreboard")),
+  modelsHistory: {
+    parameters: identifierParam,
+    responses: jsonOk("history entries"),
+    examples: [{ summary: "the default identifier", status: 200 }, badIdentifier],
+  },
+  modelsSeries: read({ "200": plain("FLTSSER1 file", "application/octet-stream"), ...errors }),
+  docs: html,
+  docsAsset: asset("swagger-ui.css"),
+  console: html,
+  consoleAsset: asset("console.js"),
+};
+
+function operation(route: Route): Record<string, unknown> {
+  const op = OPERATIONS[route.id as OperationId];
+  return {
+    operationId: route.id,
+    summary: route.summary,
+    ...(op.parameters ? { parameters: op.parameters } : {}),
+    ...(route.request
+      ? {
           requestBody: {
             required: true,
-            content: {
-              "application/json": {
-                schema: { $ref: "#/components/schemas/PredictRequest" },
-                example: { data: exampleData },
-              },
-            },
+            content: { "application/json": { schema: ref(route.request), example: op.body } },
           },
-          ...ex(
-            { summary: "a window of the model's features", body: { data: exampleData }, status: 200 },
-            { summary: "a window without ts", body: { data: { down: [1] } }, status: 400 },
-          ),
-          responses: {
-            "200": {
-              description: "forecast",
-              content: {
-                "application/json": { schema: { $ref: "#/components/schemas/PredictResponse" } },
-              },
-            },
-            ...errors,
-          },
-        },
-      },
-      "/predict/batch": {
-        post: {
-          summary: "Forecast many windows in one request",
-          requestBody: {
-            required: true,
-            content: {
-              "application/json": {
-                schema: { $ref: "#/components/schemas/BatchRequest" },
-                example: { windows: [exampleData, exampleData] },
-              },
-            },
-          },
-          ...ex(
-            { summary: "two windows", body: { windows: [exampleData, exampleData] }, status: 200 },
-            { summary: "no windows", body: { windows: [] }, status: 400 },
-          ),
-          responses: {
-            "200": {
-              description: "one forecast per window, in request order",
-              content: { "application/json": { schema: { $ref: "#/components/schemas/BatchResponse" } } },
-            },
-            ...errors,
-          },
-        },
-      },
-      "/healthz": {
-        get: {
-          summary: "Liveness",
-          responses: { "200": plain("alive", "application/json") },
-          ...ex({ summary: "alive", status: 200 }),
-        },
-      },
-      "/readyz": {
-        get: {
-          summary: "Readiness: 503 until the default model is loaded",
-          responses: { "200": plain("ready", "application/json"), "503": problem("not ready") },
-          ...ex({ summary: "with a model loaded", status: 200 }),
-        },
-      },
-      "/metrics": {
-        get: {
-          summary: "Prometheus metrics",
-          responses: { "200": plain("metrics") },
-          ...ex({ summary: "the metrics", status: 200 }),
-        },
-      },
-      "/openapi.json": {
-        get: {
-          summary: "This document",
-          responses: { "200": plain("OpenAPI 3.1", "application/json") },
-          ...ex({ summary: "the document", status: 200 }),
-        },
-      },
-      ...operatorPaths(routes),
-      "/models/current": {
-        get: {
-          summary: "The serving model's card, pointer and scoreboard",
-          parameters: identifierParam,
-          responses: {
-            "200": plain("model", "application/json"),
-            "400": problem("malformed or unknown identifier"),
-            "503": problem("no model loaded yet; see Retry-After"),
-          },
-          ...ex({ summary: "the default identifier", status: 200 }, badIdentifier),
-        },
-      },
-    },
-    components: {
-      schemas: {
-        PredictRequest: schema(PredictRequest),
-        BatchRequest: schema(BatchRequest),
-        PredictResponse: schema(PredictResponse),
-        BatchResponse: schema(BatchResponse),
-        Problem: schema(ProblemDoc),
-      },
-    },
+        }
+      : {}),
+    responses: route.response
+      ? {
+          "200": { description: op.ok, content: { "application/json": { schema: ref(route.response) } } },
+          ...op.responses,
+        }
+      : op.responses,
+    ...(op.pathExample ? { "x-flts-path-example": op.pathExample } : {}),
+    "x-flts-examples": op.examples,
   };
-  const missing = routes.filter((r) => !(r in doc.paths));
-  if (missing.length) throw new Error(`routes missing from the OpenAPI document: ${missing.join(", ")}`);
-  return doc;
+}
+
+/** The document of the routes a service serves (routes.ts servedRoutes). */
+export function openApiDocument(version: string, routes: readonly Route[]): Record<string, unknown> {
+  const schema = (s: z.ZodType) => z.toJSONSchema(s, { target: "draft-2020-12" });
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    paths[route.path] = { ...paths[route.path], [route.method.toLowerCase()]: operation(route) };
+  }
+  const schemas: Record<SchemaName | "Problem", unknown> = {
+    PredictRequest: schema(PredictRequest),
+    BatchRequest: schema(BatchRequest),
+    PredictResponse: schema(PredictResponse),
+    BatchResponse: schema(BatchResponse),
+    Problem: schema(ProblemDoc),
+  };
+  return { openapi: "3.1.0", info: { title: "FLTS inference", version }, paths, components: { schemas } };
 }

@@ -11,13 +11,13 @@ import { fileURLToPath } from "node:url";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { Context, Hono } from "hono";
 import { EvaluationDecision } from "../common/contracts.ts";
+import { evaluationKeys } from "../common/keys.ts";
 import { getBytesIfExists, getJsonIfExists } from "../common/s3.ts";
-import { seriesKey } from "../evaluate/series.ts";
-import { evaluationKeys } from "../evaluate/state.ts";
 import { readHistory } from "./history.ts";
 import { Problem } from "./problem.ts";
 import type { ModelRegistry } from "./registry.ts";
 import { parseIdentifier } from "./request.ts";
+import { registerRoutes } from "./routes.ts";
 
 export interface OperatorDeps {
   s3: S3Client;
@@ -53,19 +53,6 @@ const noDecision = (identifier: string) =>
   );
 const noAsset = (path: string) => new Problem(404, "not-found", "Not found", `no route ${path}`);
 
-/** The routes this module adds, as app.ts's route table wants them (path → Allow). */
-export function operatorRoutes(consoleEnabled: boolean): [string, string][] {
-  const routes: [string, string][] = [
-    ["/models/decision", "GET, HEAD"],
-    ["/models/history", "GET, HEAD"],
-    ["/models/series", "GET, HEAD"],
-    ["/docs", "GET, HEAD"],
-    ["/docs/assets/{file}", "GET, HEAD"],
-  ];
-  if (consoleEnabled) routes.push(["/console", "GET, HEAD"], ["/console/assets/{file}", "GET, HEAD"]);
-  return routes;
-}
-
 function serveFile(c: Context, assets: Record<string, [string, string]>, cache: Map<string, Buffer>) {
   const name = c.req.param("file") ?? "";
   const asset = Object.hasOwn(assets, name) ? assets[name] : undefined;
@@ -100,32 +87,6 @@ export function addOperatorRoutes(app: Hono, deps: OperatorDeps): void {
       EvaluationDecision,
     );
 
-  app.get("/models/decision", async (c) => {
-    const { identifier, card } = await servingOf(c);
-    const decision = await decisionOf(card.identifier, card.config_hash);
-    if (!decision) throw noDecision(identifier);
-    return c.json({ identifier, evaluated_identifier: card.identifier, decision });
-  });
-
-  app.get("/models/history", async (c) => {
-    const { identifier, scope } = await servingOf(c);
-    const items = await readHistory(s3, buckets.promotion, scope);
-    return c.json({ identifier, scope, entries: items.map((i) => ({ key: i.key, ...i.entry })) });
-  });
-
-  app.get("/models/series", async (c) => {
-    const { identifier, card } = await servingOf(c);
-    const decision = await decisionOf(card.identifier, card.config_hash);
-    if (!decision) throw noDecision(identifier);
-    const bytes = await getBytesIfExists(
-      s3,
-      buckets.artifacts,
-      seriesKey(card.identifier, card.config_hash, decision.generation),
-    );
-    if (!bytes) throw noDecision(identifier);
-    return c.body(new Uint8Array(bytes), 200, { "Content-Type": "application/octet-stream" });
-  });
-
   const pages = new Map<string, Buffer>();
   const page = (name: string) => (c: Context) => {
     let body = pages.get(name);
@@ -136,11 +97,38 @@ export function addOperatorRoutes(app: Hono, deps: OperatorDeps): void {
     return c.body(new Uint8Array(body), 200, { "Content-Type": "text/html; charset=utf-8" });
   };
   const docsCache = new Map<string, Buffer>();
-  app.get("/docs", page("docs.html"));
-  app.get("/docs/assets/:file", (c) => serveFile(c, DOCS_ASSETS, docsCache));
+  registerRoutes(app, "operator", {
+    modelsDecision: async (c) => {
+      const { identifier, card } = await servingOf(c);
+      const decision = await decisionOf(card.identifier, card.config_hash);
+      if (!decision) throw noDecision(identifier);
+      return c.json({ identifier, evaluated_identifier: card.identifier, decision });
+    },
+    modelsHistory: async (c) => {
+      const { identifier, scope } = await servingOf(c);
+      const items = await readHistory(s3, buckets.promotion, scope);
+      return c.json({ identifier, scope, entries: items.map((i) => ({ key: i.key, ...i.entry })) });
+    },
+    modelsSeries: async (c) => {
+      const { identifier, card } = await servingOf(c);
+      const decision = await decisionOf(card.identifier, card.config_hash);
+      if (!decision) throw noDecision(identifier);
+      const bytes = await getBytesIfExists(
+        s3,
+        buckets.artifacts,
+        evaluationKeys.seriesFor(card.identifier, card.config_hash, decision.generation),
+      );
+      if (!bytes) throw noDecision(identifier);
+      return c.body(new Uint8Array(bytes), 200, { "Content-Type": "application/octet-stream" });
+    },
+    docs: page("docs.html"),
+    docsAsset: (c) => serveFile(c, DOCS_ASSETS, docsCache),
+  });
   if (deps.consoleEnabled) {
     const consoleCache = new Map<string, Buffer>();
-    app.get("/console", page("console.html"));
-    app.get("/console/assets/:file", (c) => serveFile(c, CONSOLE_ASSETS, consoleCache));
+    registerRoutes(app, "console", {
+      console: page("console.html"),
+      consoleAsset: (c) => serveFile(c, CONSOLE_ASSETS, consoleCache),
+    });
   }
 }

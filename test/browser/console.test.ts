@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeSeries } from "../../functions/evaluate/series.ts";
-import { routeTable } from "../../functions/inference/app.ts";
+import { routeTable } from "../../functions/inference/routes.ts";
 import { repoRoot } from "../../local/paths.ts";
 import { post, startService } from "../integration/inference-harness.ts";
 import { sliceTestCsv } from "../integration/pipeline-helpers.ts";
