@@ -1,8 +1,18 @@
 /**
- * Every event function, its trigger and what it may touch. The CDK app (infra/) and the local
- * runtime (local/runtime) both read this list, so wiring is declared once.
+ * Every event function, its trigger, what it may touch and the settings it reads; the trainer's and
+ * the inference service's grants and settings too. The CDK app (infra/) and the local runtime
+ * (local/runtime) both read this, so wiring is declared once (test/unit/manifest-settings.test.ts
+ * holds each loader to its declared settings).
  */
+import { BATCH_SETTINGS } from "./batch-inference/settings.ts";
 import { TOPICS, type Topic } from "./common/contracts.ts";
+import type { SettingsTable } from "./common/settings.ts";
+import { EVALUATE_SETTINGS, EVALUATE_TIMEOUT_SECONDS } from "./evaluate/settings.ts";
+import { INFERENCE_SETTINGS } from "./inference/config.ts";
+import { MONITOR_SETTINGS } from "./monitor/settings.ts";
+import { PREPROCESS_SETTINGS } from "./preprocess/settings.ts";
+import { SWEEP_SETTINGS } from "./sweeper/settings.ts";
+import { DISPATCH_SETTINGS } from "./train-dispatch/settings.ts";
 
 export type BucketRole = "raw" | "processed" | "artifacts" | "promotion" | "inferenceLogs";
 export type NativeLayer = "duckdb" | "onnxruntime";
@@ -17,20 +27,30 @@ export interface KafkaTrigger {
   maxAttempts: number;
 }
 
+/** How an asynchronous invocation (S3 → Lambda, a trainer Lambda) is retried before its failure queue. */
+export interface AsyncInvoke {
+  /** Attempts per event, the first included (Lambda allows 1 to 3). */
+  maxAttempts: 1 | 2 | 3;
+  /** An event older than this goes to the failure queue untried. */
+  maxEventAgeHours: number;
+}
+
+/** S3 invokes once per object event (no batches): `invoke` says how a failed event is retried. */
 export interface S3Trigger {
   kind: "s3";
   bucket: BucketRole;
   prefix?: string;
   /** The object key must end with one of these. */
   suffixes: string[];
+  invoke: AsyncInvoke;
 }
 
 /** A timer: an EventBridge rule in AWS (rate in whole minutes); locally every `localInterval` seconds. */
 export interface ScheduleTrigger {
   kind: "schedule";
   everyMinutes: number;
-  /** The local runtime's interval: the setting that overrides it, and its default. */
-  localInterval: { setting: string; defaultSeconds: number };
+  /** The local runtime's interval in seconds: one of the function's declared settings. */
+  localInterval: { setting: string };
 }
 
 export type Trigger = KafkaTrigger | S3Trigger | ScheduleTrigger;
@@ -54,195 +74,158 @@ export interface FunctionSpec {
   /** Launches trainer Lambdas / ECS tasks. */
   launchesTrainers?: boolean;
   /**
-   * Environment variables the function reads besides the common ones (buckets, KAFKA_*, FLTS_S3_*);
-   * `_<TYPE>` marks per-model-type variants (e.g. `ECS_TASK_DEFINITION_GRU`).
+   * The settings the function reads besides the common ones (COMMON_SETTINGS: buckets, KAFKA_*,
+   * FLTS_S3_*): its loader is this table (functions/common/settings.ts).
    */
-  settings?: string[];
+  settings: SettingsTable;
 }
+
+/** The trainer (Lambda image or ECS task, functions/train): what it may touch and how it is invoked. */
+export interface TrainerSpec {
+  name: string;
+  buckets: BucketGrant[];
+  /** The trainer Lambda's async invocation: a failed job writes _FAILED itself, so no retry. */
+  invoke: AsyncInvoke;
+}
+
+/** The inference service (Fargate, functions/inference): its grants, the topic it hears, its settings. */
+export interface ServiceSpec {
+  name: string;
+  entry: string;
+  buckets: BucketGrant[];
+  consumes: Topic[];
+  settings: SettingsTable;
+}
+
+const kafka = (topic: Topic, consumerGroup: string, batchSize = 10): KafkaTrigger => ({
+  kind: "kafka",
+  topic,
+  consumerGroup,
+  batchSize,
+  startingPosition: "TRIM_HORIZON",
+  maxAttempts: 3,
+});
+
+/** S3 events: two retries over at most six hours, then the function's failure queue. */
+const S3_INVOKE: AsyncInvoke = { maxAttempts: 3, maxEventAgeHours: 6 };
+
+const read = (bucket: BucketRole, prefix = ""): BucketGrant => ({ bucket, prefix, access: "read" });
+const readwrite = (bucket: BucketRole, prefix = ""): BucketGrant => ({ bucket, prefix, access: "readwrite" });
 
 export const FUNCTIONS: readonly FunctionSpec[] = [
   {
     name: "preprocess",
     entry: "functions/preprocess/handler.ts",
-    trigger: { kind: "s3", bucket: "raw", suffixes: [".csv"] },
+    trigger: { kind: "s3", bucket: "raw", suffixes: [".csv"], invoke: S3_INVOKE },
     memoryMb: 2048,
     timeoutSeconds: 300,
     layers: ["duckdb"],
-    buckets: [
-      { bucket: "raw", prefix: "", access: "read" },
-      { bucket: "processed", prefix: "", access: "readwrite" },
-    ],
+    buckets: [read("raw"), readwrite("processed")],
     produces: [TOPICS.trainingData],
-    settings: [
-      "FEATURES",
-      "TARGETS",
-      "NAN_POLICY",
-      "NAN_CONSTANT",
-      "NEGATIVE_POLICY",
-      "CLIP_PERCENTILES",
-      "TEST_FRACTION",
-      "MIN_ROWS",
-      "WINDOW",
-      "HORIZON",
-      "STEP_SECONDS",
-      "GAP_TOLERANCE_SECONDS",
-      "EXTRA_HASH_SALT",
-      "FORCE_REPROCESS",
-    ],
+    settings: PREPROCESS_SETTINGS,
   },
   {
     name: "train-dispatch",
     entry: "functions/train-dispatch/handler.ts",
-    trigger: {
-      kind: "kafka",
-      topic: TOPICS.trainingData,
-      consumerGroup: "flts-train-dispatch",
-      batchSize: 10,
-      startingPosition: "TRIM_HORIZON",
-      maxAttempts: 3,
-    },
+    trigger: kafka(TOPICS.trainingData, "flts-train-dispatch"),
     memoryMb: 512,
     timeoutSeconds: 60,
     layers: [],
-    buckets: [
-      { bucket: "processed", prefix: "", access: "read" },
-      { bucket: "artifacts", prefix: "runs/", access: "readwrite" },
-      { bucket: "artifacts", prefix: "guards/", access: "readwrite" },
-    ],
+    buckets: [read("processed"), readwrite("artifacts", "runs/"), readwrite("artifacts", "guards/")],
     produces: [TOPICS.modelTraining],
     launchesTrainers: true,
-    settings: [
-      "EXPECTED_MODEL_TYPES",
-      "SKIP_DUPLICATE_CONFIGS",
-      "MAX_TRAIN_ATTEMPTS",
-      "TRAINER_BACKEND",
-      "TRAINER_BACKENDS",
-      "TRAIN_PARAMS",
-      "RUN_LEASE_SECONDS",
-      "RUN_START_LEASE_SECONDS",
-      "HEARTBEAT_SECONDS",
-      "TRAINER_LAMBDA_FUNCTION(_<TYPE>)",
-      "ECS_CLUSTER(_<TYPE>)",
-      "ECS_TASK_DEFINITION(_<TYPE>)",
-      "ECS_CAPACITY_PROVIDER(_<TYPE>)",
-      "ECS_SUBNETS",
-      "ECS_SECURITY_GROUPS",
-      "ECS_CONTAINER_NAME",
-      "ECS_ASSIGN_PUBLIC_IP",
-    ],
+    settings: DISPATCH_SETTINGS,
   },
   {
     name: "train-complete",
     entry: "functions/train-complete/handler.ts",
-    trigger: { kind: "s3", bucket: "artifacts", prefix: "runs/", suffixes: ["/_SUCCESS", "/_FAILED"] },
+    trigger: {
+      kind: "s3",
+      bucket: "artifacts",
+      prefix: "runs/",
+      suffixes: ["/_SUCCESS", "/_FAILED"],
+      invoke: S3_INVOKE,
+    },
     memoryMb: 512,
     timeoutSeconds: 60,
     layers: [],
-    buckets: [{ bucket: "artifacts", prefix: "runs/", access: "read" }],
+    buckets: [read("artifacts", "runs/")],
     produces: [TOPICS.modelTraining],
+    settings: {},
   },
   {
     name: "evaluate",
     entry: "functions/evaluate/handler.ts",
-    trigger: {
-      kind: "kafka",
-      topic: TOPICS.modelTraining,
-      consumerGroup: "flts-evaluate",
-      batchSize: 10,
-      startingPosition: "TRIM_HORIZON",
-      maxAttempts: 3,
-    },
+    trigger: kafka(TOPICS.modelTraining, "flts-evaluate"),
     memoryMb: 2048,
-    timeoutSeconds: 300,
+    timeoutSeconds: EVALUATE_TIMEOUT_SECONDS,
     layers: ["onnxruntime", "duckdb"],
     buckets: [
-      { bucket: "processed", prefix: "", access: "read" },
-      { bucket: "artifacts", prefix: "runs/", access: "read" },
-      { bucket: "artifacts", prefix: "evaluations/", access: "readwrite" },
-      { bucket: "promotion", prefix: "", access: "readwrite" },
+      read("processed"),
+      read("artifacts", "runs/"),
+      readwrite("artifacts", "evaluations/"),
+      readwrite("promotion"),
     ],
     produces: [TOPICS.modelSelected],
-    settings: [
-      "EXPECTED_MODEL_TYPES",
-      "EVAL_DEADLINE_SECONDS",
-      "SCORE_WEIGHTS",
-      "PROMOTION_POLICY",
-      "PROMOTE_GLOBAL",
-      "MLFLOW_TRACKING_URI",
-      "MLFLOW_EXPERIMENT_NAME",
-    ],
+    settings: EVALUATE_SETTINGS,
   },
   {
     name: "batch-inference",
     entry: "functions/batch-inference/handler.ts",
-    trigger: {
-      kind: "kafka",
-      topic: TOPICS.inferenceData,
-      consumerGroup: "flts-batch-inference",
-      batchSize: 1,
-      startingPosition: "TRIM_HORIZON",
-      maxAttempts: 3,
-    },
+    trigger: kafka(TOPICS.inferenceData, "flts-batch-inference", 1),
     memoryMb: 3008,
     timeoutSeconds: 900,
     layers: ["onnxruntime", "duckdb"],
     buckets: [
-      { bucket: "processed", prefix: "", access: "read" },
-      { bucket: "artifacts", prefix: "runs/", access: "read" },
-      { bucket: "promotion", prefix: "", access: "read" },
+      read("processed"),
+      read("artifacts", "runs/"),
+      read("promotion"),
       { bucket: "inferenceLogs", prefix: "", access: "write" },
     ],
     produces: [TOPICS.performanceEval],
-    settings: ["SCORE_BATCH_WINDOWS", "SCORE_BLOCK_ROWS", "SCORE_THREADS", "SCORE_WORKER"],
+    settings: BATCH_SETTINGS,
   },
   {
     name: "monitor",
     entry: "functions/monitor/handler.ts",
-    trigger: {
-      kind: "kafka",
-      topic: TOPICS.performanceEval,
-      consumerGroup: "flts-monitor",
-      batchSize: 10,
-      startingPosition: "TRIM_HORIZON",
-      maxAttempts: 3,
-    },
+    trigger: kafka(TOPICS.performanceEval, "flts-monitor"),
     memoryMb: 512,
     timeoutSeconds: 60,
     layers: [],
-    buckets: [
-      { bucket: "artifacts", prefix: "evaluations/", access: "read" },
-      { bucket: "promotion", prefix: "", access: "readwrite" },
-    ],
+    buckets: [read("artifacts", "evaluations/"), readwrite("promotion")],
     produces: [],
-    settings: ["DRIFT_RATIO_THRESHOLD"],
+    settings: MONITOR_SETTINGS,
   },
   {
     name: "sweeper",
     entry: "functions/sweeper/handler.ts",
-    trigger: {
-      kind: "schedule",
-      everyMinutes: 1,
-      localInterval: { setting: "SWEEP_INTERVAL_SECONDS", defaultSeconds: 5 },
-    },
+    trigger: { kind: "schedule", everyMinutes: 1, localInterval: { setting: "SWEEP_INTERVAL_SECONDS" } },
     memoryMb: 512,
     timeoutSeconds: 60,
     layers: [],
-    buckets: [
-      { bucket: "artifacts", prefix: "runs/", access: "readwrite" },
-      { bucket: "artifacts", prefix: "evaluations/", access: "readwrite" },
-    ],
+    buckets: [readwrite("artifacts", "runs/"), readwrite("artifacts", "evaluations/")],
     // Re-publishes a recorded status so evaluate decides at the deadline (functions/sweeper/deadline.ts).
     produces: [TOPICS.modelTraining],
-    settings: [
-      "RUN_LEASE_SECONDS",
-      "RUN_START_LEASE_SECONDS",
-      "HEARTBEAT_SECONDS",
-      "SWEEP_INTERVAL_SECONDS",
-      "EXPECTED_MODEL_TYPES",
-      "EVAL_DEADLINE_SECONDS",
-    ],
+    settings: SWEEP_SETTINGS,
   },
 ];
+
+/** What a trainer reads and writes (the job spec sits at runs/<run_id>/job.json). */
+export const TRAINER: TrainerSpec = {
+  name: "trainer",
+  buckets: [read("processed"), readwrite("artifacts", "runs/")],
+  // A crashed invocation is not retried: evaluate's deadline covers it.
+  invoke: { maxAttempts: 1, maxEventAgeHours: 1 },
+};
+
+/** The inference service reads promoted models and writes its request log; promotions arrive on Kafka. */
+export const SERVICE: ServiceSpec = {
+  name: "inference",
+  entry: "functions/inference/main.ts",
+  buckets: [read("promotion"), read("artifacts", "runs/"), { bucket: "inferenceLogs", prefix: "", access: "write" }],
+  consumes: [TOPICS.modelSelected],
+  settings: INFERENCE_SETTINGS,
+};
 
 export function functionByName(name: string): FunctionSpec {
   const spec = FUNCTIONS.find((f) => f.name === name);

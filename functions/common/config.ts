@@ -1,21 +1,24 @@
-/** Settings shared by every stage, read from the environment and validated once. */
-import { z } from "zod";
-import { describeIssues } from "./contracts.ts";
+/** Settings shared by every stage and the service: storage and Kafka (functions/common/settings.ts). */
+import { type Env, flag, loadSettings, matching, oneOf, perEnv, text, url } from "./settings.ts";
 
-const Env = z.object({
-  FLTS_S3_ENDPOINT: z.url().optional(),
-  FLTS_S3_FORCE_PATH_STYLE: z.enum(["0", "1", "true", "false"]).optional(),
-  AWS_REGION: z.string().min(1).default("us-east-1"),
-  RAW_BUCKET: z.string().min(3).default("raw-data"),
-  PROCESSED_BUCKET: z.string().min(3).default("processed-data"),
-  ARTIFACTS_BUCKET: z.string().min(3).default("model-artifacts"),
-  PROMOTION_BUCKET: z.string().min(3).default("model-promotion"),
-  INFERENCE_LOGS_BUCKET: z.string().min(3).default("inference-logs"),
-  KAFKA_BROKERS: z.string().min(1).default("127.0.0.1:9092"),
-  KAFKA_AUTH: z.enum(["none", "iam"]).default("none"),
-  MSK_CLUSTER_ARN: z.string().startsWith("arn:").optional(),
-  KAFKA_CLIENT_ID: z.string().min(1).default("flts"),
-});
+const bucket = (name: string) => matching(name, /^.{3,}$/, "a bucket name");
+
+/** The common settings; every function's environment has them besides its own (manifest `settings`). */
+export const COMMON_SETTINGS = {
+  FLTS_S3_ENDPOINT: url(),
+  /** Unset: path-style exactly when FLTS_S3_ENDPOINT is set. */
+  FLTS_S3_FORCE_PATH_STYLE: flag(undefined),
+  AWS_REGION: text("us-east-1"),
+  RAW_BUCKET: bucket("raw-data"),
+  PROCESSED_BUCKET: bucket("processed-data"),
+  ARTIFACTS_BUCKET: bucket("model-artifacts"),
+  PROMOTION_BUCKET: bucket("model-promotion"),
+  INFERENCE_LOGS_BUCKET: bucket("inference-logs"),
+  KAFKA_BROKERS: text("127.0.0.1:9092"),
+  KAFKA_AUTH: oneOf(["none", "iam"], "none"),
+  MSK_CLUSTER_ARN: matching(undefined, /^arn:/, "an ARN"),
+  KAFKA_CLIENT_ID: text("flts"),
+} as const;
 
 export interface StorageConfig {
   endpoint: string | undefined;
@@ -43,20 +46,13 @@ export interface CommonConfig {
   kafka: KafkaConfig;
 }
 
-export class ConfigError extends Error {}
-
-export function loadCommonConfig(env: NodeJS.ProcessEnv = process.env): CommonConfig {
-  const parsed = Env.safeParse(env);
-  if (!parsed.success) throw new ConfigError(`invalid environment: ${describeIssues(parsed.error)}`);
-  const e = parsed.data;
-  const pathStyle = e.FLTS_S3_FORCE_PATH_STYLE;
+/** Throws a ConfigError naming the bad setting; loaded once per environment object. */
+export const loadCommonConfig: (env?: Env) => CommonConfig = perEnv((env) => {
+  const e = loadSettings(COMMON_SETTINGS, env);
   return {
     storage: {
       endpoint: e.FLTS_S3_ENDPOINT,
-      forcePathStyle:
-        pathStyle === undefined
-          ? e.FLTS_S3_ENDPOINT !== undefined
-          : pathStyle === "1" || pathStyle === "true",
+      forcePathStyle: e.FLTS_S3_FORCE_PATH_STYLE ?? e.FLTS_S3_ENDPOINT !== undefined,
       region: e.AWS_REGION,
       buckets: {
         raw: e.RAW_BUCKET,
@@ -76,4 +72,4 @@ export function loadCommonConfig(env: NodeJS.ProcessEnv = process.env): CommonCo
       region: e.AWS_REGION,
     },
   };
-}
+});

@@ -1,12 +1,35 @@
-/** evaluate settings from the environment. */
+/** evaluate settings (the manifest lists the table). */
+import { MODEL_TYPES, type ModelType, PROMOTION_POLICIES, type PromotionPolicy } from "../common/contracts.ts";
 import {
-  MODEL_TYPES,
-  type ModelType,
-  PROMOTION_POLICIES,
-  type PromotionPolicy,
-} from "../common/contracts.ts";
-import { envBool, envMap, envModelTypes, envNumber, envString, SettingError } from "../common/env.ts";
+  ConfigError,
+  type Env,
+  flag,
+  loadSettings,
+  modelTypes,
+  number,
+  oneOf,
+  pairs,
+  perEnv,
+  text,
+} from "../common/settings.ts";
 import type { ScoreWeights } from "./scoring.ts";
+
+/** evaluate's Lambda timeout; the sweeper nudges a group again only after it (functions/sweeper/settings.ts). */
+export const EVALUATE_TIMEOUT_SECONDS = 300;
+
+/** The model types train-dispatch launches, evaluate waits for and the sweeper watches. */
+export const EXPECTED_MODEL_TYPES = modelTypes(MODEL_TYPES);
+
+export const EVALUATE_SETTINGS = {
+  EXPECTED_MODEL_TYPES,
+  EVAL_DEADLINE_SECONDS: number(3600, { min: 0 }),
+  SCORE_WEIGHTS: pairs(),
+  PROMOTION_POLICY: oneOf(PROMOTION_POLICIES, "beat_baseline_and_champion"),
+  PROMOTE_GLOBAL: flag(false),
+  /** Unset: no MLflow tracking (functions/evaluate/tracking.ts checks the URL). */
+  MLFLOW_TRACKING_URI: text(""),
+  MLFLOW_EXPERIMENT_NAME: text("flts"),
+} as const;
 
 export interface EvaluateSettings {
   expected: ModelType[];
@@ -15,6 +38,9 @@ export interface EvaluateSettings {
   policy: PromotionPolicy;
   /** Also point `global/current.json` at each promotion. */
   promoteGlobal: boolean;
+  /** MLflow server ("" when tracking is off) and experiment. */
+  trackingUri: string;
+  experimentName: string;
 }
 
 export const DEFAULT_WEIGHTS: ScoreWeights = { rmse: 0.5, mae: 0.3, mse: 0.2 };
@@ -26,30 +52,27 @@ export function parseWeights(raw: Record<string, string>): ScoreWeights {
   for (const [k, v] of Object.entries(raw)) {
     const key = k.toLowerCase();
     if (key !== "rmse" && key !== "mae" && key !== "mse") {
-      throw new SettingError(`SCORE_WEIGHTS: '${k}' is not rmse, mae or mse`);
+      throw new ConfigError(`SCORE_WEIGHTS: '${k}' is not rmse, mae or mse`);
     }
     const n = Number(v);
     if (!Number.isFinite(n) || n < 0)
-      throw new SettingError(`SCORE_WEIGHTS.${key} must be a number >= 0, got '${v}'`);
+      throw new ConfigError(`SCORE_WEIGHTS.${key} must be a number >= 0, got '${v}'`);
     out[key] = n;
   }
   if (out.rmse + out.mae + out.mse <= 0)
-    throw new SettingError("SCORE_WEIGHTS must give some metric a weight > 0");
+    throw new ConfigError("SCORE_WEIGHTS must give some metric a weight > 0");
   return out;
 }
 
-export function loadEvaluateSettings(env: NodeJS.ProcessEnv = process.env): EvaluateSettings {
-  const policy = envString(env, "PROMOTION_POLICY", "beat_baseline_and_champion");
-  if (!(PROMOTION_POLICIES as readonly string[]).includes(policy)) {
-    throw new SettingError(
-      `PROMOTION_POLICY must be one of ${PROMOTION_POLICIES.join(", ")}, got '${policy}'`,
-    );
-  }
+export const loadEvaluateSettings: (env?: Env) => EvaluateSettings = perEnv((env) => {
+  const s = loadSettings(EVALUATE_SETTINGS, env);
   return {
-    expected: envModelTypes(env, "EXPECTED_MODEL_TYPES", MODEL_TYPES),
-    deadlineSeconds: envNumber(env, "EVAL_DEADLINE_SECONDS", 3600, { min: 0 }),
-    weights: parseWeights(envMap(env, "SCORE_WEIGHTS")),
-    policy: policy as PromotionPolicy,
-    promoteGlobal: envBool(env, "PROMOTE_GLOBAL", false),
+    expected: s.EXPECTED_MODEL_TYPES,
+    deadlineSeconds: s.EVAL_DEADLINE_SECONDS,
+    weights: parseWeights(s.SCORE_WEIGHTS),
+    policy: s.PROMOTION_POLICY,
+    promoteGlobal: s.PROMOTE_GLOBAL,
+    trackingUri: s.MLFLOW_TRACKING_URI,
+    experimentName: s.MLFLOW_EXPERIMENT_NAME,
   };
-}
+});

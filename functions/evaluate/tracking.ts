@@ -9,7 +9,8 @@
  */
 import type { StageContext } from "../common/context.ts";
 import type { EvaluationDecision, ScoreboardEntry } from "../common/contracts.ts";
-import { envString } from "../common/env.ts";
+import type { Env } from "../common/settings.ts";
+import { loadEvaluateSettings } from "./settings.ts";
 
 type Fetch = typeof fetch;
 interface Metric {
@@ -28,8 +29,8 @@ const TIMEOUT_MS = 10_000;
 export class TrackingError extends Error {}
 
 /** The validated MLFLOW_TRACKING_URI without a trailing slash, or null when tracking is off. */
-export function trackingBase(env: NodeJS.ProcessEnv): string | null {
-  const raw = envString(env, "MLFLOW_TRACKING_URI", "");
+export function trackingBase(env: Env): string | null {
+  const raw = loadEvaluateSettings(env).trackingUri;
   if (raw === "") return null;
   let url: URL;
   try {
@@ -133,7 +134,7 @@ export async function trackDecision(
   try {
     const base = trackingBase(ctx.env);
     if (base === null) return;
-    const name = envString(ctx.env, "MLFLOW_EXPERIMENT_NAME", "flts");
+    const name = loadEvaluateSettings(ctx.env).experimentName;
     const experiment = await experimentId(base, name, fetchImpl);
     const candidates = decision.scoreboard.filter((e) => e.kind === "candidate" && e.run_id !== "-");
     const tracked: string[] = [];

@@ -1,29 +1,26 @@
 /** Settings of the inference service, read from the environment and validated once. */
 import { randomBytes } from "node:crypto";
 import { availableParallelism, hostname } from "node:os";
-import { z } from "zod";
-import { type CommonConfig, ConfigError, loadCommonConfig } from "../common/config.ts";
-import { describeIssues, TOPICS } from "../common/contracts.ts";
+import { type CommonConfig, loadCommonConfig } from "../common/config.ts";
+import { TOPICS } from "../common/contracts.ts";
+import { type Env, flag, integer, loadSettings, perEnv, text } from "../common/settings.ts";
 
-const int = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
-const flag = (fallback: boolean) =>
-  z
-    .enum(["0", "1", "true", "false"])
-    .default(fallback ? "1" : "0")
-    .transform((v) => v === "1" || v === "true");
+const int = (min: number, fallback: number | (() => number), max?: number) =>
+  integer(fallback, { min, ...(max === undefined ? {} : { max }) });
 
-const Env = z.object({
-  PORT: int(0, 8080).pipe(z.number().max(65535)),
+/** The service's own settings (the manifest's SERVICE entry lists them). */
+export const INFERENCE_SETTINGS = {
+  PORT: int(0, 8080, 65535),
   /** Service processes sharing the port (main.ts): default one per CPU; 1 serves from the entry process. */
-  WORKERS: int(1, availableParallelism()).pipe(z.number().max(64)),
-  HOST: z.string().min(1).default("0.0.0.0"),
+  WORKERS: int(1, availableParallelism, 64),
+  HOST: text("0.0.0.0"),
   /** Scope served to requests without `identifier`: `global` or an identifier. */
-  MODEL_IDENTIFIER: z.string().min(1).default("global"),
+  MODEL_IDENTIFIER: text("global"),
   /** Identifier X without `X/current.json` is served by `global/current.json`. */
   GLOBAL_FALLBACK: flag(true),
-  MODEL_SELECTED_TOPIC: z.string().min(1).default(TOPICS.modelSelected),
+  MODEL_SELECTED_TOPIC: text(TOPICS.modelSelected),
   /** Empty: `flts-inference-<hostname>-<pid>-<random>`, so every replica (and instance) hears every promotion. */
-  KAFKA_GROUP_ID: z.string().default(""),
+  KAFKA_GROUP_ID: text(""),
   /** 0 turns the Kafka listener off (the pointer poll still swaps). */
   KAFKA_LISTEN: flag(true),
   POINTER_POLL_MS: int(0, 30_000),
@@ -53,7 +50,7 @@ const Env = z.object({
   SHUTDOWN_DRAIN_MS: int(0, 10_000),
   /** 1 (default) serves the forecast console at /console; the CDK prod environment sets 0 unless enabled. */
   CONSOLE_ENABLED: flag(true),
-});
+} as const;
 
 export interface InferenceConfig extends CommonConfig {
   port: number;
@@ -85,12 +82,10 @@ export interface InferenceConfig extends CommonConfig {
   consoleEnabled: boolean;
 }
 
-/** Throws a ConfigError naming every bad setting. */
-export function loadInferenceConfig(env: NodeJS.ProcessEnv = process.env): InferenceConfig {
+/** Throws a ConfigError naming the bad setting; loaded once per environment object. */
+export const loadInferenceConfig: (env?: Env) => InferenceConfig = perEnv((env) => {
   const common = loadCommonConfig(env);
-  const parsed = Env.safeParse(env);
-  if (!parsed.success) throw new ConfigError(`invalid environment: ${describeIssues(parsed.error)}`);
-  const e = parsed.data;
+  const e = loadSettings(INFERENCE_SETTINGS, env);
   return {
     ...common,
     port: e.PORT,
@@ -122,4 +117,4 @@ export function loadInferenceConfig(env: NodeJS.ProcessEnv = process.env): Infer
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     consoleEnabled: e.CONSOLE_ENABLED,
   };
-}
+});

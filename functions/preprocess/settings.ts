@@ -1,8 +1,36 @@
-/** preprocess settings from the environment; validated into a PreprocessConfig (minus the split kind). */
-import { NEGATIVE_POLICIES, PreprocessConfig, parseContract } from "../common/contracts.ts";
-import { envBool, envList, envNumber, envString, SettingError } from "../common/env.ts";
+/** preprocess settings (the manifest lists the table); validated into a PreprocessConfig (minus the split kind). */
+import { NAN_POLICIES, NEGATIVE_POLICIES, PreprocessConfig, parseContract } from "../common/contracts.ts";
+import {
+  ConfigError,
+  type Env,
+  flag,
+  integer,
+  list,
+  loadSettings,
+  number,
+  oneOf,
+  perEnv,
+  text,
+} from "../common/settings.ts";
 import { FLOAT32_MAX } from "./cells.ts";
 import { REFERENCE_COLUMNS, VOLUME_COLUMNS } from "./columns.ts";
+
+export const PREPROCESS_SETTINGS = {
+  FEATURES: list(null),
+  TARGETS: list(["down", "up"]),
+  NAN_POLICY: text("ffill"),
+  NAN_CONSTANT: number(0, { min: -FLOAT32_MAX, max: FLOAT32_MAX }),
+  NEGATIVE_POLICY: oneOf(NEGATIVE_POLICIES, "reject"),
+  CLIP_PERCENTILES: list(null),
+  TEST_FRACTION: number(0.2, { min: 0, max: 1, exclusiveMin: true }),
+  MIN_ROWS: integer(50, { min: 1 }),
+  WINDOW: integer(10, { min: 1 }),
+  HORIZON: integer(1, { min: 1 }),
+  STEP_SECONDS: number(120, { min: 0, exclusiveMin: true }),
+  GAP_TOLERANCE_SECONDS: number(360, { min: 0, exclusiveMin: true }),
+  EXTRA_HASH_SALT: text(""),
+  FORCE_REPROCESS: flag(false),
+} as const;
 
 export interface PreprocessSettings {
   /** Settings hashed into config_hash; `split` is completed per object (fraction or companion file). */
@@ -12,67 +40,57 @@ export interface PreprocessSettings {
   forceReprocess: boolean;
 }
 
-export function loadPreprocessSettings(env: NodeJS.ProcessEnv = process.env): PreprocessSettings {
-  const clipRaw = envList(env, "CLIP_PERCENTILES", null);
-  let clip: PreprocessConfig["clip"] = null;
-  if (clipRaw) {
-    const [lo, hi] = clipRaw.map(Number);
-    if (
-      clipRaw.length !== 2 ||
-      lo === undefined ||
-      hi === undefined ||
-      Number.isNaN(lo) ||
-      Number.isNaN(hi)
-    ) {
-      throw new SettingError(`CLIP_PERCENTILES must be 'lower,upper' fractions, e.g. 0.01,0.99`);
-    }
-    clip = { lower_pct: lo, upper_pct: hi };
+function clipOf(raw: string[] | null): PreprocessConfig["clip"] {
+  if (!raw) return null;
+  const [lo, hi] = raw.map(Number);
+  if (raw.length !== 2 || lo === undefined || hi === undefined || Number.isNaN(lo) || Number.isNaN(hi)) {
+    throw new ConfigError(`CLIP_PERCENTILES must be 'lower,upper' fractions, e.g. 0.01,0.99`);
   }
+  return { lower_pct: lo, upper_pct: hi };
+}
+
+export const loadPreprocessSettings: (env?: Env) => PreprocessSettings = perEnv((env) => {
+  const s = loadSettings(PREPROCESS_SETTINGS, env);
   const base = {
     time_column: "time" as const,
-    features: envList(env, "FEATURES", null),
-    targets: envList(env, "TARGETS", ["down", "up"]) as string[],
-    nan_policy: envString(env, "NAN_POLICY", "ffill") as PreprocessConfig["nan_policy"],
-    nan_constant: envNumber(env, "NAN_CONSTANT", 0, { min: -FLOAT32_MAX, max: FLOAT32_MAX }),
-    negative_policy: envString(env, "NEGATIVE_POLICY", "reject") as PreprocessConfig["negative_policy"],
+    features: s.FEATURES,
+    targets: s.TARGETS,
+    // Checked by the PreprocessConfig contract below (its message names nan_policy).
+    nan_policy: s.NAN_POLICY as (typeof NAN_POLICIES)[number],
+    nan_constant: s.NAN_CONSTANT,
+    negative_policy: s.NEGATIVE_POLICY,
     volume_columns: [...VOLUME_COLUMNS] as string[],
     reference_columns: [...REFERENCE_COLUMNS] as string[],
-    clip,
-    min_rows: envNumber(env, "MIN_ROWS", 50, { integer: true, min: 1 }),
-    window: envNumber(env, "WINDOW", 10, { integer: true, min: 1 }),
-    horizon: envNumber(env, "HORIZON", 1, { integer: true, min: 1 }),
-    step_seconds: envNumber(env, "STEP_SECONDS", 120, { min: 0, exclusiveMin: true }),
-    gap_tolerance_seconds: envNumber(env, "GAP_TOLERANCE_SECONDS", 360, { min: 0, exclusiveMin: true }),
+    clip: clipOf(s.CLIP_PERCENTILES),
+    min_rows: s.MIN_ROWS,
+    window: s.WINDOW,
+    horizon: s.HORIZON,
+    step_seconds: s.STEP_SECONDS,
+    gap_tolerance_seconds: s.GAP_TOLERANCE_SECONDS,
   };
-  if (!(NEGATIVE_POLICIES as readonly string[]).includes(base.negative_policy)) {
-    throw new SettingError(
-      `NEGATIVE_POLICY must be one of ${NEGATIVE_POLICIES.join(", ")}, got '${base.negative_policy}'`,
-    );
-  }
-  const testFraction = envNumber(env, "TEST_FRACTION", 0.2, { min: 0, max: 1, exclusiveMin: true });
   // Validate the whole config once (a fraction split stands in for the per-object split).
   parseContract(PreprocessConfig, "preprocess settings", {
     ...base,
-    split: { kind: "fraction", test_fraction: testFraction },
+    split: { kind: "fraction", test_fraction: s.TEST_FRACTION },
   });
   const volumes = (base.features ?? base.reference_columns).filter((c) => base.volume_columns.includes(c));
   if (base.nan_policy === "constant" && base.nan_constant < 0 && volumes.length) {
-    throw new SettingError(
+    throw new ConfigError(
       `NAN_CONSTANT must be >= 0 with NAN_POLICY=constant: it would fill negative values into ${volumes.join(", ")}`,
     );
   }
   if (base.features) {
     const missing = base.targets.filter((t) => !base.features?.includes(t));
     if (missing.length)
-      throw new SettingError(`FEATURES must include every target (missing ${missing.join(", ")})`);
+      throw new ConfigError(`FEATURES must include every target (missing ${missing.join(", ")})`);
   }
   if (base.gap_tolerance_seconds < base.step_seconds) {
-    throw new SettingError("GAP_TOLERANCE_SECONDS must be >= STEP_SECONDS");
+    throw new ConfigError("GAP_TOLERANCE_SECONDS must be >= STEP_SECONDS");
   }
   return {
     base,
-    testFraction,
-    salt: envString(env, "EXTRA_HASH_SALT", ""),
-    forceReprocess: envBool(env, "FORCE_REPROCESS", false),
+    testFraction: s.TEST_FRACTION,
+    salt: s.EXTRA_HASH_SALT,
+    forceReprocess: s.FORCE_REPROCESS,
   };
-}
+});

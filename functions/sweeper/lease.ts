@@ -8,7 +8,6 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
 import { type ModelType, RunIdField, RunRecord } from "../common/contracts.ts";
-import { envNumber, SettingError } from "../common/env.ts";
 import { exists, getJsonIfExists, putIfAbsent } from "../common/s3.ts";
 
 /** `runs/<run_id>/heartbeat.json`, rewritten by the trainer while it runs. */
@@ -26,22 +25,12 @@ export const runKeys = {
   failed: (runId: string) => `runs/${runId}/_FAILED`,
 };
 
+/** Loaded by loadLeaseSettings (functions/sweeper/settings.ts). */
 export interface LeaseSettings {
   /** Longest silence after a heartbeat before the run counts as dead. */
   leaseSeconds: number;
   /** Longest wait from dispatch (run.json's created_at) to the first heartbeat. */
   startLeaseSeconds: number;
-}
-
-export function loadLeaseSettings(env: NodeJS.ProcessEnv = process.env): LeaseSettings {
-  const leaseSeconds = envNumber(env, "RUN_LEASE_SECONDS", 120, { min: 0, exclusiveMin: true });
-  const startLeaseSeconds = envNumber(env, "RUN_START_LEASE_SECONDS", 1800, { min: 0, exclusiveMin: true });
-  const beat = envNumber(env, "HEARTBEAT_SECONDS", 30, { min: 0, exclusiveMin: true });
-  if (leaseSeconds < 2 * beat)
-    throw new SettingError(
-      `RUN_LEASE_SECONDS (${leaseSeconds}) must be at least twice the trainer's HEARTBEAT_SECONDS (${beat}), or live runs would expire`,
-    );
-  return { leaseSeconds, startLeaseSeconds };
 }
 
 export type LeaseVerdict =

@@ -6,9 +6,9 @@
 import { ECSClient, RunTaskCommand, type RunTaskCommandInput } from "@aws-sdk/client-ecs";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import type { ModelType, TrainerJobSpec } from "../common/contracts.ts";
-import { envList, envString, SettingError } from "../common/env.ts";
+import { ConfigError, type Env } from "../common/settings.ts";
 import { s3Uri } from "../common/s3.ts";
-import type { Backend } from "./settings.ts";
+import { type Backend, loadLaunchSettings } from "./settings.ts";
 
 export interface LaunchInfo {
   backend: Backend;
@@ -26,7 +26,7 @@ export function registerTrainerLauncher(backend: Backend, launcher: TrainerLaunc
   registry.set(backend, launcher);
 }
 
-export function launcherFor(backend: Backend, env: NodeJS.ProcessEnv = process.env): TrainerLauncher {
+export function launcherFor(backend: Backend, env: Env = process.env): TrainerLauncher {
   const registered = registry.get(backend);
   if (registered) return registered;
   if (backend === "lambda") return new LambdaLauncher(new LambdaClient({}), env);
@@ -34,21 +34,22 @@ export function launcherFor(backend: Backend, env: NodeJS.ProcessEnv = process.e
   throw new Error(`trainer backend '${backend}' is not available here (it runs only in the local runtime)`);
 }
 
-/** `NAME_<TYPE>` when set, else `NAME`. */
-function perType(env: NodeJS.ProcessEnv, name: string, type: ModelType, fallback?: string): string {
-  const value = envString(env, `${name}_${type}`, envString(env, name, fallback ?? ""));
-  if (!value) throw new SettingError(`${name} (or ${name}_${type}) must be set for the ${type} trainer`);
+/** A per-type launch setting the type's trainer needs (`NAME_<TYPE>`, else `NAME`). */
+function required(values: Record<ModelType, string>, name: string, type: ModelType): string {
+  const value = values[type];
+  if (!value) throw new ConfigError(`${name} (or ${name}_${type}) must be set for the ${type} trainer`);
   return value;
 }
 
 export class LambdaLauncher implements TrainerLauncher {
   constructor(
     private readonly client: Pick<LambdaClient, "send">,
-    private readonly env: NodeJS.ProcessEnv,
+    private readonly env: Env,
   ) {}
 
   async launch(spec: TrainerJobSpec): Promise<LaunchInfo> {
-    const functionName = perType(this.env, "TRAINER_LAMBDA_FUNCTION", spec.model_type);
+    const { TRAINER_LAMBDA_FUNCTION } = loadLaunchSettings(this.env);
+    const functionName = required(TRAINER_LAMBDA_FUNCTION, "TRAINER_LAMBDA_FUNCTION", spec.model_type);
     const out = await this.client.send(
       new InvokeCommand({
         FunctionName: functionName,
@@ -65,24 +66,19 @@ export class LambdaLauncher implements TrainerLauncher {
 export class EcsLauncher implements TrainerLauncher {
   constructor(
     private readonly client: Pick<ECSClient, "send">,
-    private readonly env: NodeJS.ProcessEnv,
+    private readonly env: Env,
   ) {}
 
   request(spec: TrainerJobSpec): RunTaskCommandInput {
-    const env = this.env;
+    const s = loadLaunchSettings(this.env);
     const type = spec.model_type;
-    const capacityProvider = envString(
-      env,
-      `ECS_CAPACITY_PROVIDER_${type}`,
-      envString(env, "ECS_CAPACITY_PROVIDER", ""),
-    );
-    const subnets = envList(env, "ECS_SUBNETS", null);
-    if (!subnets) throw new SettingError("ECS_SUBNETS must list the subnets trainer tasks run in");
-    const securityGroups = envList(env, "ECS_SECURITY_GROUPS", []) as string[];
+    const capacityProvider = s.ECS_CAPACITY_PROVIDER[type];
+    const subnets = s.ECS_SUBNETS;
+    if (!subnets) throw new ConfigError("ECS_SUBNETS must list the subnets trainer tasks run in");
     const jobUri = s3Uri(spec.artifacts.bucket, `${spec.artifacts.prefix}job.json`);
     return {
-      cluster: perType(env, "ECS_CLUSTER", type),
-      taskDefinition: perType(env, "ECS_TASK_DEFINITION", type),
+      cluster: required(s.ECS_CLUSTER, "ECS_CLUSTER", type),
+      taskDefinition: required(s.ECS_TASK_DEFINITION, "ECS_TASK_DEFINITION", type),
       count: 1,
       startedBy: `flts-${spec.run_id}`.slice(0, 36),
       ...(capacityProvider
@@ -91,15 +87,14 @@ export class EcsLauncher implements TrainerLauncher {
       networkConfiguration: {
         awsvpcConfiguration: {
           subnets,
-          securityGroups,
-          assignPublicIp:
-            envString(env, "ECS_ASSIGN_PUBLIC_IP", "DISABLED") === "ENABLED" ? "ENABLED" : "DISABLED",
+          securityGroups: s.ECS_SECURITY_GROUPS,
+          assignPublicIp: s.ECS_ASSIGN_PUBLIC_IP,
         },
       },
       overrides: {
         containerOverrides: [
           {
-            name: envString(env, "ECS_CONTAINER_NAME", "trainer"),
+            name: s.ECS_CONTAINER_NAME,
             command: ["run"],
             // The trainer reads its job from FLTS_TRAIN_JOB (a copy also sits at job.json).
             environment: [

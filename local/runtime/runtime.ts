@@ -12,7 +12,7 @@ import type { Admin, Kafka } from "kafkajs";
 import type { z } from "zod";
 import { closeStageContext, createStageContext, type StageContext } from "../../functions/common/context.ts";
 import { dlqTopic, parseContract } from "../../functions/common/contracts.ts";
-import { envNumber } from "../../functions/common/env.ts";
+import { loadSettings } from "../../functions/common/settings.ts";
 import { createKafka } from "../../functions/common/kafka.ts";
 import { type ObjectRef, parseS3Event } from "../../functions/common/s3-event.ts";
 import { FUNCTIONS, type FunctionSpec, type ScheduleTrigger } from "../../functions/manifest.ts";
@@ -96,8 +96,7 @@ function startTimer(
   accept: RuntimeOptions["accept"],
   onOutcome: (outcome: Outcome<unknown>) => void,
 ): { stop(): Promise<void> } {
-  const { setting, defaultSeconds } = spec.trigger.localInterval;
-  const seconds = envNumber(env, setting, defaultSeconds, { min: 0, exclusiveMin: true, max: 3600 });
+  const seconds = Number(loadSettings(spec.settings, env)[spec.trigger.localInterval.setting]);
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
   let stopped = false;

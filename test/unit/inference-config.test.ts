@@ -1,6 +1,6 @@
 /** Service settings: defaults, overrides, and errors that name the bad setting. */
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../../functions/common/config.ts";
+import { ConfigError } from "../../functions/common/settings.ts";
 import { loadInferenceConfig } from "../../functions/inference/config.ts";
 
 describe("loadInferenceConfig", () => {

@@ -1,8 +1,9 @@
 /** The lease rule, the sweeper's key scans and the consumer's identifier probe (no services). */
 import { describe, expect, it } from "vitest";
-import { SettingError } from "../../functions/common/env.ts";
+import { ConfigError } from "../../functions/common/settings.ts";
 import { groupEvaluationKeys, mayNeedNudge } from "../../functions/sweeper/deadline.ts";
-import { leaseVerdict, loadLeaseSettings } from "../../functions/sweeper/lease.ts";
+import { leaseVerdict } from "../../functions/sweeper/lease.ts";
+import { loadLeaseSettings } from "../../functions/sweeper/settings.ts";
 import { openRunIds } from "../../functions/sweeper/sweep.ts";
 import { identifierIn } from "../../local/runtime/consumer.ts";
 
@@ -41,7 +42,7 @@ describe("loadLeaseSettings", () => {
       /RUN_START_LEASE_SECONDS must be > 0/,
     );
     expect(() => loadLeaseSettings({ RUN_LEASE_SECONDS: "40", HEARTBEAT_SECONDS: "30" })).toThrow(
-      SettingError,
+      ConfigError,
     );
     expect(() => loadLeaseSettings({ RUN_LEASE_SECONDS: "40", HEARTBEAT_SECONDS: "30" })).toThrow(
       /RUN_LEASE_SECONDS \(40\) must be at least twice the trainer's HEARTBEAT_SECONDS \(30\)/,

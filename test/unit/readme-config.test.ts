@@ -3,17 +3,19 @@
  * (functions/, local/, infra/, layers/, the Python trainer) has a row, and every row names a variable
  * something reads. No services needed.
  *
+ * The settings of the stages and the service are declared tables (functions/common/settings.ts) that
+ * the manifest lists: their names come from the manifest itself (a per-type setting `X` is `X` and
+ * `X_<TYPE>`), with COMMON_SETTINGS. Everything else is found by scanning the source.
+ *
  * The scan parses TypeScript/JavaScript with the TypeScript compiler and finds:
  * - `process.env.X`, `process.env["X"]`, and the same on any object named `env`/`…Env` (`env.X`,
  *   `this.env["X"]`); plain assignments (`env.X = …`) are writes and do not count, `??=` does;
- * - zod objects whose keys are all UPPER_CASE (the env schemas of functions/common/config.ts and
- *   functions/inference/config.ts);
+ * - zod objects whose keys are all UPPER_CASE (an env schema such as local/runtime/emf-forwarder.ts's);
  * - calls of reader functions with a literal name: a function is a reader when it indexes an env
  *   object with one of its parameters (`env[name]`), or passes a parameter on to a reader
  *   (`envString(env, "X", …)`, `port("FLTS_KAFKA_PORT", …)`, `perType(env, "ECS_CLUSTER", type)`); a
  *   template literal `` `${name}_${type}` `` built from the name parameter makes `X_<TYPE>` read too,
  *   and a literal template `` `X_${type}` `` reads `X_<TYPE>`;
- * - the `settings` lists of functions/manifest.ts (`X(_<TYPE>)` is `X` and `X_<TYPE>`);
  * and in Python `os.environ.get("X")`, `os.environ["X"]`, `os.getenv("X")`.
  */
 import { execFileSync } from "node:child_process";
@@ -21,6 +23,9 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
+import { COMMON_SETTINGS } from "../../functions/common/config.ts";
+import type { SettingsTable } from "../../functions/common/settings.ts";
+import { FUNCTIONS, SERVICE } from "../../functions/manifest.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 const SCANNED_DIRS = ["functions", "local", "infra", "layers"];
@@ -231,18 +236,6 @@ function scanScripts(files: { file: string; text: string }[]): Read[] {
           if (keys.length > 0 && keys.every((k) => VAR.test(k))) push(...keys);
         }
       }
-      // functions/manifest.ts: `settings: ["X", "Y(_<TYPE>)"]`.
-      if (
-        ts.isPropertyAssignment(node) &&
-        node.name.getText() === "settings" &&
-        ts.isArrayLiteralExpression(node.initializer)
-      ) {
-        for (const el of node.initializer.elements) {
-          const value = stringValue(el);
-          const m = value === null ? null : /^([A-Z][A-Z0-9_]*)(\(_<([A-Z]+)>\))?$/.exec(value);
-          if (m?.[1]) push(m[1], ...(m[3] ? [`${m[1]}_<${m[3]}>`] : []));
-        }
-      }
       ts.forEachChild(node, visit);
     };
     visit(source);
@@ -261,9 +254,25 @@ function scanPython(files: { file: string; text: string }[]): Read[] {
   return reads;
 }
 
+/** The declared settings: every manifest table and the common one (`X` per type is also `X_<TYPE>`). */
+function declaredReads(): Read[] {
+  const tables: [string, SettingsTable][] = [
+    ["functions/common/config.ts", COMMON_SETTINGS],
+    [`functions/manifest.ts (${SERVICE.name})`, SERVICE.settings],
+    ...FUNCTIONS.map((f): [string, SettingsTable] => [`functions/manifest.ts (${f.name})`, f.settings]),
+  ];
+  return tables.flatMap(([file, table]) =>
+    Object.entries(table).flatMap(([name, s]) => [
+      { name, file },
+      ...(s.perType ? [{ name: `${name}_<TYPE>`, file }] : []),
+    ]),
+  );
+}
+
 function codeReads(): Map<string, string[]> {
   const files = sourceFiles().map((file) => ({ file, text: readFileSync(join(root, file), "utf8") }));
   const reads = [
+    ...declaredReads(),
     ...scanScripts(files.filter((f) => JS_EXT.test(f.file))),
     ...scanPython(files.filter((f) => f.file.endsWith(".py"))),
   ];
@@ -329,7 +338,6 @@ describe("the environment scan", () => {
           "process.env.WRITTEN_ONLY = 'x';",
           "env.ALSO_WRITTEN = 'y';",
           "env[`WRITTEN_#{type}`] = 'z';",
-          "const spec = { settings: ['MANIFEST_ONE', 'MANIFEST_TWO(_<TYPE>)'] };",
           "const notEnv = config.NOT_AN_ENV;",
         ]
           .join("\n")
@@ -352,9 +360,6 @@ describe("the environment scan", () => {
         "OPTIONS_ENV",
         "SOME_ENV",
         "DEFAULTED",
-        "MANIFEST_ONE",
-        "MANIFEST_TWO",
-        "MANIFEST_TWO_<TYPE>",
       ].sort(),
     );
     const py = scanPython([
@@ -396,13 +401,13 @@ describe("README.md configuration table", () => {
 
   it("the scan sees the settings of every stage, the service, the local tools, infra and the trainer", () => {
     for (const name of [
-      "KAFKA_BROKERS", // functions/common/config.ts (zod)
-      "QUEUE_MAX", // functions/inference/config.ts (zod)
-      "WINDOW", // functions/preprocess/settings.ts (envNumber)
-      "TRAINER_BACKEND", // functions/train-dispatch/settings.ts (envString)
-      "ECS_CAPACITY_PROVIDER_<TYPE>", // functions/train-dispatch/backends.ts (template)
-      "ECS_CLUSTER_<TYPE>", // backends.ts perType and the manifest's settings
-      "PROMOTION_POLICY", // functions/evaluate/settings.ts
+      "KAFKA_BROKERS", // COMMON_SETTINGS (functions/common/config.ts)
+      "QUEUE_MAX", // the manifest's SERVICE settings (functions/inference/config.ts)
+      "WINDOW", // preprocess's manifest settings
+      "TRAINER_BACKEND", // train-dispatch's manifest settings
+      "ECS_CAPACITY_PROVIDER_<TYPE>", // a per-type setting of train-dispatch
+      "ECS_CLUSTER_<TYPE>",
+      "PROMOTION_POLICY", // evaluate's manifest settings
       "FLTS_KAFKA_PORT", // local/services/env.ts (port helper)
       "FLTS_CACHE_DIR", // local/paths.ts (process.env)
       "CDK_DEFAULT_REGION", // infra/config.ts (env.X)
