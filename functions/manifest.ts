@@ -189,10 +189,11 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     name: "monitor",
     entry: "functions/monitor/handler.ts",
     trigger: kafka(TOPICS.performanceEval, "flts-monitor"),
-    memoryMb: 512,
-    timeoutSeconds: 60,
-    layers: [],
-    buckets: [read("artifacts", "evaluations/"), readwrite("promotion")],
+    // Retraining (RETRAIN_ON_DRIFT) reads the scored and training sidecars and raw CSVs, and writes one raw series.
+    memoryMb: 1024,
+    timeoutSeconds: 120,
+    layers: ["duckdb"],
+    buckets: [read("artifacts", "evaluations/"), readwrite("promotion"), read("processed"), readwrite("raw")],
     produces: [],
     settings: MONITOR_SETTINGS,
   },
@@ -222,7 +223,11 @@ export const TRAINER: TrainerSpec = {
 export const SERVICE: ServiceSpec = {
   name: "inference",
   entry: "functions/inference/main.ts",
-  buckets: [read("promotion"), read("artifacts", "runs/"), { bucket: "inferenceLogs", prefix: "", access: "write" }],
+  buckets: [
+    read("promotion"),
+    read("artifacts", "runs/"),
+    { bucket: "inferenceLogs", prefix: "", access: "write" },
+  ],
   consumes: [TOPICS.modelSelected],
   settings: INFERENCE_SETTINGS,
 };

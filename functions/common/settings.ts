@@ -72,7 +72,10 @@ export function perEnv<T>(load: (env: Env) => T): (env?: Env) => T {
 const tables = new WeakMap<SettingsTable, (env?: Env) => unknown>();
 
 /** The table's settings from `env`, loaded once per environment object. */
-export function loadSettings<Table extends SettingsTable>(table: Table, env: Env = process.env): Settings<Table> {
+export function loadSettings<Table extends SettingsTable>(
+  table: Table,
+  env: Env = process.env,
+): Settings<Table> {
   let load = tables.get(table);
   if (!load) {
     load = perEnv((e) =>
@@ -110,7 +113,8 @@ function parser<T>(fallback: T | (() => T), check: (value: string) => T): Settin
 
 export const text = (fallback: string): Setting<string> => parser(fallback, (v) => v);
 
-export const optionalText = (): Setting<string | undefined> => parser<string | undefined>(undefined, (v) => v);
+export const optionalText = (): Setting<string | undefined> =>
+  parser<string | undefined>(undefined, (v) => v);
 
 /** Text matching `pattern` (`what` says what it must be). */
 export const matching = <F extends string | undefined>(fallback: F, pattern: RegExp, what: string) =>
@@ -152,7 +156,9 @@ export const flag = <F extends boolean | undefined>(fallback: F): Setting<boolea
 
 export const oneOf = <const T extends string>(values: readonly T[], fallback: T): Setting<T> =>
   parser(fallback, (v) =>
-    (values as readonly string[]).includes(v) ? (v as T) : fail(` must be one of ${values.join(", ")}, got '${v}'`),
+    (values as readonly string[]).includes(v)
+      ? (v as T)
+      : fail(` must be one of ${values.join(", ")}, got '${v}'`),
   );
 
 function splitList(v: string): string[] {
@@ -205,7 +211,12 @@ export const modelTypes = (fallback: readonly ModelType[]): Setting<ModelType[]>
 
 /** A URL, or undefined when unset. */
 export const url = (): Setting<string | undefined> =>
-  parser<string | undefined>(undefined, (v) => (z.url().safeParse(v).success ? v : fail(` must be a URL, got '${v}'`)));
+  parser<string | undefined>(undefined, (v) =>
+    z.url().safeParse(v).success ? v : fail(` must be a URL, got '${v}'`),
+  );
 
 /** The setting per model type: `NAME_<TYPE>` overrides `NAME` (the loaded value is a record by type). */
-export const perType = <T>(setting: Setting<T>): Setting<T> & { perType: true } => ({ ...setting, perType: true });
+export const perType = <T>(setting: Setting<T>): Setting<T> & { perType: true } => ({
+  ...setting,
+  perType: true,
+});

@@ -1,5 +1,10 @@
 /** evaluate settings (the manifest lists the table). */
-import { MODEL_TYPES, type ModelType, PROMOTION_POLICIES, type PromotionPolicy } from "../common/contracts.ts";
+import {
+  MODEL_TYPES,
+  type ModelType,
+  PROMOTION_POLICIES,
+  type PromotionPolicy,
+} from "../common/contracts.ts";
 import {
   ConfigError,
   type Env,

@@ -1,5 +1,10 @@
 /** preprocess settings (the manifest lists the table); validated into a PreprocessConfig (minus the split kind). */
-import { NAN_POLICIES, NEGATIVE_POLICIES, PreprocessConfig, parseContract } from "../common/contracts.ts";
+import {
+  type NAN_POLICIES,
+  NEGATIVE_POLICIES,
+  PreprocessConfig,
+  parseContract,
+} from "../common/contracts.ts";
 import {
   ConfigError,
   type Env,

@@ -6,8 +6,8 @@
 import { ECSClient, RunTaskCommand, type RunTaskCommandInput } from "@aws-sdk/client-ecs";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import type { ModelType, TrainerJobSpec } from "../common/contracts.ts";
-import { ConfigError, type Env } from "../common/settings.ts";
 import { s3Uri } from "../common/s3.ts";
+import { ConfigError, type Env } from "../common/settings.ts";
 import { type Backend, loadLaunchSettings } from "./settings.ts";
 
 export interface LaunchInfo {

@@ -36,7 +36,8 @@ export const LAUNCH_SETTINGS = {
 } as const;
 export type LaunchSettings = Settings<typeof LAUNCH_SETTINGS>;
 
-export const loadLaunchSettings = (env: Env = process.env): LaunchSettings => loadSettings(LAUNCH_SETTINGS, env);
+export const loadLaunchSettings = (env: Env = process.env): LaunchSettings =>
+  loadSettings(LAUNCH_SETTINGS, env);
 
 export const DISPATCH_SETTINGS = {
   EXPECTED_MODEL_TYPES,
