@@ -8,6 +8,7 @@
  */
 import type { StageContext } from "../common/context.ts";
 import { EvaluationDecision, type ModelTrainingMessage } from "../common/contracts.ts";
+import { evaluationKeys } from "../common/keys.ts";
 import { exists, getBytesIfExists, getJson, getJsonIfExists, putIfAbsent } from "../common/s3.ts";
 import { gatherEvidence } from "./gather.ts";
 import { applyPolicy } from "./policy.ts";
@@ -15,17 +16,9 @@ import { finalizeDecision } from "./promote.ts";
 import { buildDecisionRecord } from "./record.ts";
 import { buildScoreboard } from "./scoreboard.ts";
 import { pickWinner } from "./scoring.ts";
-import { buildSeries, seriesKey, writeSeries } from "./series.ts";
+import { buildSeries, writeSeries } from "./series.ts";
 import { type EvaluateSettings, loadEvaluateSettings } from "./settings.ts";
-import {
-  evaluationKeys,
-  generationOf,
-  latestPerType,
-  loadRunStates,
-  type RunState,
-  readiness,
-  recordStatus,
-} from "./state.ts";
+import { currentGeneration, loadRunStates, type RunState, readiness, recordStatus } from "./state.ts";
 import { trackDecision } from "./tracking.ts";
 
 export type EvaluateResult =
@@ -64,7 +57,8 @@ export async function decide(
   settings: EvaluateSettings,
   now = new Date(),
 ): Promise<EvaluationDecision> {
-  const runIds = latestPerType(settings.expected, runs).map((r) => r.run_id);
+  const { latest, generation } = currentGeneration(settings.expected, runs);
+  const runIds = latest.map((r) => r.run_id);
   const evidence = await gatherEvidence(ctx, identifier, configHash, runs, settings);
   const { test, baseline, champion, previous } = evidence;
   const scoreboard = buildScoreboard({
@@ -81,6 +75,7 @@ export async function decide(
   const decision = buildDecisionRecord({
     identifier,
     configHash,
+    generation,
     runIds,
     decidedAt: now.toISOString(),
     policy: settings.policy,
@@ -98,7 +93,7 @@ export async function decide(
   await writeSeries(
     ctx.s3,
     artifacts,
-    seriesKey(identifier, configHash, decision.generation),
+    evaluationKeys.seriesFor(identifier, configHash, decision.generation),
     buildSeries(test, evidence.predictions),
   );
   logScoreboard(ctx, decision);
@@ -126,7 +121,7 @@ export async function evaluateMessage(
     });
     return { status: "waiting", identifier, config_hash, pending: ready.pending };
   }
-  const generation = generationOf(latestPerType(settings.expected, runs).map((r) => r.run_id));
+  const { generation } = currentGeneration(settings.expected, runs);
   if (await exists(s3, bucket, evaluationKeys.publishedFor(identifier, config_hash, generation))) {
     logger.info("evaluate_duplicate_ignored", {
       identifier,

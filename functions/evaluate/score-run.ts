@@ -1,6 +1,7 @@
 /** Scores models and the persistence baseline on one test split (shared windows, raw units). */
 import type { ModelCard, PerTargetMetrics, ScoreboardEntry } from "../common/contracts.ts";
 import { predict } from "./onnx.ts";
+import { type EntryBase, failedEntry } from "./scoreboard.ts";
 import {
   compositeScore,
   meanOverTargets,
@@ -44,7 +45,7 @@ export function prepareTestSet(
 }
 
 function entry(
-  base: Pick<ScoreboardEntry, "run_id" | "model_type" | "kind">,
+  base: EntryBase,
   perTarget: PerTargetMetrics,
   test: TestSet,
   weights: ScoreWeights,
@@ -57,14 +58,6 @@ function entry(
     ...mean,
     per_target: perTarget,
   };
-}
-
-export function failedEntry(
-  base: Pick<ScoreboardEntry, "run_id" | "model_type" | "kind">,
-  status: "FAILED" | "MISSING" | "REFUSED",
-  error: string,
-): ScoreboardEntry {
-  return { ...base, status, score: null, rmse: null, mae: null, mse: null, error };
 }
 
 export function scoreBaseline(test: TestSet, weights: ScoreWeights): ScoreboardEntry {
@@ -91,7 +84,7 @@ export function incompatibility(card: ModelCard, test: TestSet): string | null {
 }
 
 export async function scoreModel(
-  base: Pick<ScoreboardEntry, "run_id" | "model_type" | "kind">,
+  base: EntryBase,
   card: ModelCard,
   modelBytes: Uint8Array,
   test: TestSet,

@@ -11,24 +11,8 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
 import { type ModelTrainingMessage, type ModelType, RunStatusRecord } from "../common/contracts.ts";
 import { sha256Hex } from "../common/hash.ts";
+import { evaluationKeys } from "../common/keys.ts";
 import { getJsonIfExists, listKeys, putIfAbsent } from "../common/s3.ts";
-
-export const evaluationKeys = {
-  prefix: (identifier: string, configHash: string) => `evaluations/${identifier}/${configHash}/`,
-  status: (identifier: string, configHash: string, runId: string, status: string) =>
-    `evaluations/${identifier}/${configHash}/runs/${runId}.${status}.json`,
-  runsPrefix: (identifier: string, configHash: string) => `evaluations/${identifier}/${configHash}/runs/`,
-  decision: (identifier: string, configHash: string) =>
-    `evaluations/${identifier}/${configHash}/decision.json`,
-  published: (identifier: string, configHash: string) =>
-    `evaluations/${identifier}/${configHash}/published.json`,
-  decisionFor: (identifier: string, configHash: string, generation: string) =>
-    `evaluations/${identifier}/${configHash}/decisions/${generation}.json`,
-  publishedFor: (identifier: string, configHash: string, generation: string) =>
-    `evaluations/${identifier}/${configHash}/decisions/${generation}.published.json`,
-  claimFor: (identifier: string, configHash: string, generation: string, slot: number) =>
-    `evaluations/${identifier}/${configHash}/decisions/${generation}.claim-${slot}.json`,
-};
 
 /** `decisions/<generation>.claim-<n>.json`: the finalizer that carries out (and publishes) a decision. */
 export const PublicationClaim = z.object({
@@ -138,6 +122,15 @@ export function latestPerType(expected: readonly ModelType[], runs: readonly Run
 /** Names a set of runs: the same runs always give the same generation. */
 export function generationOf(runIds: readonly string[]): string {
   return sha256Hex([...runIds].sort().join("\n")).slice(0, 16);
+}
+
+/** Where a group stands: the newest run of each expected type, and the generation they make. */
+export function currentGeneration(
+  expected: readonly ModelType[],
+  runs: readonly RunState[],
+): { latest: RunState[]; generation: string } {
+  const latest = latestPerType(expected, runs);
+  return { latest, generation: generationOf(latest.map((r) => r.run_id)) };
 }
 
 export interface Readiness {
