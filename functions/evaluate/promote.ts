@@ -14,11 +14,11 @@ import {
   TOPICS,
 } from "../common/contracts.ts";
 import { publish } from "../common/kafka.ts";
-import { GLOBAL_SCOPE, promotionKeys } from "../common/keys.ts";
+import { evaluationKeys, GLOBAL_SCOPE, promotionKeys } from "../common/keys.ts";
 import { exists, getJsonIfExists, putIfAbsent, putJson } from "../common/s3.ts";
 import { functionByName } from "../manifest.ts";
 import { loadEvaluateSettings } from "./settings.ts";
-import { evaluationKeys, PublicationClaim } from "./state.ts";
+import { PublicationClaim } from "./state.ts";
 
 const CLAIM_SLOTS = 10;
 

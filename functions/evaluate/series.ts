@@ -14,7 +14,6 @@ import { z } from "zod";
 import { getBytesIfExists, putBytes } from "../common/s3.ts";
 import type { TestSet } from "./score-run.ts";
 import { persistencePredictions } from "./scoring.ts";
-import { evaluationKeys } from "./state.ts";
 
 const MAGIC = "FLTSSER1";
 
@@ -39,9 +38,6 @@ export interface ForecastSeries {
   /** One array per header series, n×targets. */
   values: Float32Array[];
 }
-
-export const seriesKey = (identifier: string, configHash: string, generation: string): string =>
-  evaluationKeys.decisionFor(identifier, configHash, generation).replace(/\.json$/, ".series.bin");
 
 export function encodeSeries(series: ForecastSeries): Uint8Array {
   const header = new TextEncoder().encode(JSON.stringify(series.header));

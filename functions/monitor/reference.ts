@@ -5,8 +5,8 @@
  */
 import type { S3Client } from "@aws-sdk/client-s3";
 import { EvaluationDecision, type PerformanceEvalMessage } from "../common/contracts.ts";
+import { evaluationKeys } from "../common/keys.ts";
 import { getJsonIfExists } from "../common/s3.ts";
-import { evaluationKeys } from "../evaluate/state.ts";
 
 export interface Reference {
   source: "decision" | "card";

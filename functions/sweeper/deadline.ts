@@ -11,20 +11,12 @@ import { z } from "zod";
 import type { StageContext } from "../common/context.ts";
 import { ModelTrainingMessage, RunStatusRecord, TOPICS } from "../common/contracts.ts";
 import { publish } from "../common/kafka.ts";
+import { EVALUATIONS_PREFIX, evaluationKeys, parseEvaluationKey } from "../common/keys.ts";
 import { exists, getJsonIfExists, listKeys, putJson } from "../common/s3.ts";
-import {
-  evaluationKeys,
-  generationOf,
-  latestPerType,
-  loadRunStates,
-  type RunState,
-  readiness,
-} from "../evaluate/state.ts";
+import { currentGeneration, loadRunStates, type RunState, readiness } from "../evaluate/state.ts";
 import type { SweepSettings } from "./settings.ts";
 
 const Nudge = z.object({ at: z.string(), reason: z.string() });
-const nudgeKey = (identifier: string, configHash: string, generation: string) =>
-  `${evaluationKeys.prefix(identifier, configHash)}decisions/${generation}.nudged.json`;
 
 export interface Nudged {
   identifier: string;
@@ -46,10 +38,10 @@ interface GroupKeys {
 export function groupEvaluationKeys(keys: readonly string[]): GroupKeys[] {
   const groups = new Map<string, GroupKeys>();
   for (const key of keys) {
-    const m = /^evaluations\/([^/]+)\/([0-9a-f]{64})\/(.+)$/.exec(key);
-    if (!m) continue;
-    const [, identifier, configHash, rest] = m as unknown as [string, string, string, string];
-    const id = `${identifier}/${configHash}`;
+    const parsed = parseEvaluationKey(key);
+    if (!parsed) continue;
+    const { identifier, configHash, entry } = parsed;
+    const id = evaluationKeys.prefix(identifier, configHash);
     let g = groups.get(id);
     if (!g) {
       g = {
@@ -62,10 +54,9 @@ export function groupEvaluationKeys(keys: readonly string[]): GroupKeys[] {
       };
       groups.set(id, g);
     }
-    const status = /^runs\/(.+)\.(RUNNING|SUCCESS|FAILED)\.json$/.exec(rest);
-    if (status) (status[2] === "RUNNING" ? g.running : g.terminal).add(status[1] as string);
-    const decision = /^decisions\/([0-9a-f]{16})(\.published)?\.json$/.exec(rest);
-    if (decision) (decision[2] ? g.published : g.decisions).add(decision[1] as string);
+    if (entry.kind === "status") (entry.status === "RUNNING" ? g.running : g.terminal).add(entry.runId);
+    if (entry.kind === "decision") g.decisions.add(entry.generation);
+    if (entry.kind === "published") g.published.add(entry.generation);
   }
   return [...groups.values()];
 }
@@ -100,13 +91,12 @@ export async function enforceDeadlines(
 ): Promise<Nudged[]> {
   const bucket = ctx.config.storage.buckets.artifacts;
   const nudged: Nudged[] = [];
-  const groups = groupEvaluationKeys(await listKeys(ctx.s3, bucket, "evaluations/")).filter(
+  const groups = groupEvaluationKeys(await listKeys(ctx.s3, bucket, EVALUATIONS_PREFIX)).filter(
     (g) => accepts(g.identifier) && mayNeedNudge(g),
   );
   for (const g of groups) {
     const runs = await loadRunStates(ctx.s3, bucket, g.identifier, g.configHash);
-    const latest = latestPerType(settings.expected, runs);
-    const generation = generationOf(latest.map((r) => r.run_id));
+    const { latest, generation } = currentGeneration(settings.expected, runs);
     if (await exists(ctx.s3, bucket, evaluationKeys.publishedFor(g.identifier, g.configHash, generation)))
       continue;
     const ready = readiness(settings.expected, runs, settings.deadlineSeconds, now);
@@ -116,7 +106,7 @@ export async function enforceDeadlines(
         ? "decision written but not published"
         : null;
     if (!reason) continue;
-    const key = nudgeKey(g.identifier, g.configHash, generation);
+    const key = evaluationKeys.nudgedFor(g.identifier, g.configHash, generation);
     const last = await getJsonIfExists(ctx.s3, bucket, key, Nudge);
     if (last && now.getTime() - Date.parse(last.at) < settings.renudgeSeconds * 1000) continue;
     const message = await newestStatus(ctx, bucket, g, latest);

@@ -6,9 +6,10 @@
  */
 import type { StageContext } from "../common/context.ts";
 import { RunRecord } from "../common/contracts.ts";
+import { parseRunKey, RUN_FILES, RUNS_PREFIX, runKeys } from "../common/keys.ts";
 import { getJsonIfExists, listKeys } from "../common/s3.ts";
 import { enforceDeadlines, type Nudged } from "./deadline.ts";
-import { failRun, inspectRun, runKeys } from "./lease.ts";
+import { failRun, inspectRun } from "./lease.ts";
 import { loadSweepSettings, type SweepSettings } from "./settings.ts";
 
 /**
@@ -31,15 +32,15 @@ export interface SweepResult {
 export function openRunIds(keys: readonly string[]): string[] {
   const runs = new Map<string, Set<string>>();
   for (const key of keys) {
-    const m = /^runs\/([^/]+)\/([^/]+)$/.exec(key);
-    if (!m) continue;
-    const [, runId, name] = m as unknown as [string, string, string];
+    const run = parseRunKey(key);
+    if (!run) continue;
+    const { runId, file } = run;
     const names = runs.get(runId) ?? new Set<string>();
-    names.add(name);
+    names.add(file);
     runs.set(runId, names);
   }
   return [...runs.entries()]
-    .filter(([, n]) => n.has("run.json") && !n.has("_SUCCESS") && !n.has("_FAILED"))
+    .filter(([, n]) => n.has(RUN_FILES.record) && !n.has(RUN_FILES.success) && !n.has(RUN_FILES.failed))
     .map(([id]) => id)
     .sort();
 }
@@ -51,7 +52,7 @@ export async function expireRuns(
   accepts?: (identifier: string) => boolean,
 ): Promise<Pick<SweepResult, "open" | "expired">> {
   const bucket = ctx.config.storage.buckets.artifacts;
-  const open = openRunIds(await listKeys(ctx.s3, bucket, "runs/"));
+  const open = openRunIds(await listKeys(ctx.s3, bucket, RUNS_PREFIX));
   const expired: SweepResult["expired"] = [];
   for (const runId of open) {
     if (accepts) {

@@ -19,17 +19,18 @@ import {
   TrainerMetrics,
 } from "../common/contracts.ts";
 import { publish } from "../common/kafka.ts";
+import { parseMarkerKey as markerOfKey, RUN_FILES, runKeys } from "../common/keys.ts";
 import { exists, getBytes, getJsonIfExists, s3Uri } from "../common/s3.ts";
 import type { ObjectRef } from "../common/s3-event.ts";
 
 export function parseMarkerKey(key: string): { runId: string; marker: "_SUCCESS" | "_FAILED" } {
-  const match = /^runs\/([^/]+)\/(_SUCCESS|_FAILED)$/.exec(key);
-  if (!match || !RunIdField.safeParse(match[1]).success) {
+  const marker = markerOfKey(key);
+  if (!marker || !RunIdField.safeParse(marker.runId).success) {
     throw new PermanentError(
       `object key '${key}' is not 'runs/<run_id>/_SUCCESS' or 'runs/<run_id>/_FAILED'`,
     );
   }
-  return { runId: match[1] as string, marker: match[2] as "_SUCCESS" | "_FAILED" };
+  return marker;
 }
 
 /** Mean of MAE, RMSE and MSE over targets (the `metrics` of a `model-training` message). */
@@ -60,9 +61,9 @@ type RunIdentity = Pick<RunRecord, "run_id" | "model_type" | "identifier" | "con
 
 /** The run as dispatched: run.json, else the job spec. */
 async function runIdentity(ctx: StageContext, bucket: string, runId: string): Promise<RunIdentity> {
-  const record = await getJsonIfExists(ctx.s3, bucket, `runs/${runId}/run.json`, RunRecord);
+  const record = await getJsonIfExists(ctx.s3, bucket, runKeys.record(runId), RunRecord);
   if (record) return record;
-  const job = await getJsonIfExists(ctx.s3, bucket, `runs/${runId}/job.json`, TrainerJobSpec);
+  const job = await getJsonIfExists(ctx.s3, bucket, runKeys.job(runId), TrainerJobSpec);
   if (job) return job;
   throw new PermanentError(`run ${runId} has neither run.json nor job.json: it was not dispatched by FLTS`);
 }
@@ -73,15 +74,14 @@ export async function checkArtifacts(
   bucket: string,
   run: RunIdentity,
 ): Promise<{ ok: true; perTarget: PerTargetMetrics } | { ok: false; problems: string[] }> {
-  const prefix = `runs/${run.run_id}/`;
   const problems: string[] = [];
-  if (!(await exists(ctx.s3, bucket, `${prefix}model.onnx`))) problems.push("model.onnx is missing");
+  if (!(await exists(ctx.s3, bucket, runKeys.onnx(run.run_id))))
+    problems.push(`${RUN_FILES.onnx} is missing`);
   const docs: { card?: ModelCard; metrics?: TrainerMetrics } = {};
-  for (const [name, schema, slot] of [
-    ["model.json", ModelCard, "card"],
-    ["metrics.json", TrainerMetrics, "metrics"],
+  for (const [name, key, schema, slot] of [
+    [RUN_FILES.card, runKeys.card(run.run_id), ModelCard, "card"],
+    [RUN_FILES.metrics, runKeys.metrics(run.run_id), TrainerMetrics, "metrics"],
   ] as const) {
-    const key = `${prefix}${name}`;
     if (!(await exists(ctx.s3, bucket, key))) {
       problems.push(`${name} is missing`);
       continue;
@@ -119,7 +119,7 @@ export async function completeRun(ref: ObjectRef, ctx: StageContext): Promise<Mo
     model_type: run.model_type,
     config_hash: run.config_hash,
     identifier: run.identifier,
-    artifact_uri: s3Uri(bucket, `runs/${runId}/`),
+    artifact_uri: s3Uri(bucket, runKeys.prefix(runId)),
   };
   let message: ModelTrainingMessage;
   if (marker === "_FAILED") {

@@ -22,22 +22,11 @@ import {
   type TrainParams,
 } from "../common/contracts.ts";
 import { publish } from "../common/kafka.ts";
+import { guardKeys, runKeys, sidecarKey } from "../common/keys.ts";
 import { exists, getJson, getJsonIfExists, putIfAbsent, putJson, s3Uri } from "../common/s3.ts";
-import { failRun, inspectRun, runKeys } from "../sweeper/lease.ts";
+import { failRun, inspectRun } from "../sweeper/lease.ts";
 import { launcherFor } from "./backends.ts";
 import { type Backend, type DispatchSettings, loadDispatchSettings } from "./settings.ts";
-
-export const artifactKeys = {
-  /** Attempt 1 holds `guards/<hash>/<type>.json`; a retry after a FAILED run holds `<type>.attempt-<n>.json`. */
-  guard: (configHash: string, type: ModelType, attempt = 1) =>
-    attempt === 1
-      ? `guards/${configHash}/${type}.json`
-      : `guards/${configHash}/${type}.attempt-${attempt}.json`,
-  run: (runId: string) => `runs/${runId}/`,
-  job: (runId: string) => `runs/${runId}/job.json`,
-  record: (runId: string) => `runs/${runId}/run.json`,
-  failed: (runId: string) => `runs/${runId}/_FAILED`,
-};
 
 /** `<identifier>-<type>-<hash8>-<time36><rand>`: unique, sortable per type, and names its data set. */
 export function newRunId(identifier: string, type: ModelType, configHash: string, now = Date.now()): string {
@@ -93,7 +82,7 @@ export async function dispatchTraining(
   const { s3, logger, config } = ctx;
   const artifacts = config.storage.buckets.artifacts;
   await checkClaimObjects(ctx, claim);
-  const metaKey = claim.object_key.replace(/[^/]+$/, ".meta.json");
+  const metaKey = sidecarKey(claim.object_key);
   const meta = await getJsonIfExists(s3, claim.bucket, metaKey, ProcessedMeta);
   const params = trainParams(meta, settings.params);
   const result: DispatchResult = {
@@ -118,7 +107,7 @@ export async function dispatchTraining(
       let held: DispatchGuard | null = null;
       let claimed = false;
       for (let attempt = 1; attempt <= settings.maxAttempts; attempt++) {
-        const key = artifactKeys.guard(claim.config_hash, type, attempt);
+        const key = guardKeys.attempt(claim.config_hash, type, attempt);
         if (await putIfAbsent(s3, artifacts, key, JSON.stringify(guard))) {
           claimed = true;
           if (attempt > 1)
@@ -148,7 +137,7 @@ export async function dispatchTraining(
       }
     }
     const backend = settings.backends[type];
-    const artifactUri = s3Uri(artifacts, artifactKeys.run(runId));
+    const artifactUri = s3Uri(artifacts, runKeys.prefix(runId));
     const spec = TrainerJobSpec.parse({
       v: 1,
       run_id: runId,
@@ -156,7 +145,7 @@ export async function dispatchTraining(
       identifier: claim.identifier,
       config_hash: claim.config_hash,
       training_data: claim,
-      artifacts: { bucket: artifacts, prefix: artifactKeys.run(runId) },
+      artifacts: { bucket: artifacts, prefix: runKeys.prefix(runId) },
       params,
     });
     const record: RunRecord = RunRecord.parse({
@@ -170,8 +159,8 @@ export async function dispatchTraining(
       training_data: claim,
       created_at: createdAt,
     });
-    await putJson(s3, artifacts, artifactKeys.job(runId), spec);
-    await putJson(s3, artifacts, artifactKeys.record(runId), record);
+    await putJson(s3, artifacts, runKeys.job(runId), spec);
+    await putJson(s3, artifacts, runKeys.record(runId), record);
     const running: ModelTrainingMessage = {
       operation: `Trained: ${type}`,
       status: "RUNNING",
@@ -191,7 +180,7 @@ export async function dispatchTraining(
     } catch (error) {
       const message = `launch on backend '${backend}' failed: ${(error as Error).message}`;
       logger.error("trainer_launch_failed", { run_id: runId, model_type: type, backend, error: message });
-      await putJson(s3, artifacts, artifactKeys.failed(runId), {
+      await putJson(s3, artifacts, runKeys.failed(runId), {
         run_id: runId,
         model_type: type,
         error: message,

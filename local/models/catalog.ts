@@ -10,9 +10,8 @@ import {
   PromotionPointer,
   type ScoreboardEntry,
 } from "../../functions/common/contracts.ts";
-import { promotionKeys } from "../../functions/common/keys.ts";
+import { evaluationKeys, promotionKeys } from "../../functions/common/keys.ts";
 import { exists, getJsonIfExists, listKeys } from "../../functions/common/s3.ts";
-import { evaluationKeys } from "../../functions/evaluate/state.ts";
 
 export interface Buckets {
   artifacts: string;

@@ -18,8 +18,8 @@ import {
   type InferenceDataMessage,
   type PerformanceEvalMessage,
 } from "../../functions/common/contracts.ts";
+import { evaluationKeys } from "../../functions/common/keys.ts";
 import { getJson, listKeys, putJson } from "../../functions/common/s3.ts";
-import { evaluationKeys } from "../../functions/evaluate/state.ts";
 import { monitorMessage } from "../../functions/monitor/monitor.ts";
 import { localServiceSettings } from "../../local/services/env.ts";
 import { ensureTopics } from "../../local/services/provision.ts";

@@ -7,12 +7,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeStageContext, type StageContext } from "../../functions/common/context.ts";
 import { PromotionPointer } from "../../functions/common/contracts.ts";
-import { promotionKeys } from "../../functions/common/keys.ts";
+import { evaluationKeys, promotionKeys } from "../../functions/common/keys.ts";
 import { exists, getJson, listKeys, putIfAbsent } from "../../functions/common/s3.ts";
 import { decide, evaluateMessage } from "../../functions/evaluate/evaluate.ts";
 import { finalizeDecision } from "../../functions/evaluate/promote.ts";
 import { loadEvaluateSettings } from "../../functions/evaluate/settings.ts";
-import { evaluationKeys, loadRunStates, recordStatus } from "../../functions/evaluate/state.ts";
+import { loadRunStates, recordStatus } from "../../functions/evaluate/state.ts";
 import {
   placeFixtureRun,
   stageAndPreprocess,

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeStageContext, type StageContext } from "../../functions/common/context.ts";
 import { DispatchGuard, EvaluationDecision, RunRecord } from "../../functions/common/contracts.ts";
+import { evaluationKeys, guardKeys, parseEvaluationKey, runKeys } from "../../functions/common/keys.ts";
 import {
   exists,
   getBytesIfExists,
@@ -14,11 +15,11 @@ import {
   getJsonIfExists,
   listKeys,
   putJson,
+  s3Uri,
 } from "../../functions/common/s3.ts";
-import { evaluationKeys, recordStatus } from "../../functions/evaluate/state.ts";
-import { runKeys } from "../../functions/sweeper/lease.ts";
+import { recordStatus } from "../../functions/evaluate/state.ts";
 import { registerTrainerLauncher } from "../../functions/train-dispatch/backends.ts";
-import { artifactKeys, dispatchTraining, newRunId } from "../../functions/train-dispatch/dispatch.ts";
+import { dispatchTraining, newRunId } from "../../functions/train-dispatch/dispatch.ts";
 import { loadDispatchSettings } from "../../functions/train-dispatch/settings.ts";
 import { type Runtime, startRuntime } from "../../local/runtime/runtime.ts";
 import { placeFixtureRun, stageAndPreprocess, testContext, uniqueId, waitUntil } from "./pipeline-helpers.ts";
@@ -65,7 +66,7 @@ function runRecord(id: string, hash: string, runId: string, claim: unknown, crea
     config_hash: hash,
     backend: "local",
     status: "RUNNING",
-    artifact_uri: `s3://${artifacts()}/runs/${runId}/`,
+    artifact_uri: s3Uri(artifacts(), runKeys.prefix(runId)),
     training_data: claim as RunRecord["training_data"],
     created_at: createdAt,
   };
@@ -113,8 +114,8 @@ describe("sweeper (local runtime timer standing in for EventBridge)", () => {
     await waitUntil("the published marker", () =>
       exists(ctx.s3, artifacts(), evaluationKeys.published(id, hash)).then((x) => x || null),
     );
-    const nudges = (await listKeys(ctx.s3, artifacts(), evaluationKeys.prefix(id, hash))).filter((k) =>
-      k.endsWith(".nudged.json"),
+    const nudges = (await listKeys(ctx.s3, artifacts(), evaluationKeys.prefix(id, hash))).filter(
+      (k) => parseEvaluationKey(k)?.entry.kind === "nudged",
     );
     expect(nudges).toHaveLength(1);
   }, 90_000);
@@ -154,7 +155,7 @@ describe("train-dispatch never waits on a dead run", () => {
     expect(retry).not.toBe(dead);
     expect(launched).toEqual([dead, retry]);
     expect(await failedError(dead)).toMatch(/^lease expired: no heartbeat for 3\d{3} s since dispatch/);
-    const guard = await getJson(ctx.s3, artifacts(), artifactKeys.guard(hash, "PROPHET", 2), DispatchGuard);
+    const guard = await getJson(ctx.s3, artifacts(), guardKeys.attempt(hash, "PROPHET", 2), DispatchGuard);
     expect(guard.run_id).toBe(retry);
   }, 60_000);
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { evaluationKeys } from "../../functions/common/keys.ts";
 import type { TestSet } from "../../functions/evaluate/score-run.ts";
-import { buildSeries, decodeSeries, encodeSeries, seriesKey } from "../../functions/evaluate/series.ts";
+import { buildSeries, decodeSeries, encodeSeries } from "../../functions/evaluate/series.ts";
 
 /** Three windows of 2 rows, horizon 2, targets a and b. */
 function testSet(): TestSet {
@@ -48,7 +49,7 @@ describe("per-window forecast series (functions/evaluate/series.ts)", () => {
   });
 
   it("lives beside the generation's decision", () => {
-    expect(seriesKey("Id", "h".repeat(64), "0123456789abcdef")).toBe(
+    expect(evaluationKeys.seriesFor("Id", "h".repeat(64), "0123456789abcdef")).toBe(
       `evaluations/Id/${"h".repeat(64)}/decisions/0123456789abcdef.series.bin`,
     );
   });
