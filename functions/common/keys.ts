@@ -10,6 +10,8 @@
  * - `<identifier>/<file>_test.csv`: optional test split, uploaded before the main file; its own event
  *   is ignored (`preprocess_ignored_test_companion`).
  * - `<identifier>/score/<file>.csv`: a series to score with the identifier's champion (`npm run score`).
+ * - `<identifier>/retrain-<run_id>.csv`: the champion `<run_id>`'s training data extended with scored
+ *   data that drifted (monitor, `RETRAIN_ON_DRIFT=1`; written once per champion); a series like any other.
  *
  * processed-data (keys/data.ts)
  * - `<identifier>/<config_hash>/train.parquet`, `test.parquet`: preprocess's cleaned splits, the

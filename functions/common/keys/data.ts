@@ -14,6 +14,8 @@ export const rawKeys = {
   testCompanion: (identifier: string, file: string) =>
     `${identifier}/${file.replace(/\.csv$/i, "")}${TEST_SUFFIX}`,
   prefix: (identifier: string) => `${identifier}/`,
+  /** `<identifier>/retrain-<run_id>.csv`: monitor's retraining series for champion `<run_id>` (written once). */
+  retrain: (identifier: string, championRunId: string) => `${identifier}/retrain-${championRunId}.csv`,
 };
 
 /** `<identifier>/score/<file>.csv`: a series to score with the identifier's champion. */

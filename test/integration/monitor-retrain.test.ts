@@ -1,0 +1,141 @@
+/**
+ * Retraining on drift on real MinIO, DuckDB and onnxruntime: a champion (the GRU fixture as a run of
+ * a really preprocessed slice), a scoring file whose values are scaled by 3 past its first half
+ * preprocessed with the champion's configuration and scored; with RETRAIN_ON_DRIFT=1 the monitor
+ * uploads one retraining series (history with the scored rows in place), a second drifting result
+ * against the same champion starts nothing new, and the series preprocesses as a new training
+ * generation of the identifier.
+ */
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { scoreClaimCheck } from "../../functions/batch-inference/batch.ts";
+import { closeStageContext, type StageContext } from "../../functions/common/context.ts";
+import type { InferenceDataMessage, PromotionPointer } from "../../functions/common/contracts.ts";
+import { parseRawKey, promotionKeys, rawKeys, rawScoreKey } from "../../functions/common/keys.ts";
+import { getBytes, listKeys, putBytes, putJson, s3Uri } from "../../functions/common/s3.ts";
+import { monitorMessage } from "../../functions/monitor/monitor.ts";
+import { preprocessObject } from "../../functions/preprocess/preprocess.ts";
+import { localServiceSettings } from "../../local/services/env.ts";
+import { ensureTopics } from "../../local/services/provision.ts";
+import {
+  placeFixtureRun,
+  sliceCsv,
+  sliceTestCsv,
+  stageAndPreprocess,
+  testContext,
+  uniqueId,
+} from "./pipeline-helpers.ts";
+
+const id = uniqueId("retrain");
+let ctx: StageContext;
+let champion: PromotionPointer;
+
+const [header, ...testLines] = readFileSync(sliceTestCsv, "utf8").trim().split("\n") as [string, ...string[]];
+const historyRows = [sliceCsv, sliceTestCsv].reduce(
+  (n, path) => n + readFileSync(path, "utf8").trim().split("\n").length - 1,
+  0,
+);
+
+/** The slice's test file with every value past its first half multiplied by 3 (time kept). */
+function scaledByThree(): string {
+  const half = Math.floor(testLines.length / 2);
+  const rows = testLines.map((line, i) =>
+    i < half
+      ? line
+      : line
+          .split(",")
+          .map((cell, c) => (c === 0 ? cell : String(Number(cell) * 3)))
+          .join(","),
+  );
+  return `${[header, ...rows].join("\n")}\n`;
+}
+
+async function scoreUpload(file: string) {
+  const raw = ctx.config.storage.buckets.raw;
+  const key = rawScoreKey(id, file);
+  await putBytes(ctx.s3, raw, key, scaledByThree(), "text/csv");
+  const result = await preprocessObject(
+    { bucket: raw, key, size: null, eTag: null, eventName: "ObjectCreated:Put" },
+    ctx,
+  );
+  const claim = (result as { claim?: InferenceDataMessage }).claim;
+  if (!claim) throw new Error(`score upload ${key} was not announced: ${JSON.stringify(result)}`);
+  return scoreClaimCheck(claim, ctx);
+}
+
+beforeAll(async () => {
+  await ensureTopics(localServiceSettings());
+  ctx = await testContext("it-retrain", { RETRAIN_ON_DRIFT: "1" });
+  const staged = await stageAndPreprocess(ctx, id);
+  const run = await placeFixtureRun(ctx, id, staged.config_hash, staged.claim, "GRU");
+  const artifacts = ctx.config.storage.buckets.artifacts;
+  champion = {
+    model_uri: s3Uri(artifacts, `${run.artifact_uri.replace(/^s3:\/\/[^/]+\//, "")}model.onnx`),
+    card_uri: s3Uri(artifacts, `${run.artifact_uri.replace(/^s3:\/\/[^/]+\//, "")}model.json`),
+    run_id: run.run_id,
+    model_type: "GRU",
+    config_hash: staged.config_hash,
+    identifier: id,
+    scope: id,
+    score: 0,
+    promoted_at: new Date().toISOString(),
+  };
+  await putJson(ctx.s3, ctx.config.storage.buckets.promotion, promotionKeys.current(id), champion);
+}, 120_000);
+
+afterAll(async () => {
+  if (ctx) await closeStageContext(ctx);
+});
+
+describe("retraining on drift (RETRAIN_ON_DRIFT=1)", () => {
+  it("one drifting result uploads one retraining series; a second starts nothing new", async () => {
+    const raw = ctx.config.storage.buckets.raw;
+    const first = await monitorMessage(await scoreUpload("scaled.csv"), ctx);
+    expect(first.status).toBe("drift");
+    if (first.status !== "drift") return;
+    const seriesKey = rawKeys.retrain(id, champion.run_id);
+    expect(first.retraining).toEqual({ uri: s3Uri(raw, seriesKey), started: true, rows: historyRows });
+
+    const csv = new TextDecoder()
+      .decode(await getBytes(ctx.s3, raw, seriesKey))
+      .trim()
+      .split("\n");
+    expect(csv).toHaveLength(historyRows + 1);
+    const columns = (csv[0] as string).split(",");
+    expect(new Set(columns)).toEqual(new Set(header.split(",")));
+    // the scored rows replace the history's at the same times: the last row is the scaled one
+    const last = (testLines.at(-1) as string).split(",");
+    const lastOut = (csv.at(-1) as string).split(",");
+    const up = header.split(",").indexOf("up");
+    expect(Number(lastOut[columns.indexOf("up")])).toBeCloseTo(Number(last[up]) * 3, 6);
+
+    const second = await monitorMessage(await scoreUpload("scaled-again.csv"), ctx);
+    expect(second.status === "drift" && second.retraining).toEqual({
+      uri: s3Uri(raw, seriesKey),
+      started: false,
+      rows: null,
+    });
+    const retrainSeries = (await listKeys(ctx.s3, raw, rawKeys.prefix(id))).filter(
+      (k) => parseRawKey(k)?.kind === "series",
+    );
+    expect(retrainSeries).toEqual([seriesKey]);
+  });
+
+  it("the retraining series preprocesses as a new training generation of the identifier", async () => {
+    const raw = ctx.config.storage.buckets.raw;
+    const result = await preprocessObject(
+      {
+        bucket: raw,
+        key: rawKeys.retrain(id, champion.run_id),
+        size: null,
+        eTag: null,
+        eventName: "ObjectCreated:Put",
+      },
+      ctx,
+    );
+    expect(result.status).toBe("processed");
+    const claim = (result as { claim?: { config_hash: string; identifier: string } }).claim;
+    expect(claim?.identifier).toBe(id);
+    expect(claim?.config_hash).not.toBe(champion.config_hash);
+  });
+});
