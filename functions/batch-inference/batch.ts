@@ -16,6 +16,7 @@ import {
   parseContract,
   TOPICS,
 } from "../common/contracts.ts";
+import { inferenceLogKeys } from "../common/keys.ts";
 import { s3Uri } from "../common/s3.ts";
 import { LoadedModel } from "../inference/model.ts";
 import { loadChampion } from "./champion.ts";
@@ -25,12 +26,11 @@ import { loadBatchSettings } from "./settings.ts";
 
 /** The result key: the same claim check scored by the same model lands on the same key (retries overwrite). */
 export function resultKey(message: InferenceDataMessage, runId: string, now: Date): string {
-  const day = now.toISOString().slice(0, 10).replace(/-/g, "");
   const id = createHash("sha256")
     .update(`${message.bucket}/${message.object_key}/${message.config_hash}`)
     .digest("hex")
     .slice(0, 16);
-  return `${message.identifier}/${day}/batch-${runId}-${id}.parquet`;
+  return inferenceLogKeys.batch(message.identifier, now, runId, id);
 }
 
 /** Per target: the live MAE ratio, the ratio on the model's own test split (its card) and their quotient. */

@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { Worker } from "node:worker_threads";
 import type { StorageConfig } from "../common/config.ts";
+import { inferenceLogKeys } from "../common/keys.ts";
 import type { Logger } from "../common/log.ts";
 
 export interface ForecastRecord {
@@ -243,10 +244,7 @@ export class InferenceLog {
   }
 
   private keyFor(packed: Packed): string {
-    const iso = new Date(packed.firstAt).toISOString();
-    const day = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}`;
-    const time = `${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}`;
     this.sequence++;
-    return `${packed.identifier}/${day}/${time}-${this.instance}-${this.sequence}.jsonl`;
+    return inferenceLogKeys.requests(packed.identifier, new Date(packed.firstAt), this.instance, this.sequence);
   }
 }

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { ModelCard, type PromotionPointer } from "../common/contracts.ts";
-import { promotionKeys } from "../common/keys.ts";
+import { promotionKeys, runKeys } from "../common/keys.ts";
 import { putBytes, putJson, s3Uri } from "../common/s3.ts";
 
 export interface ModelFiles {
@@ -37,13 +37,12 @@ export async function uploadModel(
   identifier: string,
   scope = identifier,
 ): Promise<PromotionPointer> {
-  const prefix = `runs/${runId}/`;
   const card = { ...files.card, run_id: runId, identifier };
-  await putBytes(s3, buckets.artifacts, `${prefix}model.onnx`, files.onnx);
-  await putJson(s3, buckets.artifacts, `${prefix}model.json`, card);
+  await putBytes(s3, buckets.artifacts, runKeys.onnx(runId), files.onnx);
+  await putJson(s3, buckets.artifacts, runKeys.card(runId), card);
   return {
-    model_uri: s3Uri(buckets.artifacts, `${prefix}model.onnx`),
-    card_uri: s3Uri(buckets.artifacts, `${prefix}model.json`),
+    model_uri: s3Uri(buckets.artifacts, runKeys.onnx(runId)),
+    card_uri: s3Uri(buckets.artifacts, runKeys.card(runId)),
     run_id: runId,
     model_type: card.model_type,
     config_hash: card.config_hash,

@@ -18,12 +18,11 @@ import {
 } from "../common/contracts.ts";
 import { configHash, sha256Hex } from "../common/hash.ts";
 import { publish } from "../common/kafka.ts";
+import { processedKeys, rawKeys, TEST_SUFFIX } from "../common/keys.ts";
 import { exists, getBytes, getBytesIfExists, getJson, putBytes, putJson } from "../common/s3.ts";
 import type { ObjectRef } from "../common/s3-event.ts";
 import { loadPreprocessSettings, type PreprocessSettings } from "./settings.ts";
 import { transform } from "./transform.ts";
-
-export const TEST_SUFFIX = "_test.csv";
 
 export interface RawObjectKey {
   identifier: string;
@@ -44,15 +43,8 @@ export function parseRawKey(key: string): RawObjectKey {
     throw new PermanentError(
       `raw object key '${key}': identifier '${identifier}' is not valid (letters, digits, '.', '_' and '-' only)`,
     );
-  return { identifier, file, testKey: `${identifier}/${file.slice(0, -4)}${TEST_SUFFIX}` };
+  return { identifier, file, testKey: rawKeys.testCompanion(identifier, file) };
 }
-
-export const processedKeys = (identifier: string, hash: string) => ({
-  prefix: `${identifier}/${hash}/`,
-  train: `${identifier}/${hash}/train.parquet`,
-  test: `${identifier}/${hash}/test.parquet`,
-  meta: `${identifier}/${hash}/.meta.json`,
-});
 
 export type PreprocessResult =
   | { status: "ignored"; reason: string; key: string }
