@@ -3,6 +3,7 @@
  * up in an AWS account, so `cdk synth` needs neither credentials nor network.
  */
 import { MODEL_TYPES, type ModelType } from "../functions/common/contracts.ts";
+import { bool, type ContextReader, list, num, str } from "./context.ts";
 
 export type EnvName = "dev" | "prod";
 export type MskMode = "serverless" | "provisioned" | "import";
@@ -95,131 +96,88 @@ export interface FltsConfig {
   logRetentionDays: number;
 }
 
-const DEFAULTS: Record<EnvName, Omit<FltsConfig, "envName" | "prefix" | "region" | "availabilityZones">> = {
-  dev: {
-    maxAzs: 2,
-    natGateways: 1,
-    msk: {
-      mode: "serverless",
-      brokerInstanceType: "kafka.m7g.large",
-      brokerCount: 2,
-      kafkaVersion: "3.9.x",
-      topicPartitions: 3,
-      minPollers: 1,
-      maxPollers: 3,
-    },
-    trainers: {
-      backends: { GRU: "ecs", LSTM: "ecs", PROPHET: "lambda" },
-      lambdaMemoryMb: 4096,
-      lambdaTimeoutMinutes: 15,
-      fargateCpu: 2048,
-      fargateMemoryMb: 8192,
-      gpu: { enabled: false, instanceType: "g5.xlarge", minCapacity: 0, maxCapacity: 2 },
-    },
-    serving: {
-      cpu: 1024,
-      memoryMb: 2048,
-      minTasks: 1,
-      maxTasks: 4,
-      targetCpuPercent: 60,
-      p95SloMs: 250,
-      targetQueueDepth: 16,
-      throttleRatePerSecond: 100,
-      throttleBurst: 200,
-      console: true,
-    },
-    observability: { promotionDeadlineHours: 6, max5xxPercent: 1 },
-    data: {
-      inferenceLogDays: 30,
-      runsInfrequentAccessDays: 30,
-      runsGlacierIrDays: 180,
-      evaluationsExpireDays: 180,
-      accessLogDays: 90,
-      retainData: false,
-    },
-    logRetentionDays: 14,
+type Defaults = Omit<FltsConfig, "envName" | "prefix" | "region" | "availabilityZones">;
+
+const DEV: Defaults = {
+  maxAzs: 2,
+  natGateways: 1,
+  msk: {
+    mode: "serverless",
+    brokerInstanceType: "kafka.m7g.large",
+    brokerCount: 2,
+    kafkaVersion: "3.9.x",
+    topicPartitions: 3,
+    minPollers: 1,
+    maxPollers: 3,
   },
-  prod: {
-    maxAzs: 3,
-    natGateways: 2,
-    msk: {
-      mode: "serverless",
-      brokerInstanceType: "kafka.m7g.large",
-      brokerCount: 3,
-      kafkaVersion: "3.9.x",
-      topicPartitions: 6,
-      minPollers: 1,
-      maxPollers: 10,
-    },
-    trainers: {
-      backends: { GRU: "ecs", LSTM: "ecs", PROPHET: "lambda" },
-      lambdaMemoryMb: 8192,
-      lambdaTimeoutMinutes: 15,
-      fargateCpu: 4096,
-      fargateMemoryMb: 16384,
-      gpu: { enabled: false, instanceType: "g5.xlarge", minCapacity: 0, maxCapacity: 4 },
-    },
-    serving: {
-      cpu: 2048,
-      memoryMb: 4096,
-      minTasks: 2,
-      maxTasks: 20,
-      targetCpuPercent: 60,
-      p95SloMs: 200,
-      targetQueueDepth: 16,
-      throttleRatePerSecond: 1000,
-      throttleBurst: 2000,
-      console: false,
-    },
-    observability: { promotionDeadlineHours: 3, max5xxPercent: 0.5 },
-    data: {
-      inferenceLogDays: 90,
-      runsInfrequentAccessDays: 30,
-      runsGlacierIrDays: 180,
-      evaluationsExpireDays: 365,
-      accessLogDays: 365,
-      retainData: true,
-    },
-    logRetentionDays: 90,
+  trainers: {
+    backends: { GRU: "ecs", LSTM: "ecs", PROPHET: "lambda" },
+    lambdaMemoryMb: 4096,
+    lambdaTimeoutMinutes: 15,
+    fargateCpu: 2048,
+    fargateMemoryMb: 8192,
+    gpu: { enabled: false, instanceType: "g5.xlarge", minCapacity: 0, maxCapacity: 2 },
   },
+  serving: {
+    cpu: 1024,
+    memoryMb: 2048,
+    minTasks: 1,
+    maxTasks: 4,
+    targetCpuPercent: 60,
+    p95SloMs: 250,
+    targetQueueDepth: 16,
+    throttleRatePerSecond: 100,
+    throttleBurst: 200,
+    console: true,
+  },
+  observability: { promotionDeadlineHours: 6, max5xxPercent: 1 },
+  data: {
+    inferenceLogDays: 30,
+    runsInfrequentAccessDays: 30,
+    runsGlacierIrDays: 180,
+    evaluationsExpireDays: 180,
+    accessLogDays: 90,
+    retainData: false,
+  },
+  logRetentionDays: 14,
 };
 
-/** Reads a context value: `-c key=value` arrives as a string, cdk.json values keep their JSON type. */
-export type ContextReader = (key: string) => unknown;
+/** prod: dev with more zones, brokers, pollers, capacity and retention. */
+const PROD: Defaults = {
+  ...DEV,
+  maxAzs: 3,
+  natGateways: 2,
+  msk: { ...DEV.msk, brokerCount: 3, topicPartitions: 6, maxPollers: 10 },
+  trainers: {
+    ...DEV.trainers,
+    lambdaMemoryMb: 8192,
+    fargateCpu: 4096,
+    fargateMemoryMb: 16384,
+    gpu: { ...DEV.trainers.gpu, maxCapacity: 4 },
+  },
+  serving: {
+    ...DEV.serving,
+    cpu: 2048,
+    memoryMb: 4096,
+    minTasks: 2,
+    maxTasks: 20,
+    p95SloMs: 200,
+    throttleRatePerSecond: 1000,
+    throttleBurst: 2000,
+    console: false,
+  },
+  observability: { promotionDeadlineHours: 3, max5xxPercent: 0.5 },
+  data: {
+    ...DEV.data,
+    inferenceLogDays: 90,
+    evaluationsExpireDays: 365,
+    accessLogDays: 365,
+    retainData: true,
+  },
+  logRetentionDays: 90,
+};
 
-function str(ctx: ContextReader, key: string): string | undefined {
-  const v = ctx(key);
-  if (v === undefined || v === null || v === "") return undefined;
-  return String(v);
-}
-
-function bool(ctx: ContextReader, key: string): boolean | undefined {
-  const v = ctx(key);
-  if (v === undefined || v === null || v === "") return undefined;
-  if (typeof v === "boolean") return v;
-  const s = String(v).toLowerCase();
-  if (["1", "true", "yes", "on"].includes(s)) return true;
-  if (["0", "false", "no", "off"].includes(s)) return false;
-  throw new Error(`context '${key}' must be true or false, got '${String(v)}'`);
-}
-
-function num(ctx: ContextReader, key: string): number | undefined {
-  const v = str(ctx, key);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`context '${key}' must be a number, got '${v}'`);
-  return n;
-}
-
-function list(ctx: ContextReader, key: string): string[] | undefined {
-  const v = ctx(key);
-  if (v === undefined || v === null || v === "") return undefined;
-  if (Array.isArray(v)) return v.map(String);
-  return String(v)
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-}
+const DEFAULTS: Record<EnvName, Defaults> = { dev: DEV, prod: PROD };
 
 /** Parses `GRU=ecs-gpu,LSTM=ecs,PROPHET=lambda` (the same syntax as the TRAINER_BACKENDS variable). */
 export function parseBackends(text: string): Partial<Record<ModelType, TrainerBackend>> {
@@ -240,10 +198,6 @@ export function parseBackends(text: string): Partial<Record<ModelType, TrainerBa
     out[type as ModelType] = backend as TrainerBackend;
   }
   return out;
-}
-
-export function formatBackends(backends: Record<ModelType, TrainerBackend>): string {
-  return MODEL_TYPES.map((t) => `${t}=${backends[t]}`).join(",");
 }
 
 /**

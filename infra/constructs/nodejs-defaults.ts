@@ -1,10 +1,14 @@
-/** Shared settings for every TypeScript Lambda: bundled locally with esbuild (no Docker). */
+/** Shared settings for every Lambda: bundled locally with esbuild (no Docker); async-invoke failures. */
 import path from "node:path";
 import { Duration } from "aws-cdk-lib";
 import * as lambda from "aws-cdk-lib/aws-lambda";
+import * as destinations from "aws-cdk-lib/aws-lambda-destinations";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
+import * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
+import type { AsyncInvoke } from "../../functions/manifest.ts";
+import { acknowledge } from "../nag.ts";
 
 export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
 /** Layers carry linux-x64 native binaries, so every function runs on x86_64. */
@@ -36,3 +40,34 @@ export function functionLogGroup(scope: Construct, id: string, retentionDays: nu
 }
 
 export const DEFAULT_TIMEOUT = Duration.seconds(60);
+
+/**
+ * Applies the manifest's async-invoke policy to `fn`: `maxAttempts` tries within `maxEventAgeHours`,
+ * then the event lands in a new SQS queue `queueName` (returned).
+ */
+export function asyncFailureQueue(
+  scope: Construct,
+  fn: lambda.IFunction,
+  queueName: string,
+  invoke: AsyncInvoke,
+  id = "FailureQueue",
+): sqs.Queue {
+  const queue = new sqs.Queue(scope, id, {
+    queueName,
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  });
+  acknowledge(queue, [
+    {
+      id: "AwsSolutions-SQS3",
+      reason: "This queue is itself the dead-letter destination of the function's async invocations.",
+    },
+  ]);
+  fn.configureAsyncInvoke({
+    retryAttempts: invoke.maxAttempts - 1,
+    maxEventAge: Duration.hours(invoke.maxEventAgeHours),
+    onFailure: new destinations.SqsDestination(queue),
+  });
+  return queue;
+}

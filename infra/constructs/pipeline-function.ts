@@ -8,11 +8,10 @@ import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as events from "aws-cdk-lib/aws-events";
 import * as eventTargets from "aws-cdk-lib/aws-events-targets";
 import * as lambda from "aws-cdk-lib/aws-lambda";
-import * as destinations from "aws-cdk-lib/aws-lambda-destinations";
 import * as sources from "aws-cdk-lib/aws-lambda-event-sources";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as s3 from "aws-cdk-lib/aws-s3";
-import * as sqs from "aws-cdk-lib/aws-sqs";
+import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { dlqTopic, MODEL_TYPES } from "../../functions/common/contracts.ts";
 import type { FunctionSpec, KafkaTrigger, S3Trigger, ScheduleTrigger } from "../../functions/manifest.ts";
@@ -23,6 +22,7 @@ import { type BucketMap, bucketEnvironment, grantBuckets } from "./bucket-access
 import { grantKafka, type KafkaClusterRef } from "./kafka-access.ts";
 import { layerExternals, type NativeLayers } from "./native-layers.ts";
 import {
+  asyncFailureQueue,
   bundlingOptions,
   functionLogGroup,
   LAMBDA_ARCHITECTURE,
@@ -184,24 +184,13 @@ export class PipelineFunction extends Construct {
       this.fn.addEventSource(source);
       this.eventSources.push(source);
     }
-    const failures = new sqs.Queue(this, "FailureQueue", {
-      queueName: `${props.config.prefix}-${spec.name}-failures`,
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    acknowledge(failures, [
-      {
-        id: "AwsSolutions-SQS3",
-        reason: "This queue is itself the dead-letter destination of the function's async invocations.",
-      },
-    ]);
-    // S3 invokes asynchronously: two retries, then the event lands in the failure queue.
-    this.fn.configureAsyncInvoke({
-      retryAttempts: 2,
-      maxEventAge: Duration.hours(6),
-      onFailure: new destinations.SqsDestination(failures),
-    });
+    // S3 invokes asynchronously: the manifest's attempts, then the event lands in the failure queue.
+    const failures = asyncFailureQueue(
+      this,
+      this.fn,
+      `${props.config.prefix}-${spec.name}-failures`,
+      trigger.invoke,
+    );
     if (spec.produces.length) {
       grantKafka(this.fn, cluster.clusterArn, { produce: [...spec.produces] });
     }

@@ -7,30 +7,21 @@
  */
 import path from "node:path";
 import { Duration, Size, Stack } from "aws-cdk-lib";
-import * as autoscaling from "aws-cdk-lib/aws-autoscaling";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as ecrAssets from "aws-cdk-lib/aws-ecr-assets";
 import * as ecs from "aws-cdk-lib/aws-ecs";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
-import * as destinations from "aws-cdk-lib/aws-lambda-destinations";
 import * as logs from "aws-cdk-lib/aws-logs";
-import * as sqs from "aws-cdk-lib/aws-sqs";
+import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { MODEL_TYPES, type ModelType } from "../../functions/common/contracts.ts";
-import type { BucketGrant } from "../../functions/manifest.ts";
+import { TRAINER } from "../../functions/manifest.ts";
 import type { FltsConfig, TrainerBackend } from "../config.ts";
 import { acknowledge } from "../nag.ts";
 import { type BucketMap, grantBuckets } from "./bucket-access.ts";
-import { repoRoot } from "./nodejs-defaults.ts";
-
-/** What a trainer reads and writes (the job spec sits at runs/<run_id>/job.json). */
-export const TRAINER_BUCKET_GRANTS: readonly BucketGrant[] = [
-  { bucket: "processed", prefix: "", access: "read" },
-  { bucket: "artifacts", prefix: "runs/", access: "readwrite" },
-];
-
-export const TRAINER_CONTAINER_NAME = "trainer";
+import { asyncFailureQueue, repoRoot } from "./nodejs-defaults.ts";
+import { addGpuCapacity, TRAINER_CONTAINER_NAME } from "./trainer-gpu.ts";
 
 /** Files the trainer images never need in their build context. */
 const TRAIN_CONTEXT_EXCLUDE = [
@@ -77,18 +68,6 @@ export class Trainers extends Construct {
     this.subnetIds = vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).subnetIds;
 
     if (used.has("lambda")) {
-      this.lambdaFailures = new sqs.Queue(this, "LambdaFailures", {
-        queueName: `${config.prefix}-trainer-failures`,
-        encryption: sqs.QueueEncryption.SQS_MANAGED,
-        enforceSSL: true,
-        retentionPeriod: Duration.days(14),
-      });
-      acknowledge(this.lambdaFailures, [
-        {
-          id: "AwsSolutions-SQS3",
-          reason: "This queue is itself the failure destination of the trainer Lambda.",
-        },
-      ]);
       const fn = new lambda.DockerImageFunction(this, "Lambda", {
         functionName: `${config.prefix}-trainer`,
         description: "FLTS trainer (container image, short CPU jobs); the event is a TrainerJobSpec",
@@ -97,20 +76,16 @@ export class Trainers extends Construct {
         memorySize: t.lambdaMemoryMb,
         timeout: Duration.minutes(t.lambdaTimeoutMinutes),
         ephemeralStorageSize: Size.gibibytes(10),
-        environment: { FLTS_ENV: config.envName, POWERTOOLS_SERVICE_NAME: "trainer" },
+        environment: { FLTS_ENV: config.envName, POWERTOOLS_SERVICE_NAME: TRAINER.name },
         tracing: lambda.Tracing.ACTIVE,
         loggingFormat: lambda.LoggingFormat.JSON,
         logGroup: new logs.LogGroup(this, "LambdaLogs", {
           retention: config.logRetentionDays as logs.RetentionDays,
         }),
       });
-      // A failed job writes _FAILED itself; a crashed invocation is not retried (evaluate's deadline covers it).
-      fn.configureAsyncInvoke({
-        retryAttempts: 0,
-        maxEventAge: Duration.hours(1),
-        onFailure: new destinations.SqsDestination(this.lambdaFailures),
-      });
-      grantBuckets(fn, buckets, TRAINER_BUCKET_GRANTS);
+      const failures = `${config.prefix}-trainer-failures`;
+      this.lambdaFailures = asyncFailureQueue(this, fn, failures, TRAINER.invoke, "LambdaFailures");
+      grantBuckets(fn, buckets, TRAINER.buckets);
       this.lambdaFunction = fn;
     }
 
@@ -146,78 +121,21 @@ export class Trainers extends Construct {
           logging,
           environment: { FLTS_ENV: config.envName },
         });
-        grantBuckets(td.taskRole, buckets, TRAINER_BUCKET_GRANTS);
+        grantBuckets(td.taskRole, buckets, TRAINER.buckets);
         this.fargateTask = td;
       }
 
       if (used.has("ecs-gpu")) {
-        const asg = new autoscaling.AutoScalingGroup(this, "GpuAsg", {
+        const gpu = addGpuCapacity(this, {
+          config,
           vpc,
-          vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-          instanceType: new ec2.InstanceType(t.gpu.instanceType),
-          // SSM-parameter AMI (resolved by CloudFormation at deploy: no lookup at synth).
-          machineImage: ecs.EcsOptimizedImage.amazonLinux2023(ecs.AmiHardwareType.GPU),
-          minCapacity: t.gpu.minCapacity,
-          maxCapacity: t.gpu.maxCapacity,
-          requireImdsv2: true,
-          blockDevices: [
-            {
-              deviceName: "/dev/xvda",
-              volume: autoscaling.BlockDeviceVolume.ebs(200, {
-                encrypted: true,
-                volumeType: autoscaling.EbsDeviceVolumeType.GP3,
-              }),
-            },
-          ],
-        });
-        const cp = new ecs.AsgCapacityProvider(this, "GpuCapacity", {
-          capacityProviderName: `${config.prefix}-gpu`,
-          autoScalingGroup: asg,
-          enableManagedScaling: true,
-          enableManagedTerminationProtection: false,
-          targetCapacityPercent: 100,
-        });
-        this.cluster.addAsgCapacityProvider(cp);
-        const td = new ecs.Ec2TaskDefinition(this, "GpuTask", {
-          family: `${config.prefix}-trainer-gpu`,
-          networkMode: ecs.NetworkMode.AWS_VPC,
-        });
-        td.addContainer(TRAINER_CONTAINER_NAME, {
+          cluster: this.cluster,
           image: ecs.ContainerImage.fromAsset(context, asset("Dockerfile.gpu")),
           logging,
-          gpuCount: 1,
-          memoryReservationMiB: 12_288,
-          environment: { FLTS_ENV: config.envName, NVIDIA_DRIVER_CAPABILITIES: "compute,utility" },
         });
-        grantBuckets(td.taskRole, buckets, TRAINER_BUCKET_GRANTS);
-        this.gpuTask = td;
-        this.gpuCapacityProvider = cp;
-        acknowledge(asg, [
-          {
-            id: "AwsSolutions-AS3",
-            reason: "Scaling is managed by the ECS capacity provider; its events are in ECS and CloudWatch.",
-          },
-          {
-            id: "AwsSolutions-IAM4",
-            reason:
-              "AWS managed policies for the ECS container instance and the drain hook Lambda, attached by aws-cdk-lib.",
-            findings:
-              /^Policy::arn:<AWS::Partition>:iam::aws:policy\/(service-role\/)?(AmazonEC2ContainerServiceforEC2Role|AWSLambdaBasicExecutionRole|AmazonSSMManagedInstanceCore)$/,
-          },
-          {
-            id: "AwsSolutions-IAM5",
-            reason:
-              "Container-instance and drain-hook permissions written by aws-cdk-lib: ecs:Submit* for the ECS agent, actions without resource-level permissions (Resource *), and the group's own ARN with its generated id.",
-            findings:
-              /^(Action::ecs:Submit\*|Resource::\*|Resource::arn:<AWS::Partition>:autoscaling:.*:autoScalingGroup:\*:autoScalingGroupName\/<[A-Za-z0-9]+>)$/,
-          },
-          { id: "AwsSolutions-L1", reason: "The drain-hook Lambda's runtime is chosen by aws-cdk-lib." },
-          {
-            id: "AwsSolutions-SNS3",
-            reason:
-              "The drain lifecycle-hook topic is created by aws-cdk-lib; only the Auto Scaling service publishes to it.",
-          },
-        ]);
+        grantBuckets(gpu.task.taskRole, buckets, TRAINER.buckets);
+        this.gpuTask = gpu.task;
+        this.gpuCapacityProvider = gpu.capacityProvider;
       }
       acknowledge(this, [
         {

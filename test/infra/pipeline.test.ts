@@ -7,7 +7,7 @@ import { Match } from "aws-cdk-lib/assertions";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dlqTopic, MODEL_TYPES } from "../../functions/common/contracts.ts";
-import { type BucketRole, FUNCTIONS, type FunctionSpec } from "../../functions/manifest.ts";
+import { type BucketRole, FUNCTIONS, type FunctionSpec, TRAINER } from "../../functions/manifest.ts";
 import { BUCKET_ENV } from "../../infra/constructs/bucket-access.ts";
 import { allStatements, asArray, resources, type Synthesized, synthFlts } from "./synth.ts";
 
@@ -115,10 +115,12 @@ describe("every manifest function", () => {
       expect(filters.sort((a, b) => String(a.suffix).localeCompare(String(b.suffix)))).toEqual(
         [...trigger.suffixes].sort().map((suffix) => ({ prefix: trigger.prefix, suffix })),
       );
-      // Async invocation: bounded retries, then the failure queue.
+      // Async invocation: the manifest's attempts and event age, then the failure queue.
+      expect(trigger.invoke).toEqual({ maxAttempts: 3, maxEventAgeHours: 6 });
       t.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
         FunctionName: { Ref: id },
-        MaximumRetryAttempts: 2,
+        MaximumRetryAttempts: trigger.invoke.maxAttempts - 1,
+        MaximumEventAgeInSeconds: trigger.invoke.maxEventAgeHours * 3600,
         DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
       });
     } else if (trigger.kind === "schedule") {
@@ -255,6 +257,17 @@ describe("trainers and layers", () => {
     t.hasResourceProperties("AWS::ECS::TaskDefinition", {
       RequiresCompatibilities: ["FARGATE"],
       ContainerDefinitions: [Match.objectLike({ Name: "trainer" })],
+    });
+
+    // The trainer Lambda's async invocation is the manifest's TRAINER.invoke.
+    const [trainerId] = resources(t, "AWS::Lambda::Function").find(
+      ([, r]) => r.Properties.FunctionName === `${s.config.prefix}-trainer`,
+    ) ?? [""];
+    t.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+      FunctionName: { Ref: trainerId },
+      MaximumRetryAttempts: TRAINER.invoke.maxAttempts - 1,
+      MaximumEventAgeInSeconds: TRAINER.invoke.maxEventAgeHours * 3600,
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
     });
   });
 });
