@@ -5,36 +5,26 @@ import {
   PreprocessConfig,
   parseContract,
 } from "../common/contracts.ts";
-import {
-  ConfigError,
-  type Env,
-  flag,
-  integer,
-  list,
-  loadSettings,
-  number,
-  oneOf,
-  perEnv,
-  text,
-} from "../common/settings.ts";
+import * as setting from "../common/settings.ts";
+import { ConfigError, type Env, loadSettings, perEnv } from "../common/settings.ts";
 import { FLOAT32_MAX } from "./cells.ts";
 import { REFERENCE_COLUMNS, VOLUME_COLUMNS } from "./columns.ts";
 
 export const PREPROCESS_SETTINGS = {
-  FEATURES: list(null),
-  TARGETS: list(["down", "up"]),
-  NAN_POLICY: text("ffill"),
-  NAN_CONSTANT: number(0, { min: -FLOAT32_MAX, max: FLOAT32_MAX }),
-  NEGATIVE_POLICY: oneOf(NEGATIVE_POLICIES, "reject"),
-  CLIP_PERCENTILES: list(null),
-  TEST_FRACTION: number(0.2, { min: 0, max: 1, exclusiveMin: true }),
-  MIN_ROWS: integer(50, { min: 1 }),
-  WINDOW: integer(10, { min: 1 }),
-  HORIZON: integer(1, { min: 1 }),
-  STEP_SECONDS: number(120, { min: 0, exclusiveMin: true }),
-  GAP_TOLERANCE_SECONDS: number(360, { min: 0, exclusiveMin: true }),
-  EXTRA_HASH_SALT: text(""),
-  FORCE_REPROCESS: flag(false),
+  FEATURES: setting.list(null),
+  TARGETS: setting.list(["down", "up"]),
+  NAN_POLICY: setting.text("ffill"),
+  NAN_CONSTANT: setting.number(0, { min: -FLOAT32_MAX, max: FLOAT32_MAX }),
+  NEGATIVE_POLICY: setting.oneOf(NEGATIVE_POLICIES, "reject"),
+  CLIP_PERCENTILES: setting.list(null),
+  TEST_FRACTION: setting.number(0.2, { min: 0, max: 1, exclusiveMin: true }),
+  MIN_ROWS: setting.integer(50, { min: 1 }),
+  WINDOW: setting.integer(10, { min: 1 }),
+  HORIZON: setting.integer(1, { min: 1 }),
+  STEP_SECONDS: setting.number(120, { min: 0, exclusiveMin: true }),
+  GAP_TOLERANCE_SECONDS: setting.number(360, { min: 0, exclusiveMin: true }),
+  EXTRA_HASH_SALT: setting.text(""),
+  FORCE_REPROCESS: setting.flag(false),
 } as const;
 
 export interface PreprocessSettings {
