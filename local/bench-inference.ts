@@ -25,6 +25,7 @@ import { serve } from "@hono/node-server";
 import autocannon from "autocannon";
 import { Hono } from "hono";
 import { loadCommonConfig } from "../functions/common/config.ts";
+import { identifierPrefix, runKeys } from "../functions/common/keys.ts";
 import { createS3Client, deletePrefix } from "../functions/common/s3.ts";
 import { loadInferenceConfig } from "../functions/inference/config.ts";
 import { readModelDir, uploadModel, writePointer } from "../functions/inference/seed-model.ts";
@@ -287,9 +288,9 @@ async function main(): Promise<void> {
     await Promise.all([...ceilings, service].map((c) => stopChild(c.child)));
     if (process.env.BENCH_KEEP !== "1") {
       const removed = await Promise.all([
-        deletePrefix(s3, storage.buckets.inferenceLogs, `${identifier}/`),
-        deletePrefix(s3, storage.buckets.artifacts, `runs/${pointer.run_id}/`),
-        deletePrefix(s3, storage.buckets.promotion, `${identifier}/`),
+        deletePrefix(s3, storage.buckets.inferenceLogs, identifierPrefix(identifier)),
+        deletePrefix(s3, storage.buckets.artifacts, runKeys.prefix(pointer.run_id)),
+        deletePrefix(s3, storage.buckets.promotion, identifierPrefix(identifier)),
       ]);
       log(
         `removed the run's ${removed[0]} inference-log objects, its model and pointer (BENCH_KEEP=1 keeps them)`,

@@ -22,6 +22,7 @@ import autocannon from "autocannon";
 import { scoreClaimCheck } from "../functions/batch-inference/batch.ts";
 import { stageScoringObject } from "../functions/batch-inference/objects.ts";
 import { closeStageContext, createStageContext } from "../functions/common/context.ts";
+import { identifierPrefix, runKeys } from "../functions/common/keys.ts";
 import { createLogger } from "../functions/common/log.ts";
 import { deletePrefix } from "../functions/common/s3.ts";
 import { readModelDir, uploadModel, writePointer } from "../functions/inference/seed-model.ts";
@@ -186,10 +187,10 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await Promise.all([
-      deletePrefix(ctx.s3, buckets.inferenceLogs, `${identifier}/`),
-      deletePrefix(ctx.s3, buckets.processed, `${identifier}/`),
-      deletePrefix(ctx.s3, buckets.artifacts, `runs/${pointer.run_id}/`),
-      deletePrefix(ctx.s3, buckets.promotion, `${identifier}/`),
+      deletePrefix(ctx.s3, buckets.inferenceLogs, identifierPrefix(identifier)),
+      deletePrefix(ctx.s3, buckets.processed, identifierPrefix(identifier)),
+      deletePrefix(ctx.s3, buckets.artifacts, runKeys.prefix(pointer.run_id)),
+      deletePrefix(ctx.s3, buckets.promotion, identifierPrefix(identifier)),
     ]);
     await closeStageContext(ctx);
   }

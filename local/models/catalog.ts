@@ -10,7 +10,15 @@ import {
   PromotionPointer,
   type ScoreboardEntry,
 } from "../../functions/common/contracts.ts";
-import { evaluationKeys, promotionKeys } from "../../functions/common/keys.ts";
+import {
+  evaluationKeys,
+  GLOBAL_SCOPE,
+  parseRunKey,
+  promotionKeys,
+  RUN_FILES,
+  RUNS_PREFIX,
+  runKeys,
+} from "../../functions/common/keys.ts";
 import { exists, getJsonIfExists, listKeys } from "../../functions/common/s3.ts";
 
 export interface Buckets {
@@ -31,15 +39,13 @@ export interface RunInfo {
   champion_of: string[];
 }
 
-const runPrefix = (runId: string) => `runs/${runId}/`;
-
 export async function readCard(s3: S3Client, buckets: Buckets, runId: string): Promise<ModelCard | null> {
-  return getJsonIfExists(s3, buckets.artifacts, `${runPrefix(runId)}model.json`, ModelCard);
+  return getJsonIfExists(s3, buckets.artifacts, runKeys.card(runId), ModelCard);
 }
 
 export async function runState(s3: S3Client, buckets: Buckets, runId: string): Promise<RunState> {
-  if (await exists(s3, buckets.artifacts, `${runPrefix(runId)}_FAILED`)) return "FAILED";
-  if (await exists(s3, buckets.artifacts, `${runPrefix(runId)}_SUCCESS`)) return "SUCCESS";
+  if (await exists(s3, buckets.artifacts, runKeys.failed(runId))) return "FAILED";
+  if (await exists(s3, buckets.artifacts, runKeys.success(runId))) return "SUCCESS";
   return "UNMARKED";
 }
 
@@ -67,10 +73,10 @@ export function readLatestDecision(
 
 /** Every run id with a card, from the artifacts bucket's `runs/` listing. */
 async function runIds(s3: S3Client, buckets: Buckets): Promise<string[]> {
-  const keys = await listKeys(s3, buckets.artifacts, "runs/");
+  const keys = await listKeys(s3, buckets.artifacts, RUNS_PREFIX);
   return keys
-    .filter((k) => k.endsWith("/model.json") && k.split("/").length === 3)
-    .map((k) => k.split("/")[1] as string)
+    .map(parseRunKey)
+    .flatMap((run) => (run?.file === RUN_FILES.card ? [run.runId] : []))
     .sort();
 }
 
@@ -93,7 +99,7 @@ export async function describeRun(
       ?.scoreboard.find((e) => e.run_id === runId && (e.kind === "candidate" || e.kind === "champion")) ??
     null;
   const champion_of: string[] = [];
-  for (const scope of [card.identifier, "global"]) {
+  for (const scope of [card.identifier, GLOBAL_SCOPE]) {
     if (!champions.has(scope)) champions.set(scope, await readChampion(s3, buckets, scope));
     if (champions.get(scope)?.run_id === runId) champion_of.push(scope);
   }
@@ -101,7 +107,7 @@ export async function describeRun(
     run_id: runId,
     card,
     state: await runState(s3, buckets, runId),
-    has_model: await exists(s3, buckets.artifacts, `${runPrefix(runId)}model.onnx`),
+    has_model: await exists(s3, buckets.artifacts, runKeys.onnx(runId)),
     scored,
     champion_of,
   };

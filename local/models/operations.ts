@@ -14,7 +14,7 @@ import {
   TOPICS,
 } from "../../functions/common/contracts.ts";
 import { publish } from "../../functions/common/kafka.ts";
-import { promotionKeys } from "../../functions/common/keys.ts";
+import { promotionKeys, runKeys } from "../../functions/common/keys.ts";
 import { putIfAbsent, putJson, s3Uri } from "../../functions/common/s3.ts";
 import { type Buckets, describeRun, readChampion, readLatestDecision } from "./catalog.ts";
 import { readHistory } from "./history.ts";
@@ -84,7 +84,7 @@ async function apply(
       ? { rmse: scored.rmse, mae: scored.mae, mse: scored.mse }
       : meanTest(card);
   const pointer = PromotionPointer.parse({
-    model_uri: s3Uri(ctx.buckets.artifacts, `runs/${card.run_id}/model.onnx`),
+    model_uri: s3Uri(ctx.buckets.artifacts, runKeys.onnx(card.run_id)),
     run_id: card.run_id,
     model_type: card.model_type,
     config_hash: card.config_hash,
@@ -93,7 +93,7 @@ async function apply(
     // A run never scored by evaluate carries its own mean test RMSE (score_source says which).
     score: scored?.score ?? metrics.rmse,
     score_source: scored?.score != null ? "scoreboard" : "card_test_rmse",
-    card_uri: s3Uri(ctx.buckets.artifacts, `runs/${card.run_id}/model.json`),
+    card_uri: s3Uri(ctx.buckets.artifacts, runKeys.card(card.run_id)),
     promoted_at: now.toISOString(),
     promoted_by: action === "promote" ? "manual" : "rollback",
     ...metrics,

@@ -7,7 +7,7 @@ import { basename } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { z } from "zod";
 import { EvaluationDecision, type ModelType } from "../../functions/common/contracts.ts";
-import { evaluationKeys } from "../../functions/common/keys.ts";
+import { evaluationKeys, rawKeys, runKeys } from "../../functions/common/keys.ts";
 import { exists, getJsonIfExists, putBytes } from "../../functions/common/s3.ts";
 import { generationOf } from "../../functions/evaluate/state.ts";
 import { completeRun } from "../../functions/train-complete/complete.ts";
@@ -66,15 +66,15 @@ async function waitFor<T>(
 async function markerOf(runtime: Runtime, runId: string): Promise<"_SUCCESS" | "_FAILED" | null> {
   const { s3, config } = runtime.ctx;
   const artifacts = config.storage.buckets.artifacts;
-  if (await exists(s3, artifacts, `runs/${runId}/_SUCCESS`)) return "_SUCCESS";
-  if (await exists(s3, artifacts, `runs/${runId}/_FAILED`)) return "_FAILED";
+  if (await exists(s3, artifacts, runKeys.success(runId))) return "_SUCCESS";
+  if (await exists(s3, artifacts, runKeys.failed(runId))) return "_FAILED";
   return null;
 }
 
 async function republish(runtime: Runtime, runId: string, marker: "_SUCCESS" | "_FAILED"): Promise<void> {
   const artifacts = runtime.ctx.config.storage.buckets.artifacts;
   await completeRun(
-    { bucket: artifacts, key: `runs/${runId}/${marker}`, size: null, eTag: null, eventName: "redrive" },
+    { bucket: artifacts, key: runKeys.marker(runId, marker), size: null, eTag: null, eventName: "redrive" },
     runtime.ctx,
   );
 }
@@ -145,7 +145,7 @@ async function reconcileRuns(
 
 async function upload(runtime: Runtime, state: PipelineState, report: Report, file: string): Promise<void> {
   const raw = runtime.ctx.config.storage.buckets.raw;
-  const key = `${state.identifier}/${basename(file)}`;
+  const key = rawKeys.series(state.identifier, basename(file));
   state.uploadedKeys.add(key);
   await putBytes(runtime.ctx.s3, raw, key, readFileSync(file), "text/csv");
   report({ step: "upload", state: "done", detail: `s3://${raw}/${key}` });

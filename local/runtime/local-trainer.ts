@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { TrainerJobSpec } from "../../functions/common/contracts.ts";
+import { runKeys } from "../../functions/common/keys.ts";
 import { exists, putJson } from "../../functions/common/s3.ts";
 import type { LaunchInfo, TrainerLauncher } from "../../functions/train-dispatch/backends.ts";
 import { logsDir, repoRoot } from "../paths.ts";
@@ -179,14 +180,14 @@ export class LocalTrainerPool extends EventEmitter implements TrainerLauncher {
    * unreachable (a restarting MinIO): it retries for about a minute before giving up with an error log.
    */
   private async ensureMarker(spec: TrainerJobSpec, error: string): Promise<void> {
-    const { bucket, prefix } = spec.artifacts;
+    const { bucket } = spec.artifacts;
     const s3 = this.options.s3;
     const outcome = await withRetries(
       12,
       async () => {
-        if ((await exists(s3, bucket, `${prefix}_SUCCESS`)) || (await exists(s3, bucket, `${prefix}_FAILED`)))
-          return;
-        await putJson(s3, bucket, `${prefix}_FAILED`, {
+        const [success, failed] = [runKeys.success(spec.run_id), runKeys.failed(spec.run_id)];
+        if ((await exists(s3, bucket, success)) || (await exists(s3, bucket, failed))) return;
+        await putJson(s3, bucket, failed, {
           run_id: spec.run_id,
           model_type: spec.model_type,
           error,

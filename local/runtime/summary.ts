@@ -8,6 +8,7 @@ import {
   RunRecord,
   type ScoreboardEntry,
 } from "../../functions/common/contracts.ts";
+import { runKeys } from "../../functions/common/keys.ts";
 import { getJsonIfExists } from "../../functions/common/s3.ts";
 import { loadRunStates } from "../../functions/evaluate/state.ts";
 import { table } from "../table.ts";
@@ -67,7 +68,7 @@ export async function summarise(
   const states = args.runIds ? all.filter((r) => args.runIds?.includes(r.run_id)) : all;
   const runs: RunSummary[] = [];
   for (const state of states.sort((a, b) => a.model_type.localeCompare(b.model_type))) {
-    const record = await getJsonIfExists(s3, bucket, `runs/${state.run_id}/run.json`, RunRecord);
+    const record = await getJsonIfExists(s3, bucket, runKeys.record(state.run_id), RunRecord);
     const start = Date.parse(record?.created_at ?? state.first_seen);
     const seconds = state.finished_at ? Math.round((Date.parse(state.finished_at) - start) / 100) / 10 : null;
     const scored = args.decision?.scoreboard.find((e) => e.run_id === state.run_id && e.kind === "candidate");

@@ -16,6 +16,11 @@ export function matcher(pattern: string): (key: string) => string[] | null {
   };
 }
 
+/** `<identifier>/`: raw-data, processed-data, model-promotion and inference-logs keep each identifier's objects under it. */
+export function identifierPrefix(identifier: string): string {
+  return `${identifier}/`;
+}
+
 /** `YYYYMMDD` (UTC) of a time: the day folder of the inference logs. */
 export function dayOf(at: Date): string {
   return at.toISOString().slice(0, 10).replace(/-/g, "");
