@@ -254,14 +254,18 @@ function scanPython(files: { file: string; text: string }[]): Read[] {
   return reads;
 }
 
-/** The declared settings: every manifest table and the common one (`X` per type is also `X_<TYPE>`). */
-function declaredReads(): Read[] {
-  const tables: [string, SettingsTable][] = [
+/** Every manifest table and the common one. */
+function declaredTables(): [string, SettingsTable][] {
+  return [
     ["functions/common/config.ts", COMMON_SETTINGS],
     [`functions/manifest.ts (${SERVICE.name})`, SERVICE.settings],
     ...FUNCTIONS.map((f): [string, SettingsTable] => [`functions/manifest.ts (${f.name})`, f.settings]),
   ];
-  return tables.flatMap(([file, table]) =>
+}
+
+/** The declared settings (`X` per type is also `X_<TYPE>`). */
+function declaredReads(): Read[] {
+  return declaredTables().flatMap(([file, table]) =>
     Object.entries(table).flatMap(([name, s]) => [
       { name, file },
       ...(s.perType ? [{ name: `${name}_<TYPE>`, file }] : []),
@@ -438,6 +442,31 @@ describe("README.md configuration table", () => {
     expect(incomplete, `rows without default, reader or meaning:\n  ${incomplete.join("\n  ")}`).toEqual([]);
     const twice = [...documented].filter((n) => rows.filter((r) => r.names.includes(n)).length > 1);
     expect(twice, "variables with more than one row").toEqual([]);
+  });
+
+  it("gives each declared setting the default its declaration has", () => {
+    const shown = (value: unknown): string | null => {
+      if (typeof value === "boolean") return value ? "1" : "0";
+      if (typeof value === "number") return String(value);
+      if (typeof value === "string") return value === "" ? null : value;
+      if (Array.isArray(value)) return value.length ? value.join(",") : null;
+      return null;
+    };
+    const wrong: string[] = [];
+    let compared = 0;
+    for (const [file, table] of declaredTables()) {
+      for (const [name, setting] of Object.entries(table)) {
+        if (typeof setting.fallback === "function") continue; // computed at load time (CPUs, ...)
+        const expected = shown(setting.fallback);
+        const row = rows.find((r) => r.names.includes(name));
+        if (expected === null || !row) continue;
+        compared++;
+        if (!(row.cells[1] ?? "").includes(`\`${expected}\``))
+          wrong.push(`${name} (${file}): README says ${row.cells[1]}, the declaration \`${expected}\``);
+      }
+    }
+    expect(compared).toBeGreaterThan(40);
+    expect(wrong, `README defaults that differ from the declarations:\n  ${wrong.join("\n  ")}`).toEqual([]);
   });
 
   it("the scan skips tests and dependencies", () => {
