@@ -6,6 +6,7 @@
  */
 import { BATCH_SETTINGS } from "./batch-inference/settings.ts";
 import { TOPICS, type Topic } from "./common/contracts.ts";
+import { EVALUATIONS_PREFIX, GUARDS_PREFIX, RUN_FILES, RUNS_PREFIX } from "./common/keys.ts";
 import type { SettingsTable } from "./common/settings.ts";
 import { EVALUATE_SETTINGS, EVALUATE_TIMEOUT_SECONDS } from "./evaluate/settings.ts";
 import { INFERENCE_SETTINGS } from "./inference/config.ts";
@@ -131,7 +132,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 60,
     layers: [],
-    buckets: [read("processed"), readwrite("artifacts", "runs/"), readwrite("artifacts", "guards/")],
+    buckets: [read("processed"), readwrite("artifacts", RUNS_PREFIX), readwrite("artifacts", GUARDS_PREFIX)],
     produces: [TOPICS.modelTraining],
     launchesTrainers: true,
     settings: DISPATCH_SETTINGS,
@@ -142,14 +143,14 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     trigger: {
       kind: "s3",
       bucket: "artifacts",
-      prefix: "runs/",
-      suffixes: ["/_SUCCESS", "/_FAILED"],
+      prefix: RUNS_PREFIX,
+      suffixes: [`/${RUN_FILES.success}`, `/${RUN_FILES.failed}`],
       invoke: S3_INVOKE,
     },
     memoryMb: 512,
     timeoutSeconds: 60,
     layers: [],
-    buckets: [read("artifacts", "runs/")],
+    buckets: [read("artifacts", RUNS_PREFIX)],
     produces: [TOPICS.modelTraining],
     settings: {},
   },
@@ -162,8 +163,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     layers: ["onnxruntime", "duckdb"],
     buckets: [
       read("processed"),
-      read("artifacts", "runs/"),
-      readwrite("artifacts", "evaluations/"),
+      read("artifacts", RUNS_PREFIX),
+      readwrite("artifacts", EVALUATIONS_PREFIX),
       readwrite("promotion"),
     ],
     produces: [TOPICS.modelSelected],
@@ -178,7 +179,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     layers: ["onnxruntime", "duckdb"],
     buckets: [
       read("processed"),
-      read("artifacts", "runs/"),
+      read("artifacts", RUNS_PREFIX),
       read("promotion"),
       { bucket: "inferenceLogs", prefix: "", access: "write" },
     ],
@@ -193,7 +194,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     memoryMb: 1024,
     timeoutSeconds: 120,
     layers: ["duckdb"],
-    buckets: [read("artifacts", "evaluations/"), readwrite("promotion"), read("processed"), readwrite("raw")],
+    buckets: [read("artifacts", EVALUATIONS_PREFIX), readwrite("promotion"), read("processed"), readwrite("raw")],
     produces: [],
     settings: MONITOR_SETTINGS,
   },
@@ -204,7 +205,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 60,
     layers: [],
-    buckets: [readwrite("artifacts", "runs/"), readwrite("artifacts", "evaluations/")],
+    buckets: [readwrite("artifacts", RUNS_PREFIX), readwrite("artifacts", EVALUATIONS_PREFIX)],
     // Re-publishes a recorded status so evaluate decides at the deadline (functions/sweeper/deadline.ts).
     produces: [TOPICS.modelTraining],
     settings: SWEEP_SETTINGS,
@@ -214,7 +215,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
 /** What a trainer reads and writes (the job spec sits at runs/<run_id>/job.json). */
 export const TRAINER: TrainerSpec = {
   name: "trainer",
-  buckets: [read("processed"), readwrite("artifacts", "runs/")],
+  buckets: [read("processed"), readwrite("artifacts", RUNS_PREFIX)],
   // A crashed invocation is not retried: evaluate's deadline covers it.
   invoke: { maxAttempts: 1, maxEventAgeHours: 1 },
 };
@@ -225,7 +226,7 @@ export const SERVICE: ServiceSpec = {
   entry: "functions/inference/main.ts",
   buckets: [
     read("promotion"),
-    read("artifacts", "runs/"),
+    read("artifacts", RUNS_PREFIX),
     { bucket: "inferenceLogs", prefix: "", access: "write" },
   ],
   consumes: [TOPICS.modelSelected],

@@ -5,6 +5,7 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import type { Construct } from "constructs";
+import { EVALUATIONS_PREFIX, RUNS_PREFIX } from "../../functions/common/keys.ts";
 import type { BucketRole } from "../../functions/manifest.ts";
 import type { FltsConfig } from "../config.ts";
 import { BUCKET_ENV, type BucketMap } from "../constructs/bucket-access.ts";
@@ -93,7 +94,7 @@ export class DataStack extends Stack {
         lifecycleRules: [
           {
             id: "old-runs",
-            prefix: "runs/",
+            prefix: RUNS_PREFIX,
             // Never deleted: a champion may be an old run. Glacier Instant Retrieval keeps millisecond reads.
             transitions: [
               {
@@ -108,7 +109,7 @@ export class DataStack extends Stack {
           },
           {
             id: "old-evaluations",
-            prefix: "evaluations/",
+            prefix: EVALUATIONS_PREFIX,
             expiration: Duration.days(d.evaluationsExpireDays),
           },
           abortUploads,
