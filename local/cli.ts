@@ -1,8 +1,8 @@
-/** `npm run local:up|local:status|local:down|train:venv|test|test:py`. */
+/** `npm run local:up|local:status|local:down|train:venv|test|test:py` and the Python half of `npm run check`. */
 import { spawnSync } from "node:child_process";
 import { repoRoot } from "./paths.ts";
 import { MissingPrerequisiteError } from "./prerequisites.ts";
-import { ensureTrainerVenv, trainerDir, venvPython } from "./python-env.ts";
+import { checkTrainer, ensureTrainerVenv, trainerDir, venvPython } from "./python-env.ts";
 import { localServiceEnv } from "./services/env.ts";
 import { down, ensureLocalServices, status, up } from "./services/index.ts";
 import { stopLocalstack } from "./services/localstack.ts";
@@ -105,8 +105,10 @@ async function main(): Promise<number> {
     }
     case "test":
       return runTests();
+    case "pycheck":
+      return checkTrainer(say);
     default:
-      console.error("usage: tsx local/cli.ts up|status|down|venv|test|pytest");
+      console.error("usage: tsx local/cli.ts up|status|down|venv|test|pytest|pycheck");
       return 2;
   }
 }

@@ -8,15 +8,14 @@ import { delay, isAlive } from "./services/processes.ts";
 import { type Progress, runTool } from "./services/tool.ts";
 
 export const trainerDir = join(repoRoot, "functions", "train");
-const requirementsFile = join(trainerDir, "requirements.lock");
+/** The image's pinned environment, then the development tools (ruff, mypy), which only the local venv gets. */
+const requirementFiles = ["requirements.lock", "requirements-dev.lock"].map((f) => join(trainerDir, f));
 
 function pinsDigest(python: string): string {
   const version = spawnSync(python, ["--version"], { encoding: "utf8" }).stdout.trim();
-  return createHash("sha256")
-    .update(readFileSync(requirementsFile))
-    .update(version)
-    .digest("hex")
-    .slice(0, 16);
+  const hash = createHash("sha256");
+  for (const file of requirementFiles) hash.update(readFileSync(file));
+  return hash.update(version).digest("hex").slice(0, 16);
 }
 
 export function venvPython(venv: string): string {
@@ -25,7 +24,7 @@ export function venvPython(venv: string): string {
 
 /**
  * Returns the trainer virtualenv for the current pins, creating it when missing.
- * The venv lives in the cache, keyed by a digest of `requirements.lock` and the interpreter version,
+ * The venv lives in the cache, keyed by a digest of the two lock files and the interpreter version,
  * so a change of pins builds a new one and a clone with the same pins reuses it.
  */
 export async function ensureTrainerVenv(progress?: Progress): Promise<string> {
@@ -99,7 +98,7 @@ async function buildVenv(python: string, venv: string, progress?: Progress): Pro
   await runTool({ command: pip[0] as string, args: [...pip.slice(1), "-q", "--upgrade", "pip"], log });
   await runTool({
     command: pip[0] as string,
-    args: [...pip.slice(1), "-r", requirementsFile],
+    args: [...pip.slice(1), ...requirementFiles.flatMap((file) => ["-r", file])],
     log,
     onLine: (line) => {
       if (line.startsWith("Collecting ")) progress?.(`collecting ${line.slice(11).split(" ")[0]}`);
@@ -107,4 +106,26 @@ async function buildVenv(python: string, venv: string, progress?: Progress): Pro
     },
   });
   writeFileSync(join(venv, ".complete"), new Date().toISOString());
+}
+
+/** What `npm run check` runs on the trainer: ruff (lint and format) and mypy --strict (settings in pyproject.toml). */
+const PYTHON_CHECKS: readonly (readonly string[])[] = [
+  ["ruff", "check", "src", "tests", "scripts"],
+  ["ruff", "format", "--check", "src", "tests", "scripts"],
+  ["mypy", "src", "tests", "scripts"],
+];
+
+/** Runs every Python check in the trainer venv (building it when missing); the first failing exit code, else 0. */
+export async function checkTrainer(progress?: Progress): Promise<number> {
+  const python = venvPython(await ensureTrainerVenv(progress));
+  const env = {
+    ...process.env,
+    MYPY_CACHE_DIR: join(cacheDir, "mypy"),
+    RUFF_CACHE_DIR: join(cacheDir, "ruff"),
+  };
+  const codes = PYTHON_CHECKS.map((args) => {
+    const result = spawnSync(python, ["-m", ...args], { cwd: trainerDir, stdio: "inherit", env });
+    return result.status ?? 1;
+  });
+  return codes.find((code) => code !== 0) ?? 0;
 }

@@ -14,6 +14,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,16 +23,15 @@ sys.path.insert(0, str(ROOT / "functions" / "train" / "src"))
 
 from flts_train import log  # noqa: E402
 from flts_train.card import model_card  # noqa: E402
-from flts_train.data import Series, make_windows, read_csv  # noqa: E402
-from flts_train.models import prophet_export as pe  # noqa: E402
-from flts_train.models import rnn  # noqa: E402
-from flts_train.spec import Params  # noqa: E402
+from flts_train.data import Series, Windows, make_windows, read_csv  # noqa: E402
+from flts_train.spec import MODEL_TYPES, Params  # noqa: E402
 from flts_train.train import train_model  # noqa: E402
 
 DATA = Path(os.environ.get("FLTS_DATA_DIR", ROOT / "data"))
 OUT = ROOT / "test" / "fixtures" / "models"
 N_TRAIN = 4000  # rows of PobleSec used for training
 N_CASES = 8
+SMALL: dict[str, dict[str, Any]] = {"GRU": {"hidden_size": 16}, "LSTM": {"hidden_size": 16}}  # per type; default: none
 
 
 def _slice(s: Series, a: int, b: int) -> Series:
@@ -52,25 +52,22 @@ def main() -> None:
         "v": 1,
         "size": 0,
     }
-    for model_type in ("GRU", "LSTM", "PROPHET"):
-        overrides = {"hidden_size": 16} if model_type != "PROPHET" else {}
-        o = train_model(model_type, train, test, params, overrides)
-        w = make_windows(test, o.features, o.targets, params.window, params.horizon, params.gap_tolerance_seconds)
+    for model_type in MODEL_TYPES:
+        o = train_model(model_type, train, test, params, SMALL.get(model_type, {}))
+        w = make_windows(test, o.shape, params.gap_tolerance_seconds)
         pick = np.linspace(0, w.x.shape[0] - 1, N_CASES).round().astype(int)
         x = w.x[pick].astype(np.float32)
         t = w.t[pick].astype(np.float64)
-        if model_type == "PROPHET":
-            y = np.stack([pe.prophet_predict(m, t) for m in o.native], axis=-1)
-        else:
-            y = rnn.predict(o.native, x.astype(np.float64), t)
+        y = o.fitted.predict(Windows(x=x.astype(np.float64), t=t, y=w.y[pick], last=w.last[pick]))
         run_id = f"fixture-{model_type.lower()}"
+        fit_s, export_s = o.fitted.train_seconds, o.fitted.export_seconds
         card = model_card(
             o, run_id=run_id, identifier="PobleSec", config_hash=config_hash, training_data=claim, params=params,
-            timings={"load_seconds": 0.0, "train_seconds": o.train_seconds, "export_seconds": o.export_seconds, "total_seconds": o.train_seconds + o.export_seconds},
+            timings={"load_seconds": 0.0, "train_seconds": fit_s, "export_seconds": export_s, "total_seconds": fit_s + export_s},
         )
         expected = {
             "model_type": model_type,
-            "source": "prophet.predict" if model_type == "PROPHET" else "torch",
+            "source": o.fitted.reference,
             "shapes": {"x": list(x.shape), "t": list(t.shape), "y": list(y.shape)},
             "x": x.tolist(),
             "t": t.tolist(),
@@ -78,10 +75,10 @@ def main() -> None:
         }
         d = OUT / model_type.lower()
         d.mkdir(parents=True, exist_ok=True)
-        (d / "model.onnx").write_bytes(o.onnx_bytes)
+        (d / "model.onnx").write_bytes(o.fitted.onnx_bytes)
         (d / "model.json").write_text(json.dumps(card, indent=2) + "\n")
         (d / "expected.json").write_text(json.dumps(expected) + "\n")
-        log.info("fixture_written", model_type=model_type, dir=str(d), onnx_bytes=len(o.onnx_bytes))
+        log.info("fixture_written", model_type=model_type, dir=str(d), onnx_bytes=len(o.fitted.onnx_bytes))
 
 
 if __name__ == "__main__":

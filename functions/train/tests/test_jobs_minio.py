@@ -17,6 +17,7 @@ from conftest import parquet_bytes, s3_env, synthetic_frame
 from flts_train.data import make_windows, read_parquet_bytes
 from flts_train.lambda_handler import handler
 from flts_train.metrics import per_target
+from flts_train.shape import Shape
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 CONFIG_HASH = hashlib.sha256(b"flts-train-tests").hexdigest()
@@ -109,7 +110,7 @@ def test_round_trip_gru_via_cli(s3: Any, bucket: str, tmp_path: Path) -> None:
     assert metrics["test"] == card["metrics"]["test"] and metrics["persistence"] == card["metrics"]["persistence"]
     # The stored model reproduces the stored metrics from the raw test Parquet.
     series = read_parquet_bytes(test_bytes, "test")
-    w = make_windows(series, tuple(card["features"]), ("down", "up"), 6, 2, 360.0)
+    w = make_windows(series, Shape(6, 2, tuple(card["features"]), ("down", "up"), 120.0), 360.0)
     assert metrics["n_test_windows"] == w.x.shape[0] == (200 - 8 + 1)
     sess = ort.InferenceSession(s3.get_object(Bucket=bucket, Key=prefix + "model.onnx")["Body"].read())
     y = sess.run(["y"], {"x": w.x.astype(np.float32), "t": w.t})[0]

@@ -14,7 +14,7 @@ from conftest import frame_to_series, parquet_bytes, synthetic_frame
 from flts_train import train as train_mod
 from flts_train.data import DataError, Series
 from flts_train.finite import NonFiniteError
-from flts_train.models import rnn
+from flts_train.models import rnn, rnn_fit
 from flts_train.spec import Params
 from flts_train.train import train_model
 from test_jobs_minio import CONFIG_HASH, get_json, job, keys, log_lines, run_cli
@@ -72,7 +72,7 @@ def fake_loss(nan_when: Any) -> Any:
 
 
 def test_fake_loss_a_non_finite_validation_loss_before_training_fails(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rnn, "_loss_fn", fake_loss(lambda grad, _n: not grad))
+    monkeypatch.setattr(rnn_fit, "_loss_fn", fake_loss(lambda grad, _n: not grad))
     train, test = split()
     with pytest.raises(NonFiniteError, match="GRU validation loss before training is nan"):
         train_model("GRU", train, test, PARAMS, SMALL)
@@ -88,7 +88,7 @@ def test_fake_loss_a_first_epoch_validation_loss_that_is_nan_fails_the_run(monke
         seen["val"] += 1
         return seen["val"] > 1
 
-    monkeypatch.setattr(rnn, "_loss_fn", fake_loss(nan_when))
+    monkeypatch.setattr(rnn_fit, "_loss_fn", fake_loss(nan_when))
     train, test = split()
     with pytest.raises(NonFiniteError, match="LSTM validation loss at epoch 1 is nan"):
         train_model("LSTM", train, test, PARAMS, SMALL)
@@ -112,7 +112,7 @@ def test_epoch_log_records_carry_max_epochs(capfd: pytest.CaptureFixture[str]) -
     train, test = split()
     outcome = train_model("GRU", train, test, PARAMS, SMALL)
     epochs = [strict_json(l) for l in capfd.readouterr().err.splitlines() if '"msg": "epoch"' in l]
-    assert [r["epoch"] for r in epochs] == list(range(1, outcome.epochs + 1))
+    assert [r["epoch"] for r in epochs] == list(range(1, outcome.fitted.epochs + 1))
     assert all(r["max_epochs"] == 2 for r in epochs)
 
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-
 import numpy as np
 import onnx
 import pytest
 
 from conftest import frame_to_series, synthetic_frame
-from flts_train.data import make_windows
+from flts_train.data import Series, Windows, make_windows
 from flts_train.models import prophet_export as pe
-from flts_train.models import rnn
+from flts_train.models import rnn, rnn_fit
+from flts_train.shape import Shape
 from flts_train.train import onnx_session
+
+Case = tuple[Series, Shape, Windows]
 
 REL = 1e-4
 
@@ -23,24 +23,20 @@ def rel_err(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @pytest.fixture(scope="module")
-def windows() -> tuple:
+def windows() -> Case:
     s = frame_to_series(synthetic_frame(700, step=1800.0, seed=3))
-    feats = s.columns
-    w = make_windows(s, feats, ("down", "up"), window=12, horizon=3, gap_tolerance=3600)
-    return s, feats, w
+    shape = Shape(window=12, horizon=3, features=s.columns, targets=("down", "up"), step_seconds=1800.0)
+    return s, shape, make_windows(s, shape, gap_tolerance=3600)
 
 
 @pytest.mark.parametrize(("kind", "time_of_day"), [("GRU", True), ("LSTM", True), ("GRU", False)])
-def test_rnn_onnx_matches_pytorch(kind: str, time_of_day: bool, windows: tuple) -> None:
-    _, feats, w = windows
+def test_rnn_onnx_matches_pytorch(kind: str, time_of_day: bool, windows: Case) -> None:
+    _, shape, w = windows
     hp = rnn.RnnHyper(hidden_size=16, max_epochs=2, batch_size=64, time_of_day=time_of_day)
-    res = rnn.fit(kind, w, feats, ("down", "up"), 12, 3, 1800.0, hp, seed=1)
+    res = rnn_fit.fit(kind, w, shape, hp, seed=1)
     assert torch_is_not_persistence(res.model, w)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "m.onnx")
-        rnn.export_onnx(res.model, path)
-        model = onnx.load(path)
-        data = open(path, "rb").read()
+    data = rnn.export_onnx(res.model)
+    model = onnx.load_from_string(data)
     ops = {n.op_type for n in model.graph.node}
     assert kind in ops, f"no ONNX {kind} operator in {sorted(ops)}"
     assert [i.name for i in model.graph.input] == ["x", "t"]
@@ -58,23 +54,23 @@ def test_rnn_onnx_matches_pytorch(kind: str, time_of_day: bool, windows: tuple) 
     assert (rel_err(shifted, base) > 1e-6) == time_of_day
 
 
-def torch_is_not_persistence(model: rnn.Forecaster, w) -> bool:
+def torch_is_not_persistence(model: rnn.Forecaster, w: Windows) -> bool:
     """Guards the parity test against a trivially untrained head (output == last value)."""
     pred = rnn.predict(model, w.x[:50], w.t[:50])
     return bool(np.max(np.abs(pred[:, 0, :] / w.last[:50] - 1.0)) > 1e-3)
 
 
-def test_prophet_onnx_matches_predict(windows: tuple) -> None:
-    s, feats, w = windows
+def test_prophet_onnx_matches_predict(windows: Case) -> None:
+    s, shape, w = windows
     models = [pe.fit_prophet(s.times, s.select([name])[:, 0], pe.ProphetHyper(), seed=0) for name in ("down", "up")]
     assert all(m.changepoints_t is not None and len(m.changepoints_t) > 0 for m in models)
-    graph = pe.build_graph(models, 12, len(feats), 3)
+    graph = pe.build_graph(models, shape)
     sess = onnx_session(graph.SerializeToString())
     # inside the training range (overlapping windows, shuffled), and 30 days ahead (past the last changepoint)
     t_in = w.t[np.random.default_rng(0).permutation(w.t.shape[0])[:200]]
     t_out = w.t[::7] + 30 * 86400.0
     for t in (t_in, t_out):
-        x = np.zeros((t.shape[0], 12, len(feats)), dtype=np.float32)
+        x = np.zeros((t.shape[0], 12, shape.n_features), dtype=np.float32)
         got = sess.run(["y"], {"x": x, "t": t})[0]
         want = np.stack([pe.prophet_predict(m, t) for m in models], axis=-1)
         assert got.shape == (t.shape[0], 3, 2)
@@ -85,7 +81,8 @@ def test_prophet_multiplicative_seasonality_parity() -> None:
     s = frame_to_series(synthetic_frame(400, step=3600.0, seed=5))
     hp = pe.ProphetHyper(seasonality_mode="multiplicative")
     m = pe.fit_prophet(s.times, s.select(["rnti_count"])[:, 0] + 100.0, hp, seed=0)
-    sess = onnx_session(pe.build_graph([m], 4, 11, 2).SerializeToString())
+    shape = Shape(window=4, horizon=2, features=s.columns, targets=("rnti_count",), step_seconds=3600.0)
+    sess = onnx_session(pe.build_graph([m], shape).SerializeToString())
     t = (s.times[-20:] + 7200.0).reshape(10, 2)
     got = sess.run(["y"], {"x": np.zeros((10, 4, 11), np.float32), "t": t})[0]
     assert rel_err(got[..., 0], pe.prophet_predict(m, t)) < REL

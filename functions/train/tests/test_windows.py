@@ -7,6 +7,7 @@ import numpy as np
 from conftest import frame_to_series, synthetic_frame
 from flts_train.data import make_windows, window_starts
 from flts_train.metrics import per_target, persistence
+from flts_train.shape import Shape
 
 
 def test_window_starts_skip_gaps() -> None:
@@ -20,7 +21,7 @@ def test_window_starts_skip_gaps() -> None:
 def test_make_windows_shapes_and_alignment() -> None:
     s = frame_to_series(synthetic_frame(50, gap_at=20))
     feats = s.columns
-    w = make_windows(s, feats, ("down", "up"), window=5, horizon=2, gap_tolerance=3600 * 1.5)
+    w = make_windows(s, Shape(window=5, horizon=2, features=feats, targets=("down", "up"), step_seconds=3600.0), gap_tolerance=3600 * 1.5)
     assert w.x.shape[1:] == (5, 11) and w.y.shape[1:] == (2, 2) and w.t.shape[1:] == (2,)
     # 50 rows, span 7 -> 44 starts, minus the 6 that straddle the gap between rows 19 and 20
     assert w.x.shape[0] == 44 - 6

@@ -31,14 +31,14 @@ def run_bench(data: str, test: str, model_types: list[str], params: Params) -> d
         o = train_model(mt, train_s, test_s, params)
         entry = {
             "model_type": mt,
-            "device": o.device,
-            "train_seconds": round(o.train_seconds, 3),
-            "epochs": o.epochs,
+            "device": o.fitted.device,
+            "train_seconds": round(o.fitted.train_seconds, 3),
+            "epochs": o.fitted.epochs,
             "test": {k: {"mae": v["mae"], "rmse": v["rmse"]} for k, v in o.test.items()},
             "persistence": {k: {"mae": v["mae"], "rmse": v["rmse"]} for k, v in o.persistence.items()},
         }
         ratios = {k: {"mae": o.test[k]["mae"] / o.persistence[k]["mae"], "rmse": o.test[k]["rmse"] / o.persistence[k]["rmse"]} for k in o.test}
-        log.info("bench_model", train_seconds=entry["train_seconds"], epochs=o.epochs, ratio_vs_persistence=ratios)
+        log.info("bench_model", train_seconds=entry["train_seconds"], epochs=o.fitted.epochs, ratio_vs_persistence=ratios)
         out.append(entry)
     log.clear()
     return {"models": out}

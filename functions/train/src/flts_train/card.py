@@ -28,7 +28,7 @@ def model_card(
     params: Params,
     timings: dict[str, float],
 ) -> dict[str, Any]:
-    hyper = dict(o.hyperparameters)
+    hyper = dict(o.fitted.hyperparameters)
     hyper["seed"] = params.seed
     hyper["gap_tolerance_seconds"] = params.gap_tolerance_seconds
     return {
@@ -37,17 +37,17 @@ def model_card(
         "model_type": o.model_type,
         "identifier": identifier,
         "config_hash": config_hash,
-        "features": list(o.features),
-        "targets": list(o.targets),
-        "window": params.window,
-        "horizon": params.horizon,
-        "step_seconds": params.step_seconds,
+        "features": list(o.shape.features),
+        "targets": list(o.shape.targets),
+        "window": o.shape.window,
+        "horizon": o.shape.horizon,
+        "step_seconds": o.shape.step_seconds,
         "training_data": training_data,
         "hyperparameters": hyper,
         "metrics": {"test": o.test, "persistence": o.persistence},
         "library_versions": library_versions(),
-        "device": o.device,
-        "epochs": o.epochs,
+        "device": o.fitted.device,
+        "epochs": o.fitted.epochs,
         "timings": {k: round(v, 4) for k, v in timings.items()},
         "created_at": utc_now(),
     }

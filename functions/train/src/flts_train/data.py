@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .finite import FLOAT32_MAX
+from .shape import Shape
 
 
 class DataError(ValueError):
@@ -125,21 +126,14 @@ class Windows:
     last: np.ndarray  # [n, n_targets] last observed target values (persistence)
 
 
-def make_windows(
-    series: Series,
-    features: tuple[str, ...],
-    targets: tuple[str, ...],
-    window: int,
-    horizon: int,
-    gap_tolerance: float,
-) -> Windows:
-    starts = window_starts(series.times, window, horizon, gap_tolerance)
-    feats = series.select(features)
-    targs = series.select(targets)
-    xi = starts[:, None] + np.arange(window)[None, :]
-    yi = starts[:, None] + window + np.arange(horizon)[None, :]
+def make_windows(series: Series, shape: Shape, gap_tolerance: float) -> Windows:
+    starts = window_starts(series.times, shape.window, shape.horizon, gap_tolerance)
+    feats = series.select(shape.features)
+    targs = series.select(shape.targets)
+    xi = starts[:, None] + np.arange(shape.window)[None, :]
+    yi = starts[:, None] + shape.window + np.arange(shape.horizon)[None, :]
     x = feats[xi]
     y = targs[yi]
     t = series.times[yi]
-    last = targs[starts + window - 1]
+    last = targs[starts + shape.window - 1]
     return Windows(x=x, t=t, y=y, last=last)

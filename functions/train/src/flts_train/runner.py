@@ -69,8 +69,8 @@ def run_job(raw: Any, s3: Any = None, time_budget_seconds: float | None = None) 
         outcome = train_model(spec.model_type, train, test, p, time_budget_seconds=budget)
         timings = {
             "load_seconds": load_seconds,
-            "train_seconds": outcome.train_seconds,
-            "export_seconds": outcome.export_seconds,
+            "train_seconds": outcome.fitted.train_seconds,
+            "export_seconds": outcome.fitted.export_seconds,
             "total_seconds": time.monotonic() - started,
         }
         card = model_card(
@@ -83,18 +83,18 @@ def run_job(raw: Any, s3: Any = None, time_budget_seconds: float | None = None) 
             timings=timings,
         )
         bucket, prefix = spec.artifacts.bucket, spec.artifacts.prefix
-        s3io.put_bytes(s3, bucket, prefix + "model.onnx", outcome.onnx_bytes, "application/octet-stream")
+        s3io.put_bytes(s3, bucket, prefix + "model.onnx", outcome.fitted.onnx_bytes, "application/octet-stream")
         s3io.put_json(s3, bucket, prefix + "model.json", card)
         s3io.put_json(s3, bucket, prefix + "metrics.json", metrics_doc(outcome))
-        tracking.succeeded(card, metrics_doc(outcome), outcome.onnx_bytes)
+        tracking.succeeded(card, metrics_doc(outcome), outcome.fitted.onnx_bytes)
         s3io.put_json(s3, bucket, prefix + "_SUCCESS", {"run_id": spec.run_id, "finished_at": utc_now()})
         log.info(
             "train_success",
             artifact_uri=artifact_uri,
             test=outcome.test,
             persistence=outcome.persistence,
-            epochs=outcome.epochs,
-            device=outcome.device,
+            epochs=outcome.fitted.epochs,
+            device=outcome.fitted.device,
             total_seconds=round(time.monotonic() - started, 3),
         )
         return JobResult(True, spec.run_id, spec.model_type, artifact_uri, metrics=metrics_doc(outcome))

@@ -1,15 +1,25 @@
-"""Job spec: parsing and validation (plain dataclasses, every error names the bad field)."""
+"""Job spec: parsing and validation (plain dataclasses, every error names the bad field).
+
+The mirror of ``TrainerJobSpec`` in functions/common/contracts.ts: both accept and refuse the same JSON
+(test/fixtures/job-specs.json, checked by tests/test_spec_parity.py and test/unit/job-spec-parity.test.ts).
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-MODEL_TYPES = ("GRU", "LSTM", "PROPHET")
+from .models import STRATEGIES
+
+MODEL_TYPES = tuple(STRATEGIES)
 DEVICES = ("auto", "cpu", "cuda")
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")  # also identifiers (as in the TS contracts)
+# Patterns match the whole value (re.fullmatch), as the zod contract's do.
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # also identifiers
+_RUN_PREFIX = re.compile(r"runs/[^/]+/")
+_MAX_SAFE_INT = 2**53 - 1  # JSON numbers beyond this are not integers to the TS side
 
 
 class SpecError(ValueError):
@@ -29,14 +39,12 @@ class TrainingData:
     test_object_key: str
     config_hash: str
     identifier: str
-    v: int = 1
-    size: int | None = None
+    v: int
+    size: int
     extra: dict[str, Any] = field(default_factory=dict)
 
     def claim_check(self) -> dict[str, Any]:
         out = {k: v for k, v in asdict(self).items() if k != "extra"}
-        if out["size"] is None:
-            del out["size"]
         out.update(self.extra)
         return out
 
@@ -78,26 +86,36 @@ def _obj(value: Any, name: str) -> dict[str, Any]:
     return value
 
 
+def _required(d: dict[str, Any], key: str, path: str) -> Any:
+    if key not in d:
+        raise SpecError(f"{path}{key}", "is required")
+    return d[key]
+
+
 def _str(d: dict[str, Any], key: str, path: str, pattern: re.Pattern[str] | None = None) -> str:
     name = f"{path}{key}"
-    if key not in d:
-        raise SpecError(name, "is required")
-    value = d[key]
-    if not isinstance(value, str) or not value.strip():
+    value = _required(d, key, path)
+    if not isinstance(value, str) or not value:
         raise SpecError(name, "must be a non-empty string")
-    if pattern is not None and not pattern.match(value):
+    if pattern is not None and not pattern.fullmatch(value):
         raise SpecError(name, f"has an invalid value {value!r} (expected {pattern.pattern})")
     return value
 
 
-def _int(value: Any, name: str, minimum: int, maximum: int | None = None) -> int:
+def _one(value: Any, name: str) -> int:
+    """The format version: the number 1."""
+    if isinstance(value, bool) or value != 1:
+        raise SpecError(name, f"must be 1, got {value!r}")
+    return 1
+
+
+def _int(value: Any, name: str, minimum: int, maximum: int = _MAX_SAFE_INT) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        else:
-            raise SpecError(name, f"must be an integer, got {value!r}")
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f">= {minimum}" if maximum is None else f"between {minimum} and {maximum}"
+        raise SpecError(name, f"must be an integer, got {value!r}")
+    if value < minimum or value > maximum:
+        bound = f">= {minimum}" if maximum == _MAX_SAFE_INT else f"between {minimum} and {maximum}"
         raise SpecError(name, f"must be {bound}, got {value}")
     return value
 
@@ -123,38 +141,32 @@ def _names(value: Any, name: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _device(value: Any, name: str) -> str:
+    if value not in DEVICES:
+        raise SpecError(name, f"must be one of {', '.join(DEVICES)}, got {value!r}")
+    return str(value)
+
+
+# How each parameter is read; ``None`` is a value only where the contract allows null.
+_PARAMS: dict[str, Callable[[Any, str], Any]] = {
+    "window": lambda v, n: _int(v, n, 1, 10_000),
+    "horizon": lambda v, n: _int(v, n, 1, 10_000),
+    "targets": _names,
+    "features": lambda v, n: None if v is None else _names(v, n),
+    "step_seconds": lambda v, n: _num(v, n, 0),
+    "gap_tolerance_seconds": lambda v, n: _num(v, n, 0),
+    "max_epochs": lambda v, n: None if v is None else _int(v, n, 1, 100_000),
+    "seed": lambda v, n: _int(v, n, 0, 2**32 - 1),
+    "device": _device,
+}
+
+
 def parse_params(raw: Any) -> Params:
-    if raw is None:
-        return Params()
     d = _obj(raw, "params")
-    known = set(Params.__dataclass_fields__)
     for key in d:
-        if key not in known:
+        if key not in _PARAMS:
             raise SpecError(f"params.{key}", "is not a known parameter")
-    p = Params()
-    kw: dict[str, Any] = {}
-    if d.get("window") is not None:
-        kw["window"] = _int(d["window"], "params.window", 1, 10_000)
-    if d.get("horizon") is not None:
-        kw["horizon"] = _int(d["horizon"], "params.horizon", 1, 10_000)
-    if d.get("targets") is not None:
-        kw["targets"] = _names(d["targets"], "params.targets")
-    if d.get("features") is not None:
-        kw["features"] = _names(d["features"], "params.features")
-    if d.get("step_seconds") is not None:
-        kw["step_seconds"] = _num(d["step_seconds"], "params.step_seconds", 0)
-    if d.get("gap_tolerance_seconds") is not None:
-        kw["gap_tolerance_seconds"] = _num(d["gap_tolerance_seconds"], "params.gap_tolerance_seconds", 0)
-    if d.get("max_epochs") is not None:
-        kw["max_epochs"] = _int(d["max_epochs"], "params.max_epochs", 1, 100_000)
-    if d.get("seed") is not None:
-        kw["seed"] = _int(d["seed"], "params.seed", 0, 2**32 - 1)
-    if d.get("device") is not None:
-        dev = d["device"]
-        if dev not in DEVICES:
-            raise SpecError("params.device", f"must be one of {', '.join(DEVICES)}, got {dev!r}")
-        kw["device"] = dev
-    out = Params(**{**asdict(p), **kw})
+    out = replace(Params(), **{key: _PARAMS[key](value, f"params.{key}") for key, value in d.items()})
     if out.features is not None:
         missing = [t for t in out.targets if t not in out.features]
         if missing:
@@ -164,63 +176,44 @@ def parse_params(raw: Any) -> Params:
     return out
 
 
+def _training_data(d: dict[str, Any], config_hash: str) -> TrainingData:
+    path = "training_data."
+    td = _obj(_required(d, "training_data", ""), "training_data")
+    known = {"bucket", "object_key", "test_object_key", "config_hash", "identifier", "v", "size"}
+    out = TrainingData(
+        bucket=_str(td, "bucket", path),
+        object_key=_str(td, "object_key", path),
+        test_object_key=_str(td, "test_object_key", path),
+        config_hash=_str(td, "config_hash", path, _HEX64),
+        identifier=_str(td, "identifier", path, _RUN_ID),
+        v=_one(_required(td, "v", path), "training_data.v"),
+        size=_int(_required(td, "size", path), "training_data.size", 0),
+        extra={k: val for k, val in td.items() if k not in known},
+    )
+    if out.config_hash != config_hash:
+        raise SpecError("training_data.config_hash", "must equal config_hash")
+    return out
+
+
+def _artifacts(d: dict[str, Any]) -> Artifacts:
+    ad = _obj(_required(d, "artifacts", ""), "artifacts")
+    return Artifacts(bucket=_str(ad, "bucket", "artifacts."), prefix=_str(ad, "prefix", "artifacts.", _RUN_PREFIX))
+
+
 def parse_job(raw: Any) -> JobSpec:
     """Validates a job spec (already decoded from JSON) and returns it typed."""
     d = _obj(raw, "(root)")
-    v = d.get("v")
-    if v != 1:
-        raise SpecError("v", f"must be 1, got {v!r}")
+    _one(d.get("v"), "v")
     run_id = _str(d, "run_id", "", _RUN_ID)
     model_type = _str(d, "model_type", "")
     if model_type not in MODEL_TYPES:
         raise SpecError("model_type", f"must be one of {', '.join(MODEL_TYPES)}, got {model_type!r}")
     identifier = _str(d, "identifier", "", _RUN_ID)
     config_hash = _str(d, "config_hash", "", _HEX64)
-
-    if "training_data" not in d:
-        raise SpecError("training_data", "is required")
-    td = _obj(d["training_data"], "training_data")
-    known_td = {"bucket", "object_key", "test_object_key", "config_hash", "identifier", "v", "size"}
-    size = td.get("size")
-    if size is not None:
-        size = _int(size, "training_data.size", 0)
-    td_v = td.get("v", 1)
-    if td_v != 1:
-        raise SpecError("training_data.v", f"must be 1, got {td_v!r}")
-    training_data = TrainingData(
-        bucket=_str(td, "bucket", "training_data."),
-        object_key=_str(td, "object_key", "training_data."),
-        test_object_key=_str(td, "test_object_key", "training_data."),
-        config_hash=_str(td, "config_hash", "training_data.", _HEX64),
-        identifier=_str(td, "identifier", "training_data.", _RUN_ID),
-        v=1,
-        size=size,
-        extra={k: val for k, val in td.items() if k not in known_td},
-    )
-    if training_data.config_hash != config_hash:
-        raise SpecError("training_data.config_hash", "must equal config_hash")
-
-    if "artifacts" not in d:
-        raise SpecError("artifacts", "is required")
-    ad = _obj(d["artifacts"], "artifacts")
-    prefix = ad.get("prefix")
-    if not isinstance(prefix, str) or not prefix or prefix.startswith("/"):
-        raise SpecError("artifacts.prefix", "must be a non-empty key prefix not starting with '/'")
-    if not prefix.endswith("/"):
-        prefix += "/"
-    artifacts = Artifacts(bucket=_str(ad, "bucket", "artifacts."), prefix=prefix)
-
-    params = parse_params(d.get("params"))
-    return JobSpec(
-        v=1,
-        run_id=run_id,
-        model_type=model_type,
-        identifier=identifier,
-        config_hash=config_hash,
-        training_data=training_data,
-        artifacts=artifacts,
-        params=params,
-    )
+    training_data = _training_data(d, config_hash)
+    artifacts = _artifacts(d)
+    params = parse_params(d["params"]) if "params" in d else Params()
+    return JobSpec(1, run_id, model_type, identifier, config_hash, training_data, artifacts, params)
 
 
 def best_effort_ids(raw: Any) -> tuple[str | None, str | None, tuple[str, str] | None]:

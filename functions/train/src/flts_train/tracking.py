@@ -13,11 +13,13 @@ import json
 import os
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import log
 from .mlflow_rest import Client, MlflowError, Transport, base_url, metric, param, tag, urllib_transport
-from .spec import JobSpec
+
+if TYPE_CHECKING:  # spec -> models -> strategies -> tracking: the import is for the annotations only
+    from .spec import JobSpec
 
 ENV_URI = "MLFLOW_TRACKING_URI"
 ENV_EXPERIMENT = "MLFLOW_EXPERIMENT_NAME"

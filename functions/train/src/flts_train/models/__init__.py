@@ -1,1 +1,13 @@
-"""Model families: recurrent networks (GRU, LSTM) and Prophet."""
+"""The model strategies, one entry per model type (the job spec's ``model_type`` values, in order)."""
+
+from __future__ import annotations
+
+from .base import Strategy
+from .prophet_strategy import Prophet
+from .rnn_strategy import Recurrent
+
+STRATEGIES: dict[str, Strategy] = {
+    "GRU": Recurrent("GRU"),
+    "LSTM": Recurrent("LSTM"),
+    "PROPHET": Prophet(),
+}

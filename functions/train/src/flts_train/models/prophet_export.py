@@ -16,6 +16,8 @@ import onnx
 import pandas as pd
 from onnx import TensorProto, helper, numpy_helper
 
+from ..shape import Shape
+
 OPSET = 17
 DAY = 86400.0
 
@@ -157,7 +159,7 @@ def _extract(m: Any) -> _Extract:
     )
 
 
-def build_graph(models: list[Any], window: int, n_features: int, horizon: int, name: str = "prophet") -> onnx.ModelProto:
+def build_graph(models: list[Any], shape: Shape, name: str = "prophet") -> onnx.ModelProto:
     """One graph for every target: y[b, h, j] = yhat_j(t[b, h])."""
     ex = [_extract(m) for m in models]
     nodes: list[onnx.NodeProto] = []
@@ -237,9 +239,9 @@ def build_graph(models: list[Any], window: int, n_features: int, horizon: int, n
     else:
         nodes.append(helper.make_node("Concat", outs, ["y64"], axis=-1))
     nodes.append(helper.make_node("Cast", ["y64"], ["y"], to=TensorProto.FLOAT))
-    x_in = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", window, n_features])
-    t_in = helper.make_tensor_value_info("t", TensorProto.DOUBLE, ["batch", horizon])
-    y_out = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", horizon, len(models)])
+    x_in = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", shape.window, shape.n_features])
+    t_in = helper.make_tensor_value_info("t", TensorProto.DOUBLE, ["batch", shape.horizon])
+    y_out = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", shape.horizon, len(models)])
     graph = helper.make_graph(nodes, name, [x_in, t_in], [y_out], initializer=inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="flts_train")
     model.ir_version = 8

@@ -1,0 +1,64 @@
+"""What a model strategy is given and what it returns: the one interface `train_model` dispatches through."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..data import Series, Windows
+from ..shape import Shape
+
+
+@dataclass(frozen=True)
+class FitJob:
+    """One fit: the train data (as rows and as windows), the shape, and the run's settings."""
+
+    model_type: str
+    shape: Shape
+    train: Series
+    train_windows: Windows
+    seed: int
+    device: str  # auto | cpu | cuda
+    max_epochs: int | None
+    overrides: dict[str, Any] = field(default_factory=dict)  # hyperparameters set by the caller
+    time_budget_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A fitted model: its self-contained ONNX graph and the fields of the card that depend on the family."""
+
+    onnx_bytes: bytes
+    predict: Callable[[Windows], np.ndarray]  # the native model's ``y`` for windows (the ONNX parity reference)
+    reference: str  # what ``predict`` runs (the fixtures' ``source``)
+    hyperparameters: dict[str, Any]
+    device: str
+    epochs: int
+    train_seconds: float
+    export_seconds: float
+
+
+class Strategy(Protocol):
+    """One model family: fit on the train windows, export the graph (inputs ``x``, ``t``; output ``y``)."""
+
+    def fit(self, job: FitJob) -> Fitted: ...
+
+
+class Stopwatch:
+    seconds = 0.0
+
+
+@contextmanager
+def timed() -> Iterator[Stopwatch]:
+    """``with timed() as clock: ...`` then ``clock.seconds`` (monotonic)."""
+    clock = Stopwatch()
+    started = time.monotonic()
+    try:
+        yield clock
+    finally:
+        clock.seconds = time.monotonic() - started
