@@ -2,9 +2,14 @@
 import { Match } from "aws-cdk-lib/assertions";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PUBLIC_ROUTES } from "../../functions/inference/routes.ts";
 import { type BucketRole, FUNCTIONS } from "../../functions/manifest.ts";
-import { LOG_EVENT_METRICS } from "../../infra/metrics.ts";
-import { API_ROUTES } from "../../infra/stacks/serving-stack.ts";
+import {
+  EVENTS_NAMESPACE,
+  LIVE_ERROR_RATIO,
+  LOG_EVENT_METRICS,
+  PIPELINE_NAMESPACE,
+} from "../../infra/metrics.ts";
 import { allStatements, asArray, resources, type Synthesized, synthFlts } from "./synth.ts";
 
 let s: Synthesized;
@@ -118,7 +123,7 @@ describe("serving", () => {
   it("lets the service read promotions and runs, write inference logs and use only its own consumer groups", () => {
     const t = s.template(s.serving);
     const statements = allStatements([t])
-      .filter(({ id }) => id.startsWith("TaskTaskRole"))
+      .filter(({ id }) => id.includes("TaskTaskRole"))
       .map((x) => x.statement);
     const text = JSON.stringify(statements);
     expect(text).toContain("/runs/*");
@@ -158,9 +163,17 @@ describe("serving", () => {
       AuthorizationType: "AWS_IAM",
     });
     const routes = resources(t, "AWS::ApiGatewayV2::Route");
-    expect(routes.length).toBe(API_ROUTES.reduce((n, r) => n + r.methods.length, 0));
     for (const [, r] of routes)
       expect(r.Properties.AuthorizationType, String(r.Properties.RouteKey)).toBe("AWS_IAM");
+  });
+
+  it("routes exactly the public routes of the service's route table", () => {
+    const keys = resources(s.template(s.serving), "AWS::ApiGatewayV2::Route").map(([, r]) =>
+      String(r.Properties.RouteKey),
+    );
+    expect(keys.sort()).toEqual(PUBLIC_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
+    expect(keys).not.toContain("GET /metrics");
+    expect(keys).toContain("POST /predict/batch");
   });
 
   it("autoscales on CPU, on queue depth and on p95 latency", () => {
@@ -224,6 +237,7 @@ describe("observability", () => {
       "inference_queue_len",
       "Current model",
       "model_info",
+      "Live error ratio by identifier",
     ]) {
       expect(text, needle).toContain(needle);
     }
@@ -265,6 +279,27 @@ describe("observability", () => {
       AlarmName: `${p}-no-promotion`,
       AlarmActions: Match.anyValue(),
     });
+  });
+
+  it("draws the monitor's live error ratio per identifier and target, and alarms on a drift event", () => {
+    const text = body();
+    expect(text).toContain(`SEARCH('{${PIPELINE_NAMESPACE},service,identifier,target} MetricName=`);
+    expect(text).toContain(LIVE_ERROR_RATIO);
+    s.template(s.observability).hasResourceProperties("AWS::CloudWatch::Alarm", {
+      AlarmName: `${s.config.prefix}-model-drift`,
+      Metrics: [
+        Match.objectLike({
+          MetricStat: Match.objectLike({
+            Metric: { MetricName: "DriftEvents", Namespace: EVENTS_NAMESPACE },
+            Stat: "Sum",
+          }),
+        }),
+      ],
+      Threshold: 0,
+      ComparisonOperator: "GreaterThanThreshold",
+      AlarmActions: Match.anyValue(),
+    });
+    expect(LOG_EVENT_METRICS.DriftEvents).toBe("model_drift_detected");
   });
 });
 
