@@ -18,7 +18,7 @@ function fileOf(record: Record<string, unknown>): string {
   return typeof name === "string" && FILE_NAME.test(name) ? name : "local";
 }
 
-function asRecord(line: string): Record<string, unknown> | null {
+export function asRecord(line: string): Record<string, unknown> | null {
   if (!line.startsWith("{")) return null;
   try {
     const value: unknown = JSON.parse(line);

@@ -1,17 +1,22 @@
 /**
- * Thin Lambda adapters (Middy + Powertools) over the plain stage functions: S3 notifications and
- * MSK batches are decoded and validated here; the stage logic never sees the event envelope.
+ * Thin Lambda adapters (Middy + Powertools) over the plain stage functions: S3 notifications, MSK
+ * batches and scheduled events are decoded (Powertools Parser) and validated here; the stage logic
+ * never sees the event envelope. The local runtime invokes these same handlers.
  */
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
+import { EventBridgeSchema } from "@aws-lambda-powertools/parser/schemas/eventbridge";
+import { KafkaMskEventSchema } from "@aws-lambda-powertools/parser/schemas/kafka";
 import { Tracer } from "@aws-lambda-powertools/tracer";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
 import type { z } from "zod";
+import { PIPELINE_METRICS, PIPELINE_NAMESPACE } from "../../infra/metrics.ts";
 import { functionByName } from "../manifest.ts";
-import { lazyStageContext, type StageContext } from "./context.ts";
-import { DlqEnvelope, dlqTopic, isPermanent, parseContract } from "./contracts.ts";
+import { currentHost, lazyStageContext, type StageContext } from "./context.ts";
+import { describeIssues, isPermanent, parseContract } from "./contracts.ts";
+import { type DeadRecord, publishToDlq } from "./dlq.ts";
 import { createLogger } from "./log.ts";
 import { type ObjectRef, parseS3Event } from "./s3-event.ts";
 
@@ -19,11 +24,22 @@ import { type ObjectRef, parseS3Event } from "./s3-event.ts";
 function powertools(service: string) {
   const logger = createLogger(service);
   const metrics = new Metrics({
-    namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? "FLTS",
+    namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? PIPELINE_NAMESPACE,
     serviceName: service,
   });
   const tracer = new Tracer({ serviceName: service });
   return { logger, metrics, tracer };
+}
+
+/** The Middy chain every function runs in: the tracer's segment, the logger's context, EMF on return. */
+function withPowertools<E, R>(
+  { logger, metrics, tracer }: ReturnType<typeof powertools>,
+  fn: (event: E) => Promise<R>,
+) {
+  return middy(fn)
+    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }));
 }
 
 export type S3Handle<R> = (ref: ObjectRef, ctx: StageContext) => Promise<R>;
@@ -31,110 +47,107 @@ export type MessageHandle<S extends z.ZodType, R> = (message: z.output<S>, ctx: 
 
 /** A Lambda handler for S3 notifications: every ObjectCreated record, one after another. */
 export function s3Lambda<R>(service: string, handle: S3Handle<R>) {
-  const { logger, metrics, tracer } = powertools(service);
-  const context = lazyStageContext(service, logger);
-  return middy(async (event: unknown): Promise<R[]> => {
+  const tools = powertools(service);
+  const context = lazyStageContext(service, tools.logger);
+  return withPowertools(tools, async (event: unknown): Promise<R[]> => {
     const ctx = await context();
     const results: R[] = [];
     for (const ref of parseS3Event(event)) {
       results.push(await handle(ref, ctx));
-      metrics.addMetric("ObjectsProcessed", MetricUnit.Count, 1);
+      tools.metrics.addMetric(PIPELINE_METRICS.objectsProcessed, MetricUnit.Count, 1);
     }
     return results;
-  })
-    .use(captureLambdaHandler(tracer))
-    .use(injectLambdaContext(logger))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+  });
 }
 
-/** A Lambda handler for a scheduled trigger (EventBridge): one call per tick. */
-export function scheduleLambda<R>(
-  service: string,
-  handle: (event: unknown, ctx: StageContext) => Promise<R>,
-) {
-  const { logger, metrics, tracer } = powertools(service);
-  const context = lazyStageContext(service, logger);
-  return middy(async (event: unknown): Promise<R> => handle(event, await context()))
-    .use(captureLambdaHandler(tracer))
-    .use(injectLambdaContext(logger))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+export class ScheduledEventError extends Error {}
+
+/** One tick of a schedule: when, and which identifiers are in scope (all, unless the host scopes them). */
+export interface Tick {
+  time: string;
+  accepts?: (identifier: string) => boolean;
 }
 
-interface MskRecord {
-  topic: string;
-  partition: number;
-  offset: number;
-  key?: string | null;
-  value?: string | null;
+/** A Lambda handler for a scheduled trigger (an EventBridge scheduled event): one call per tick. */
+export function scheduleLambda<R>(service: string, handle: (tick: Tick, ctx: StageContext) => Promise<R>) {
+  const tools = powertools(service);
+  const context = lazyStageContext(service, tools.logger);
+  return withPowertools(tools, async (event: unknown): Promise<R> => {
+    const parsed = EventBridgeSchema.safeParse(event);
+    if (!parsed.success)
+      throw new ScheduledEventError(`invalid scheduled event: ${describeIssues(parsed.error)}`);
+    const accepts = currentHost()?.accepts;
+    return handle({ time: parsed.data.time, ...(accepts ? { accepts } : {}) }, await context());
+  });
 }
 
-/** Decodes an MSK event (`records: {"topic-partition": [{value: base64}]}`) into text records. */
-export function mskRecords(event: unknown): (MskRecord & { text: string; keyText: string | null })[] {
-  const groups = (event as { records?: Record<string, MskRecord[]> })?.records;
-  if (!groups || typeof groups !== "object") throw new Error("invalid MSK event: 'records' is missing");
-  return Object.values(groups)
+export class MskEventError extends Error {}
+
+/** The records of an MSK event (Powertools Parser: shape checked, keys and values decoded from base64). */
+export function mskRecords(event: unknown): DeadRecord[] {
+  const parsed = KafkaMskEventSchema.safeParse(event);
+  if (!parsed.success) throw new MskEventError(`invalid MSK event: ${describeIssues(parsed.error)}`);
+  return Object.values(parsed.data.records)
     .flat()
     .map((r) => ({
-      ...r,
-      text: r.value ? Buffer.from(r.value, "base64").toString("utf8") : "",
-      keyText: r.key ? Buffer.from(r.key, "base64").toString("utf8") : null,
+      topic: r.topic,
+      partition: r.partition,
+      offset: String(r.offset),
+      key: r.key ?? null,
+      value: r.value,
     }));
 }
 
 /**
+ * What a Kafka handler did with each record of its batch, in order: handled (`message` as validated)
+ * or sent to the DLQ (`message` null when it was invalid). Lambda ignores it; the local runtime reports it.
+ */
+export type RecordOutcome<R> = Pick<DeadRecord, "topic" | "partition" | "offset"> &
+  ({ ok: true; message: unknown; result: R } | { ok: false; message: unknown; error: string });
+
+/**
  * A Lambda handler for the MSK topic of manifest function `service`. Invalid messages and permanent
  * failures go to `DLQ-<topic>` at once; any other error fails the batch so the event-source mapping
- * retries it.
+ * retries it (and after its attempts sends the batch's records to the DLQ).
  */
 export function kafkaLambda<S extends z.ZodType, R>(service: string, schema: S, handle: MessageHandle<S, R>) {
   const { trigger } = functionByName(service);
   if (trigger.kind !== "kafka") throw new Error(`manifest function '${service}' is not triggered by Kafka`);
-  const { consumerGroup } = trigger;
-  const { logger, metrics, tracer } = powertools(service);
+  const tools = powertools(service);
+  const { logger, metrics } = tools;
   const context = lazyStageContext(service, logger);
-  return middy(async (event: unknown): Promise<R[]> => {
+  return withPowertools(tools, async (event: unknown): Promise<RecordOutcome<R>[]> => {
     const ctx = await context();
-    const results: R[] = [];
-    const toDlq = async (record: ReturnType<typeof mskRecords>[number], error: string) => {
-      const envelope = parseContract(DlqEnvelope, "DLQ envelope", {
-        source_topic: record.topic,
-        partition: record.partition,
-        offset: String(record.offset),
-        key: record.keyText,
-        value: record.text,
-        consumer_group: consumerGroup,
-        function: service,
-        error,
-        attempts: 1,
-        failed_at: new Date().toISOString(),
-      });
-      await ctx.producer.send({
-        topic: dlqTopic(record.topic),
-        messages: [{ key: envelope.key, value: JSON.stringify(envelope) }],
-      });
-      metrics.addMetric("MessagesToDlq", MetricUnit.Count, 1);
-      logger.error("dlq_published", { topic: record.topic, offset: record.offset, error });
-    };
+    const consumerGroup = `${trigger.consumerGroup}${currentHost()?.groupSuffix ?? ""}`;
+    const outcomes: RecordOutcome<R>[] = [];
     for (const record of mskRecords(event)) {
+      const at = { topic: record.topic, partition: record.partition, offset: record.offset };
+      const toDlq = async (message: unknown, error: string) => {
+        await publishToDlq(ctx.producer, logger, record, {
+          consumerGroup,
+          functionName: service,
+          error,
+          attempts: 1,
+        });
+        metrics.addMetric(PIPELINE_METRICS.dlqPublished, MetricUnit.Count, 1);
+        outcomes.push({ ...at, ok: false, message, error });
+      };
       let message: z.output<S>;
       try {
-        message = parseContract(schema, `${record.topic} message`, JSON.parse(record.text));
+        message = parseContract(schema, `${record.topic} message`, JSON.parse(record.value));
       } catch (error) {
         // Whatever the message names (an identifier or nothing), a message that fails validation is dead.
-        await toDlq(record, `invalid message: ${(error as Error).message}`);
+        await toDlq(null, `invalid message: ${(error as Error).message}`);
         continue;
       }
       try {
-        results.push(await handle(message, ctx));
-        metrics.addMetric("MessagesProcessed", MetricUnit.Count, 1);
+        outcomes.push({ ...at, ok: true, message, result: await handle(message, ctx) });
+        metrics.addMetric(PIPELINE_METRICS.messagesProcessed, MetricUnit.Count, 1);
       } catch (error) {
         if (!isPermanent(error)) throw error;
-        await toDlq(record, (error as Error).message);
+        await toDlq(message, (error as Error).message);
       }
     }
-    return results;
-  })
-    .use(captureLambdaHandler(tracer))
-    .use(injectLambdaContext(logger))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+    return outcomes;
+  });
 }

@@ -1,4 +1,6 @@
 /** The one S3 client module: AWS S3, MinIO and LocalStack alike, chosen by endpoint. */
+
+import { Tracer } from "@aws-lambda-powertools/tracer";
 import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
@@ -13,14 +15,19 @@ import type { z } from "zod";
 import type { StorageConfig } from "./config.ts";
 import { parseContract } from "./contracts.ts";
 
+/** X-Ray subsegments for the S3 calls in Lambda; outside Lambda the tracer is off and the client as it is. */
+const tracer = new Tracer();
+
 export function createS3Client(
   storage: Pick<StorageConfig, "endpoint" | "forcePathStyle" | "region">,
 ): S3Client {
-  return new S3Client({
-    region: storage.region,
-    forcePathStyle: storage.forcePathStyle,
-    ...(storage.endpoint ? { endpoint: storage.endpoint } : {}),
-  });
+  return tracer.captureAWSv3Client(
+    new S3Client({
+      region: storage.region,
+      forcePathStyle: storage.forcePathStyle,
+      ...(storage.endpoint ? { endpoint: storage.endpoint } : {}),
+    }),
+  );
 }
 
 export function s3Uri(bucket: string, key: string): string {

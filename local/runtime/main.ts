@@ -1,9 +1,11 @@
 /**
  * The local runtime on its own, as a long-running router: `npx tsx local/runtime/main.ts
  * [--functions preprocess,evaluate] [--trainers N | --no-trainers]`. Consumes with the manifest's own
- * consumer groups (resuming where they left off) until SIGINT/SIGTERM.
+ * consumer groups (resuming where they left off) until SIGINT/SIGTERM. The functions' logs and EMF
+ * metrics go to .flts/logs/<function>.log; the terminal shows one line per outcome.
  */
 import { parseArgs } from "node:util";
+import { routeLogsToFiles } from "../log-files.ts";
 import { ensureTrainerVenv, venvPython } from "../python-env.ts";
 import { ensureLocalServices } from "../services/index.ts";
 import type { Outcome } from "./consumer.ts";
@@ -11,6 +13,7 @@ import type { TrainerEvent } from "./local-trainer.ts";
 import { startRuntime } from "./runtime.ts";
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
+const logs = routeLogsToFiles();
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -39,7 +42,7 @@ async function main(): Promise<void> {
     ),
   );
   runtime.events.on("trainer", (e: TrainerEvent) => say(`[trainer] ${e.model_type} ${e.phase} ${e.run_id}`));
-  say("[runtime] running; Ctrl-C to stop");
+  say(`[runtime] running (logs in ${logs}); Ctrl-C to stop`);
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);

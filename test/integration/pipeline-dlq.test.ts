@@ -7,11 +7,14 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeStageContext, type StageContext } from "../../functions/common/context.ts";
 import { DlqEnvelope, type TrainingDataMessage } from "../../functions/common/contracts.ts";
+import type { RecordOutcome } from "../../functions/common/lambda.ts";
 import { listKeys } from "../../functions/common/s3.ts";
 import { registerTrainerLauncher } from "../../functions/train-dispatch/backends.ts";
 import type { Outcome } from "../../local/runtime/consumer.ts";
+import { lambdaContext, mskEvent, mskRecord } from "../../local/runtime/events.ts";
 import { type Runtime, startRuntime } from "../../local/runtime/runtime.ts";
-import { TopicCollector, testContext, uniqueId, waitUntil } from "./pipeline-helpers.ts";
+import { pollUntil } from "../poll.ts";
+import { TopicCollector, testContext, uniqueId } from "./pipeline-helpers.ts";
 
 const filePrefix = uniqueId("dlq");
 const env = { EXPECTED_MODEL_TYPES: "PROPHET", TRAINER_BACKEND: "local" };
@@ -62,22 +65,6 @@ function missingClaim(id: string): TrainingDataMessage {
   };
 }
 
-const fakeLambdaContext = (name: string) =>
-  ({
-    functionName: name,
-    functionVersion: "$LATEST",
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`,
-    memoryLimitInMB: "512",
-    awsRequestId: uniqueId("req"),
-    logGroupName: `/aws/lambda/${name}`,
-    logStreamName: "test",
-    callbackWaitsForEmptyEventLoop: false,
-    getRemainingTimeInMillis: () => 60_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  }) as never;
-
 async function assertNothingDispatched(claim: TrainingDataMessage): Promise<void> {
   const artifacts = ctx.config.storage.buckets.artifacts;
   expect(await listKeys(ctx.s3, artifacts, `guards/${claim.config_hash}/`)).toEqual([]);
@@ -120,37 +107,32 @@ describe("DLQ-training-data (local runtime)", () => {
     );
     for (const doc of dead) expect(DlqEnvelope.parse(doc).error).toMatch(/^invalid message: /);
     expect(dead.map((d) => String(d.error)).join(" ")).toMatch(/object_key/);
-    await waitUntil("the outcomes of both", () =>
-      outcomes.filter((o) => !o.ok && o.dlq && o.input === null).length >= 2 ? true : null,
+    await pollUntil(
+      "the outcomes of both",
+      () => outcomes.filter((o) => !o.ok && o.dlq && o.input === null).length >= 2,
     );
   }, 60_000);
 });
 
-describe("DLQ-training-data (Lambda adapter, fake AWS Lambda context)", () => {
+describe("DLQ-training-data (Lambda adapter, fake MSK event-source batch and Lambda context)", () => {
   it("sends a dead claim check and an invalid message without identifier to the DLQ; launches nothing", async () => {
     process.env.EXPECTED_MODEL_TYPES = "PROPHET";
     process.env.TRAINER_BACKEND = "local";
     const claim = missingClaim(`${filePrefix}-lambda`);
     const tag = `${filePrefix}-lambda-noid`;
-    const record = (offset: number, value: string) => ({
-      topic: "training-data",
-      partition: 0,
-      offset,
-      timestamp: Date.now(),
-      timestampType: "CREATE_TIME",
-      value: Buffer.from(value).toString("base64"),
-    });
-    const event = {
-      eventSource: "aws:kafka",
-      records: {
-        "training-data-0": [
-          record(7, JSON.stringify({ size: -1, note: tag })),
-          record(8, JSON.stringify(claim)),
-        ],
-      },
-    };
+    const event = mskEvent([
+      mskRecord("training-data", 0, { offset: 7, value: JSON.stringify({ size: -1, note: tag }) }),
+      mskRecord("training-data", 0, { offset: 8, value: JSON.stringify(claim) }),
+    ]);
     const { handler } = await import("../../functions/train-dispatch/handler.ts");
-    expect(await handler(event, fakeLambdaContext("train-dispatch"))).toEqual([]);
+    const outcomes = (await handler(
+      event,
+      lambdaContext({ name: "train-dispatch" }),
+    )) as RecordOutcome<unknown>[];
+    expect(outcomes.map((o) => [o.offset, o.ok])).toEqual([
+      ["7", false],
+      ["8", false],
+    ]);
     const lambdaDead = (m: Record<string, unknown>) =>
       m.consumer_group === "flts-train-dispatch" &&
       (String(m.value).includes(tag) || String(m.value).includes(claim.config_hash));

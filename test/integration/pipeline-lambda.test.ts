@@ -1,14 +1,15 @@
 /**
- * The Lambda entry points (Middy + Powertools) on real Kafka and MinIO. Only the Lambda service itself
- * cannot run here: the invocation context is a fake (fake AWS Lambda context), the events have the
- * exact S3 and MSK shapes.
+ * The Lambda entry points (Middy + Powertools) on real Kafka and MinIO, called directly with fakes of
+ * what the Lambda service gives them: an S3 notification and an MSK event-source mapping batch, and
+ * the invocation context (local/runtime/events.ts, the builders the local runtime invokes them with).
  */
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeStageContext, type StageContext } from "../../functions/common/context.ts";
 import { DlqEnvelope } from "../../functions/common/contracts.ts";
+import type { RecordOutcome } from "../../functions/common/lambda.ts";
 import { listKeys, putBytes } from "../../functions/common/s3.ts";
-import { s3EventFor } from "../../functions/common/s3-event.ts";
+import { lambdaContext, mskEvent, mskRecord, s3Event, s3EventRecord } from "../../local/runtime/events.ts";
 import {
   placeFixtureRun,
   sliceCsv,
@@ -22,22 +23,6 @@ import {
 process.env.EXPECTED_MODEL_TYPES = "PROPHET";
 process.env.PROMOTION_POLICY = "always";
 
-const fakeLambdaContext = (name: string) =>
-  ({
-    functionName: name,
-    functionVersion: "$LATEST",
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`,
-    memoryLimitInMB: "512",
-    awsRequestId: uniqueId("req"),
-    logGroupName: `/aws/lambda/${name}`,
-    logStreamName: "test",
-    callbackWaitsForEmptyEventLoop: false,
-    getRemainingTimeInMillis: () => 60_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  }) as never;
-
 let ctx: StageContext;
 let dlq: TopicCollector;
 beforeAll(async () => {
@@ -49,15 +34,15 @@ afterAll(async () => {
   if (ctx) await closeStageContext(ctx);
 });
 
-describe("Lambda handlers (fake AWS Lambda context)", () => {
+describe("Lambda handlers (fake S3 and MSK event-source events, fake Lambda context)", () => {
   it("preprocess handles an AWS S3 notification", async () => {
     const id = uniqueId();
     const key = `${id}/PobleSecSlice.csv`;
     await putBytes(ctx.s3, ctx.config.storage.buckets.raw, key, readFileSync(sliceCsv));
     const { handler } = await import("../../functions/preprocess/handler.ts");
     const results = (await handler(
-      s3EventFor({ bucket: ctx.config.storage.buckets.raw, key }),
-      fakeLambdaContext("preprocess"),
+      s3Event([s3EventRecord({ bucket: ctx.config.storage.buckets.raw, key })]),
+      lambdaContext({ name: "preprocess" }),
     )) as { status: string }[];
     expect(results.map((r) => r.status)).toEqual(["processed"]);
     expect(
@@ -71,27 +56,18 @@ describe("Lambda handlers (fake AWS Lambda context)", () => {
     const id = uniqueId();
     const staged = await stageAndPreprocess(ctx, id);
     const success = await placeFixtureRun(ctx, id, staged.config_hash, staged.claim, "PROPHET");
-    const record = (offset: number, value: string) => ({
-      topic: "model-training",
-      partition: 0,
-      offset,
-      timestamp: Date.now(),
-      timestampType: "CREATE_TIME",
-      key: Buffer.from(id).toString("base64"),
-      value: Buffer.from(value).toString("base64"),
-    });
-    const event = {
-      eventSource: "aws:kafka",
-      records: {
-        "model-training-0": [
-          record(1, `{"identifier":"${id}","status":"DONE"}`),
-          record(2, JSON.stringify(success)),
-        ],
-      },
-    };
+    const event = mskEvent([
+      mskRecord("model-training", 0, { offset: 1, key: id, value: `{"identifier":"${id}","status":"DONE"}` }),
+      mskRecord("model-training", 0, { offset: 2, key: id, value: JSON.stringify(success) }),
+    ]);
     const { handler } = await import("../../functions/evaluate/handler.ts");
-    const results = (await handler(event, fakeLambdaContext("evaluate"))) as { status: string }[];
-    expect(results.map((r) => r.status)).toEqual(["decided"]);
+    const outcomes = (await handler(event, lambdaContext({ name: "evaluate" }))) as RecordOutcome<{
+      status: string;
+    }>[];
+    expect(outcomes.map((o) => [o.offset, o.ok ? o.result.status : "dlq"])).toEqual([
+      ["1", "dlq"],
+      ["2", "decided"],
+    ]);
     const [envelope] = await dlq.waitFor("the poison record in the DLQ", (m) =>
       String(m.value ?? "").includes(id),
     );

@@ -18,6 +18,7 @@ import { parseRawKey } from "../../functions/preprocess/preprocess.ts";
 import { loadPreprocessSettings } from "../../functions/preprocess/settings.ts";
 import { parseMarkerKey } from "../../functions/train-complete/complete.ts";
 import { loadDispatchSettings } from "../../functions/train-dispatch/settings.ts";
+import { s3Event, s3EventRecord, s3RecordsOfNotification } from "../../local/runtime/events.ts";
 
 const hash = "a".repeat(64);
 const claim = {
@@ -188,31 +189,47 @@ describe("contract rejections name the field", () => {
 });
 
 describe("event and key parsing", () => {
-  it("decodes S3/MinIO records (URL-encoded keys) and keeps ObjectCreated only", () => {
-    const refs = parseS3Event({
-      EventName: "s3:ObjectCreated:Put",
-      Key: "raw-data/X/a b.csv",
-      Records: [
-        {
-          eventName: "s3:ObjectCreated:Put",
-          s3: { bucket: { name: "raw-data" }, object: { key: "X/a+b%2B.csv", size: 3 } },
-        },
-        {
-          eventName: "s3:ObjectRemoved:Delete",
-          s3: { bucket: { name: "raw-data" }, object: { key: "X/old.csv" } },
-        },
-      ],
-    });
+  it("decodes S3 event records (URL-encoded keys) and keeps ObjectCreated only", () => {
+    const created = s3EventRecord({ bucket: "raw-data", key: "X/a b+.csv", size: 3 });
+    expect(created.s3.object.key).toBe("X/a+b%2B.csv");
+    const refs = parseS3Event(
+      s3Event([
+        created,
+        s3EventRecord({ bucket: "raw-data", key: "X/old.csv", eventName: "ObjectRemoved:Delete" }),
+      ]),
+    );
     expect(refs).toEqual([
-      { bucket: "raw-data", key: "X/a b+.csv", size: 3, eTag: null, eventName: "s3:ObjectCreated:Put" },
+      { bucket: "raw-data", key: "X/a b+.csv", size: 3, eTag: null, eventName: "ObjectCreated:Put" },
+    ]);
+  });
+
+  it("reads a MinIO notification as AWS S3 event records", () => {
+    const [record] = s3RecordsOfNotification(
+      JSON.stringify({
+        EventName: "s3:ObjectCreated:Put",
+        Records: [
+          {
+            eventSource: "minio:s3",
+            eventName: "s3:ObjectCreated:Put",
+            s3: { bucket: { name: "raw-data" }, object: { key: "X%2Fa+b%2B.csv", size: 3 } },
+          },
+        ],
+      }),
+      "eu-west-1",
+    );
+    expect(parseS3Event(s3Event(record ? [record] : []))).toEqual([
+      { bucket: "raw-data", key: "X/a b+.csv", size: 3, eTag: null, eventName: "ObjectCreated:Put" },
     ]);
   });
 
   it("names the missing part of a bad record", () => {
     expect(() => parseS3Event({ Records: [{ eventName: "x", s3: { object: { key: "k" } } }] })).toThrow(
-      /Records\[0\].*s3.bucket/,
+      /Records\.0\.s3\.bucket/,
     );
     expect(() => parseS3Event({})).toThrow(/Records/);
+    expect(() => s3RecordsOfNotification(JSON.stringify({ Records: [{ s3: {} }] }), "us-east-1")).toThrow(
+      /Records\.0\.eventName/,
+    );
   });
 
   it("accepts raw keys <identifier>/<file>.csv only", () => {
