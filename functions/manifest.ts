@@ -121,8 +121,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     memoryMb: 2048,
     timeoutSeconds: 300,
     layers: ["duckdb"],
-    buckets: [read("raw"), readwrite("processed")],
-    produces: [TOPICS.trainingData],
+    // promotion and runs/: the champion's pointer and card, for `<identifier>/score/` uploads
+    buckets: [read("raw"), readwrite("processed"), read("promotion"), read("artifacts", RUNS_PREFIX)],
+    produces: [TOPICS.trainingData, TOPICS.inferenceData],
     settings: PREPROCESS_SETTINGS,
   },
   {

@@ -5,6 +5,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { type InferenceDataMessage, PermanentError } from "../common/contracts.ts";
+import { processedScoreKey } from "../common/keys.ts";
 import { isNotFound, putBytes } from "../common/s3.ts";
 
 export class MissingObjectError extends PermanentError {}
@@ -39,11 +40,6 @@ export async function upload(s3: S3Client, bucket: string, key: string, path: st
   return size;
 }
 
-/** `processed-data/<identifier>/score/<config_hash>/score.parquet`: a processed data set to score. */
-export function scoreObjectKey(identifier: string, configHash: string): string {
-  return `${identifier}/score/${configHash}/score.parquet`;
-}
-
 /** Stores a processed scoring Parquet and returns the `inference-data` claim check announcing it. */
 export async function stageScoringObject(
   s3: S3Client,
@@ -52,7 +48,7 @@ export async function stageScoringObject(
   configHash: string,
   body: Uint8Array,
 ): Promise<InferenceDataMessage> {
-  const key = scoreObjectKey(identifier, configHash);
+  const key = processedScoreKey(identifier, configHash);
   await putBytes(s3, bucket, key, body);
   return {
     bucket,

@@ -1,6 +1,6 @@
-/** preprocess Lambda: S3 ObjectCreated on the raw bucket → preprocessObject. */
+/** preprocess Lambda: S3 ObjectCreated on the raw bucket → preprocessUpload (a series, or data to score). */
 import { s3Lambda } from "../common/lambda.ts";
-import { preprocessObject } from "./preprocess.ts";
+import { preprocessUpload } from "./preprocess.ts";
 
-export const handle = preprocessObject;
+export const handle = preprocessUpload;
 export const handler = s3Lambda("preprocess", handle);

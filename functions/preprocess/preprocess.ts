@@ -2,6 +2,7 @@
  * preprocess: one raw CSV (`raw-data/<identifier>/<file>.csv`) becomes
  * `processed-data/<identifier>/<config_hash>/{train,test}.parquet` plus `.meta.json` (written last),
  * and a `training-data` claim check. Same config_hash already done: `skip_idempotent`, re-emit.
+ * `raw-data/<identifier>/score/<file>.csv` is data to score instead (preprocessUpload → score.ts).
  */
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -21,6 +22,7 @@ import { publish } from "../common/kafka.ts";
 import { processedKeys, rawKeys, TEST_SUFFIX } from "../common/keys.ts";
 import { exists, getBytes, getBytesIfExists, getJson, putBytes, putJson } from "../common/s3.ts";
 import type { ObjectRef } from "../common/s3-event.ts";
+import { preprocessScoreObject, type ScorePreprocessResult, scoreUploadOf } from "./score.ts";
 import { loadPreprocessSettings, type PreprocessSettings } from "./settings.ts";
 import { transform } from "./transform.ts";
 
@@ -56,6 +58,19 @@ export type PreprocessResult =
       /** What preprocess did (for a skip: what the run that processed this config did). */
       report: PreprocessReport;
     };
+
+/** What the preprocess function did with one upload: a series to train on, or data to score. */
+export type UploadResult = PreprocessResult | ScorePreprocessResult;
+
+/** The function's entry: `<identifier>/score/<file>.csv` is data to score (score.ts), anything else a series. */
+export async function preprocessUpload(
+  ref: ObjectRef,
+  ctx: StageContext,
+  settings: PreprocessSettings = loadPreprocessSettings(ctx.env),
+): Promise<UploadResult> {
+  const scoring = scoreUploadOf(ref.key);
+  return scoring ? preprocessScoreObject(ref, scoring, ctx, settings) : preprocessObject(ref, ctx, settings);
+}
 
 export async function preprocessObject(
   ref: ObjectRef,

@@ -10,9 +10,10 @@ import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import type { PreprocessConfig, PreprocessReport } from "../common/contracts.ts";
 import { checkCells, checkTimes, classify, loadCsv } from "./cells.ts";
 import { chooseColumns } from "./columns.ts";
-import { ident, lit, rows, scalar } from "./duck.ts";
+import { ident, rows, scalar } from "./duck.ts";
 import { DataError } from "./errors.ts";
 import { applyNanPolicy } from "./fill.ts";
+import { type ClipBounds, dedupe, reportOf, type SplitSummary, summaryOf, writeParquet } from "./steps.ts";
 
 export { DataError } from "./errors.ts";
 
@@ -30,17 +31,13 @@ export interface TransformInput {
   kvMetadata: Record<string, string>;
 }
 
-export interface SplitSummary {
-  rows: number;
-  start: string | null;
-  end: string | null;
-}
+export type { SplitSummary } from "./steps.ts";
 
 export interface TransformResult {
   columns: string[];
   features: string[];
   targets: string[];
-  clipBounds: Record<string, { lower: number; upper: number }> | null;
+  clipBounds: ClipBounds | null;
   rows: { input: number; duplicates_dropped: number; nan_rows_dropped: number };
   report: PreprocessReport;
   train: SplitSummary;
@@ -82,10 +79,7 @@ export async function transform(input: TransformInput): Promise<TransformResult>
     }
 
     // Sort and drop duplicate timestamps (the first occurrence wins; the main file before its companion).
-    await conn.run(
-      `CREATE TABLE dedup AS SELECT * FROM typed QUALIFY row_number() OVER (PARTITION BY time ORDER BY __part = 'test', __rn) = 1`,
-    );
-    const dedupRows = Number(await scalar(conn, "SELECT count(*) FROM dedup"));
+    const dedupRows = await dedupe(conn, "typed");
     const fill = await applyNanPolicy(conn, columns, config);
     const filledRows = dedupRows - fill.rows_dropped_missing;
     const cols = columns.map(ident);
@@ -118,8 +112,7 @@ export async function transform(input: TransformInput): Promise<TransformResult>
     }
 
     // Percentile clipping, fitted on the train split only.
-    let clipBounds: TransformResult["clipBounds"] = null;
-    let finalSelect = cols.join(", ");
+    let clipBounds: ClipBounds | null = null;
     if (config.clip) {
       clipBounds = {};
       const { lower_pct, upper_pct } = config.clip;
@@ -131,38 +124,17 @@ export async function transform(input: TransformInput): Promise<TransformResult>
         const [lower, upper] = (q[0]?.[i] as number[]) ?? [];
         if (lower === undefined || upper === undefined)
           throw new DataError(`column '${col}': no values to clip`);
-        (clipBounds as Record<string, { lower: number; upper: number }>)[col] = { lower, upper };
+        (clipBounds as ClipBounds)[col] = { lower, upper };
       });
-      finalSelect = columns
-        .map((col) => {
-          const b = (clipBounds as Record<string, { lower: number; upper: number }>)[col] as {
-            lower: number;
-            upper: number;
-          };
-          return `least(greatest(${ident(col)}, ${b.lower}), ${b.upper}) AS ${ident(col)}`;
-        })
-        .join(", ");
     }
 
-    const kv = Object.entries(input.kvMetadata)
-      .map(([k, v]) => `${ident(k)}: ${lit(v)}`)
-      .join(", ");
     for (const [part, out] of [
       ["train", input.trainOut],
       ["test", input.testOut],
     ] as const) {
-      await conn.run(
-        `COPY (SELECT time, ${finalSelect} FROM split WHERE __part = '${part}' ORDER BY time) TO ${lit(out)} (FORMAT parquet, KV_METADATA {${kv}})`,
-      );
+      await writeParquet(conn, "split", `__part = '${part}'`, columns, clipBounds, out, input.kvMetadata);
     }
-    const summary = async (part: string): Promise<SplitSummary> => {
-      const r = await rows(
-        conn,
-        `SELECT count(*), strftime(min(time), '%Y-%m-%dT%H:%M:%SZ'), strftime(max(time), '%Y-%m-%dT%H:%M:%SZ') FROM split WHERE __part = '${part}'`,
-      );
-      const [n, start, end] = r[0] ?? [0, null, null];
-      return { rows: Number(n), start: (start as string) ?? null, end: (end as string) ?? null };
-    };
+    const summary = (part: string) => summaryOf(conn, "split", `__part = '${part}'`);
     return {
       columns: ["time", ...columns],
       features: columns,
@@ -173,18 +145,7 @@ export async function transform(input: TransformInput): Promise<TransformResult>
         duplicates_dropped: input_rows - dedupRows,
         nan_rows_dropped: fill.rows_dropped_missing,
       },
-      report: {
-        rows_read: input_rows,
-        duplicates_dropped: input_rows - dedupRows,
-        rows_dropped_missing: fill.rows_dropped_missing,
-        nan_policy: config.nan_policy,
-        missing_cells: fill.missing_cells,
-        negative_policy: config.negative_policy,
-        negatives_clipped: fill.negatives_clipped,
-        feature_selection: choice.selection,
-        features: columns,
-        features_left_out: choice.leftOut,
-      },
+      report: reportOf(config, choice, { read: input_rows, kept: dedupRows }, fill),
       train: await summary("train"),
       test: await summary("test"),
     };

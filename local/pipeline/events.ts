@@ -13,6 +13,8 @@ export const PipelineStep = z.enum([
   "train",
   "evaluate",
   "promote",
+  /** `npm run score`: batch-inference of the uploaded data. */
+  "score",
   "pipeline",
 ]);
 export type PipelineStep = z.infer<typeof PipelineStep>;

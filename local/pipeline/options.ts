@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
-import { IdentifierField } from "../../functions/common/contracts.ts";
+import { csvFileArg, identifierArg, timeoutArg, UsageError } from "./args.ts";
 
 export const PIPELINE_USAGE =
   "usage: npm run pipeline -- --data <file.csv> [--identifier <id>] [--max-epochs N] [--timeout SECONDS]";
@@ -17,9 +17,6 @@ export interface PipelineOptions {
   testFile: string | null;
 }
 
-/** A bad argument: the message names it. */
-export class UsageError extends Error {}
-
 export function parsePipelineArgs(argv: string[]): PipelineOptions | "help" {
   const { values } = parseArgs({
     args: argv,
@@ -33,21 +30,14 @@ export function parsePipelineArgs(argv: string[]): PipelineOptions | "help" {
     strict: true,
   });
   if (values.help) return "help";
-  const data = values.data;
-  if (!data) throw new UsageError(`--data is required\n${PIPELINE_USAGE}`);
-  if (!existsSync(data)) throw new UsageError(`--data: file '${data}' does not exist`);
-  if (!data.toLowerCase().endsWith(".csv")) throw new UsageError(`--data: '${data}' is not a .csv file`);
+  const data = csvFileArg("data", values.data, PIPELINE_USAGE);
   if (/_test\.csv$/i.test(data))
     throw new UsageError("--data: pass the main file, not its _test.csv companion");
-  const identifier = values.identifier ?? basename(data).replace(/\.csv$/i, "");
-  if (!IdentifierField.safeParse(identifier).success)
-    throw new UsageError(`--identifier: '${identifier}' must use letters, digits, '.', '_' and '-' only`);
+  const identifier = identifierArg(values.identifier ?? basename(data).replace(/\.csv$/i, ""));
   const maxEpochs = values["max-epochs"] === undefined ? null : Number(values["max-epochs"]);
   if (maxEpochs !== null && (!Number.isInteger(maxEpochs) || maxEpochs < 1))
     throw new UsageError(`--max-epochs must be a positive integer, got '${values["max-epochs"]}'`);
-  const timeout = values.timeout === undefined ? 1800 : Number(values.timeout);
-  if (!Number.isFinite(timeout) || timeout <= 0)
-    throw new UsageError(`--timeout must be a number of seconds > 0, got '${values.timeout}'`);
+  const timeout = timeoutArg(values.timeout, 1800);
   const testFile = join(dirname(data), `${basename(data).replace(/\.csv$/i, "")}_test.csv`);
   return { data, identifier, maxEpochs, timeout, testFile: existsSync(testFile) ? testFile : null };
 }

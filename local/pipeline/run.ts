@@ -4,7 +4,6 @@
  */
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
-import { setTimeout as delay } from "node:timers/promises";
 import { z } from "zod";
 import { EvaluationDecision, type ModelType } from "../../functions/common/contracts.ts";
 import { evaluationKeys, rawKeys, runKeys } from "../../functions/common/keys.ts";
@@ -13,12 +12,12 @@ import { generationOf } from "../../functions/evaluate/state.ts";
 import { completeRun } from "../../functions/train-complete/complete.ts";
 import type { DispatchResult } from "../../functions/train-dispatch/dispatch.ts";
 import { ensureTrainerVenv, venvPython } from "../python-env.ts";
-import { isOutage } from "../runtime/retry.ts";
 import { type Runtime, startRuntime } from "../runtime/runtime.ts";
 import { type PipelineSummary, scoreboardTable, summarise } from "../runtime/summary.ts";
 import { ensureLocalServices } from "../services/index.ts";
 import type { Report } from "./events.ts";
 import type { PipelineOptions } from "./options.ts";
+import { waitFor } from "./wait.ts";
 import { ownDispatch, type PipelineState, StageError, watchRuntime } from "./watch.ts";
 
 export { StageError };
@@ -29,38 +28,6 @@ const RECONCILE_MS = 15_000;
 export interface PipelineOutcome {
   summary: PipelineSummary | null;
   exitCode: number;
-}
-
-/** Polls `probe` (250 ms apart) until it yields a value, the pipeline fails or the deadline passes. */
-async function waitFor<T>(
-  what: string,
-  stage: string,
-  deadline: number,
-  state: PipelineState,
-  report: Report,
-  probe: () => Promise<T | null> | T | null,
-): Promise<T> {
-  let outage = false;
-  for (;;) {
-    if (state.failure) throw state.failure;
-    try {
-      const value = await probe();
-      if (outage) report({ step: "pipeline", state: "warning", detail: "storage answers again" });
-      outage = false;
-      if (value !== null) return value;
-    } catch (error) {
-      if (!isOutage(error)) throw error;
-      if (!outage)
-        report({
-          step: "pipeline",
-          state: "warning",
-          detail: `storage unreachable (${(error as Error).message}): waiting for it`,
-        });
-      outage = true;
-    }
-    if (Date.now() > deadline) throw new StageError(stage, `timed out waiting for ${what}`);
-    await delay(250);
-  }
 }
 
 async function markerOf(runtime: Runtime, runId: string): Promise<"_SUCCESS" | "_FAILED" | null> {

@@ -3,7 +3,7 @@
  * failures (its upload, its config_hash, its runs) from other messages that failed (shown and counted).
  */
 import type { ModelTrainingMessage, PreprocessReport } from "../../functions/common/contracts.ts";
-import type { PreprocessResult } from "../../functions/preprocess/preprocess.ts";
+import type { PreprocessResult, UploadResult } from "../../functions/preprocess/preprocess.ts";
 import type { DispatchResult } from "../../functions/train-dispatch/dispatch.ts";
 import type { Outcome } from "../runtime/consumer.ts";
 import type { TrainerEvent } from "../runtime/local-trainer.ts";
@@ -83,8 +83,9 @@ export function describeReport(r: PreprocessReport): string {
   ].join("; ");
 }
 
-function onPreprocess(state: PipelineState, report: Report, p: PreprocessResult): void {
-  if (p.status === "ignored" || p.identifier !== state.identifier) return;
+function onPreprocess(state: PipelineState, report: Report, p: UploadResult): void {
+  // a scoring upload of the same identifier (npm run score) is not this pipeline's data set
+  if (p.status === "ignored" || "purpose" in p || p.identifier !== state.identifier) return;
   state.preprocess = p;
   const skipped = p.status === "skipped_idempotent";
   report({
@@ -145,7 +146,7 @@ export function watchRuntime(runtime: Runtime, state: PipelineState, report: Rep
   runtime.events.on("outcome", (o: Outcome<unknown>) => {
     if (!o.ok) return onFailure(state, report, o);
     const result = o.result as Record<string, unknown>;
-    if (o.function === "preprocess") onPreprocess(state, report, o.result as PreprocessResult);
+    if (o.function === "preprocess") onPreprocess(state, report, o.result as UploadResult);
     else if (o.function === "train-dispatch") onDispatch(state, report, o.result as DispatchResult);
     else if (o.function === "train-complete")
       onTrainComplete(state, report, o.result as ModelTrainingMessage);
