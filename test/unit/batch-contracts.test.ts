@@ -8,11 +8,12 @@ import {
   PerformanceEvalMessage,
   parseContract,
 } from "../../functions/common/contracts.ts";
+import { processedScoreKey } from "../../functions/common/keys.ts";
 
 const HASH = "b".repeat(64);
 const claim = {
   bucket: "processed-data",
-  object_key: `PobleSec/score/${HASH}/score.parquet`,
+  object_key: processedScoreKey("PobleSec", HASH),
   config_hash: HASH,
   identifier: "PobleSec",
   v: 1,

@@ -12,6 +12,7 @@ import {
   ScoreboardEntry,
   TrainingDataMessage,
 } from "../../functions/common/contracts.ts";
+import { processedKeys } from "../../functions/common/keys.ts";
 import { parseS3Event } from "../../functions/common/s3-event.ts";
 import { loadEvaluateSettings } from "../../functions/evaluate/settings.ts";
 import { parseRawKey } from "../../functions/preprocess/preprocess.ts";
@@ -23,8 +24,8 @@ import { s3Event, s3EventRecord, s3RecordsOfNotification } from "../../local/run
 const hash = "a".repeat(64);
 const claim = {
   bucket: "processed-data",
-  object_key: `X/${hash}/train.parquet`,
-  test_object_key: `X/${hash}/test.parquet`,
+  object_key: processedKeys("X", hash).train,
+  test_object_key: processedKeys("X", hash).test,
   config_hash: hash,
   identifier: "X",
   v: 1,
