@@ -62,7 +62,12 @@ def main() -> None:
         run_id = f"fixture-{model_type.lower()}"
         fit_s, export_s = o.fitted.train_seconds, o.fitted.export_seconds
         card = model_card(
-            o, run_id=run_id, identifier="PobleSec", config_hash=config_hash, training_data=claim, params=params,
+            o,
+            run_id=run_id,
+            identifier="PobleSec",
+            config_hash=config_hash,
+            training_data=claim,
+            params=params,
             timings={"load_seconds": 0.0, "train_seconds": fit_s, "export_seconds": export_s, "total_seconds": fit_s + export_s},
         )
         expected = {

@@ -18,7 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from flts_train.data import Series  # noqa: E402
+from flts_train.data import Series
 
 COLUMNS = ["down", "up", "rnti_count", "mcs_down", "mcs_down_var", "mcs_up", "mcs_up_var", "rb_down", "rb_down_var", "rb_up", "rb_up_var"]
 T0 = 1_700_000_000.0  # 2023-11-14T22:13:20Z

@@ -22,9 +22,24 @@ def test_bench_prints_summary_last(tmp_path: Path) -> None:
     df.iloc[:480].to_csv(tmp_path / "train.csv", index=False)
     df.iloc[480:].to_csv(tmp_path / "test.csv", index=False)
     proc = subprocess.run(
-        [sys.executable, "-m", "flts_train", "bench", "--data", str(tmp_path / "train.csv"), "--test", str(tmp_path / "test.csv"),
-         "--models", "GRU,PROPHET", "--max-epochs", "2"],
-        env={**os.environ, "PYTHONPATH": SRC}, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "flts_train",
+            "bench",
+            "--data",
+            str(tmp_path / "train.csv"),
+            "--test",
+            str(tmp_path / "test.csv"),
+            "--models",
+            "GRU,PROPHET",
+            "--max-epochs",
+            "2",
+        ],
+        env={**os.environ, "PYTHONPATH": SRC},
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -36,4 +51,4 @@ def test_bench_prints_summary_last(tmp_path: Path) -> None:
             assert set(m[part]) == {"down", "up"}
             assert all(set(v) == {"mae", "rmse"} and v["mae"] > 0 and v["rmse"] >= v["mae"] for v in m[part].values())
     assert summary["models"][0]["epochs"] in (1, 2) and summary["models"][1]["epochs"] == 0
-    assert any(json.loads(l)["msg"] == "bench_model" for l in proc.stderr.splitlines() if l.startswith("{"))
+    assert any(json.loads(line)["msg"] == "bench_model" for line in proc.stderr.splitlines() if line.startswith("{"))

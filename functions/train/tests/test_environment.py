@@ -15,7 +15,12 @@ def test_tiny_torch_model_exports_to_onnx_and_runs(tmp_path: Path) -> None:
     example = torch.randn(5, 3)
     path = tmp_path / "tiny.onnx"
     torch.onnx.export(
-        model, (example,), str(path), input_names=["x"], output_names=["y"], dynamo=False,
+        model,
+        (example,),
+        str(path),
+        input_names=["x"],
+        output_names=["y"],
+        dynamo=False,
         dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}},
     )
     onnx.checker.check_model(onnx.load(str(path)))

@@ -13,7 +13,8 @@ from flts_train import heartbeat
 
 def read(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
     try:
-        return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        doc: dict[str, Any] = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        return doc
     except s3.exceptions.NoSuchKey:
         return None
 

@@ -72,7 +72,7 @@ def run_cli(spec: dict[str, Any], tmp_path: Path, via: str = "file", s3: Any = N
 
 
 def keys(s3: Any, bucket: str, prefix: str) -> set[str]:
-    return {o["Key"][len(prefix):] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])}
+    return {o["Key"][len(prefix) :] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])}
 
 
 def get_json(s3: Any, bucket: str, key: str) -> Any:
@@ -119,7 +119,7 @@ def test_round_trip_gru_via_cli(s3: Any, bucket: str, tmp_path: Path) -> None:
         for k in ("mae", "rmse", "mse"):
             assert abs(recomputed[target][k] - metrics["test"][target][k]) <= 1e-4 * metrics["test"][target][k]
     logs = log_lines(proc.stderr)
-    assert len(logs) == len([l for l in proc.stderr.splitlines() if l.strip()]), "every stderr line is a JSON object"
+    assert len(logs) == len([line for line in proc.stderr.splitlines() if line.strip()]), "every stderr line is a JSON object"
     assert any(r["msg"] == "epoch" and r.get("run_id") == run_id for r in logs)
     assert all({"level", "msg"} <= set(r) for r in logs)
     assert logs[-1]["msg"] == "train_success"

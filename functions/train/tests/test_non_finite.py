@@ -63,7 +63,7 @@ def fake_loss(nan_when: Any) -> Any:
 
         def loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
             calls["n"] += 1
-            value = real(pred, target)
+            value: torch.Tensor = real(pred, target)
             return value * float("nan") if nan_when(torch.is_grad_enabled(), calls["n"]) else value
 
         return loss
@@ -111,7 +111,7 @@ def test_fake_onnx_non_finite_test_predictions_fail_the_run(monkeypatch: pytest.
 def test_epoch_log_records_carry_max_epochs(capfd: pytest.CaptureFixture[str]) -> None:
     train, test = split()
     outcome = train_model("GRU", train, test, PARAMS, SMALL)
-    epochs = [strict_json(l) for l in capfd.readouterr().err.splitlines() if '"msg": "epoch"' in l]
+    epochs = [strict_json(line) for line in capfd.readouterr().err.splitlines() if '"msg": "epoch"' in line]
     assert [r["epoch"] for r in epochs] == list(range(1, outcome.fitted.epochs + 1))
     assert all(r["max_epochs"] == 2 for r in epochs)
 

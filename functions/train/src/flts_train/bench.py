@@ -22,8 +22,14 @@ def run_bench(data: str, test: str, model_types: list[str], params: Params) -> d
         step = float(np.median(np.diff(train_s.times)))
         params = replace(params, step_seconds=step, gap_tolerance_seconds=3 * step)
     log.info(
-        "bench_start", data=data, test=test, train_rows=len(train_s), test_rows=len(test_s), models=model_types,
-        step_seconds=params.step_seconds, gap_tolerance_seconds=params.gap_tolerance_seconds,
+        "bench_start",
+        data=data,
+        test=test,
+        train_rows=len(train_s),
+        test_rows=len(test_s),
+        models=model_types,
+        step_seconds=params.step_seconds,
+        gap_tolerance_seconds=params.gap_tolerance_seconds,
     )
     out = []
     for mt in model_types:
@@ -37,7 +43,9 @@ def run_bench(data: str, test: str, model_types: list[str], params: Params) -> d
             "test": {k: {"mae": v["mae"], "rmse": v["rmse"]} for k, v in o.test.items()},
             "persistence": {k: {"mae": v["mae"], "rmse": v["rmse"]} for k, v in o.persistence.items()},
         }
-        ratios = {k: {"mae": o.test[k]["mae"] / o.persistence[k]["mae"], "rmse": o.test[k]["rmse"] / o.persistence[k]["rmse"]} for k in o.test}
+        ratios = {
+            k: {"mae": o.test[k]["mae"] / o.persistence[k]["mae"], "rmse": o.test[k]["rmse"] / o.persistence[k]["rmse"]} for k in o.test
+        }
         log.info("bench_model", train_seconds=entry["train_seconds"], epochs=o.fitted.epochs, ratio_vs_persistence=ratios)
         out.append(entry)
     log.clear()

@@ -11,7 +11,7 @@ from .versions import library_versions
 
 
 def utc_now() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def metrics_doc(o: TrainOutcome) -> dict[str, Any]:

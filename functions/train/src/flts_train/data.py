@@ -65,9 +65,7 @@ def frame_to_series(df: pd.DataFrame, source: str) -> Series:
     huge = np.abs(values) > FLOAT32_MAX
     if huge.any():
         row, j = (int(v[0]) for v in np.nonzero(huge))
-        raise DataError(
-            f"{source}: column '{numeric[j]}' holds {values[row, j]:g} at row {row + 1}, beyond the float32 range models take"
-        )
+        raise DataError(f"{source}: column '{numeric[j]}' holds {values[row, j]:g} at row {row + 1}, beyond the float32 range models take")
     return Series(times=times, columns=tuple(str(c) for c in numeric), values=values)
 
 
@@ -115,7 +113,8 @@ def window_starts(times: np.ndarray, window: int, horizon: int, gap_tolerance: f
     starts = np.arange(0, n - span + 1)
     # number of gaps between row s and row s+span-1 = csum[s+span-1] - csum[s]
     ok = (csum[starts + span - 1] - csum[starts]) == 0
-    return starts[ok]
+    picked: np.ndarray = starts[ok]
+    return picked
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ class Heartbeat:
         self._thread = threading.Thread(target=self._loop, name="flts-heartbeat", daemon=True)
 
     def beat(self) -> None:
-        at = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         try:
             s3io.put_json(self.s3, self.bucket, self.key, {"run_id": self.run_id, "at": at, "beat": self.beats, "pid": os.getpid()})
             self.beats += 1

@@ -120,7 +120,7 @@ def log_batch_requests(
     while ms or ps or ts:
         chunk_p = ps[:MAX_PARAMS_TAGS_PER_BATCH]
         chunk_t = ts[: MAX_PARAMS_TAGS_PER_BATCH - len(chunk_p)]
-        chunk_m = ms[:MAX_METRICS_PER_BATCH - len(chunk_p) - len(chunk_t)]
+        chunk_m = ms[: MAX_METRICS_PER_BATCH - len(chunk_p) - len(chunk_t)]
         ps, ts, ms = ps[len(chunk_p) :], ts[len(chunk_t) :], ms[len(chunk_m) :]
         body = {"run_id": run_id, "metrics": chunk_m, "params": chunk_p, "tags": chunk_t}
         out.append(api_request(base, "runs/log-batch", body))

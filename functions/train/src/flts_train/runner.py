@@ -108,7 +108,9 @@ def run_job(raw: Any, s3: Any = None, time_budget_seconds: float | None = None) 
         try:
             s3 = s3 or s3io.client()
             s3io.put_bytes(
-                s3, dest[0], dest[1] + "_FAILED",
+                s3,
+                dest[0],
+                dest[1] + "_FAILED",
                 (json.dumps({"run_id": run_id, "model_type": model_type, "error": message}, indent=2) + "\n").encode(),
                 "application/json",
             )

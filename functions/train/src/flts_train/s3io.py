@@ -44,7 +44,7 @@ def get_bytes(s3: Any, bucket: str, key: str) -> bytes:
             what = "bucket" if code == "NoSuchBucket" else "object"
             raise ObjectMissing(f"{what} not found: {uri(bucket, key)} ({code})") from exc
         raise RuntimeError(f"cannot read {uri(bucket, key)}: {code or exc}") from exc
-    return resp["Body"].read()
+    return bytes(resp["Body"].read())
 
 
 def put_bytes(s3: Any, bucket: str, key: str, body: bytes, content_type: str) -> None:

@@ -224,8 +224,8 @@ def best_effort_ids(raw: Any) -> tuple[str | None, str | None, tuple[str, str] |
     model_type = raw.get("model_type") if isinstance(raw.get("model_type"), str) else None
     art = raw.get("artifacts")
     dest = None
-    if isinstance(art, dict) and isinstance(art.get("bucket"), str) and isinstance(art.get("prefix"), str):
-        if art["bucket"] and art["prefix"] and not art["prefix"].startswith("/"):
-            prefix = art["prefix"] if art["prefix"].endswith("/") else art["prefix"] + "/"
-            dest = (art["bucket"], prefix)
+    bucket = art.get("bucket") if isinstance(art, dict) else None
+    prefix = art.get("prefix") if isinstance(art, dict) else None
+    if isinstance(bucket, str) and isinstance(prefix, str) and bucket and prefix and not prefix.startswith("/"):
+        dest = (bucket, prefix if prefix.endswith("/") else prefix + "/")
     return run_id, model_type, dest

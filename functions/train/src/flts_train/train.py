@@ -62,7 +62,9 @@ def train_model(
     strategy = STRATEGIES.get(model_type)
     if strategy is None:
         raise ValueError(f"unknown model type {model_type!r}")
-    shape = Shape(params.window, params.horizon, resolve_columns(train, params.features, params.targets), params.targets, params.step_seconds)
+    shape = Shape(
+        params.window, params.horizon, resolve_columns(train, params.features, params.targets), params.targets, params.step_seconds
+    )
     missing = [c for c in shape.features if c not in test.columns]
     if missing:
         raise DataError(f"test data lacks column(s) {', '.join(missing)}")
@@ -75,8 +77,15 @@ def train_model(
     log.info("windows", train_windows=int(wtrain.x.shape[0]), test_windows=int(wtest.x.shape[0]), features=list(shape.features))
     fitted = strategy.fit(
         FitJob(
-            model_type, shape, train, wtrain, params.seed, params.device, params.max_epochs,
-            dict(hyper_overrides or {}), time_budget_seconds,
+            model_type,
+            shape,
+            train,
+            wtrain,
+            params.seed,
+            params.device,
+            params.max_epochs,
+            dict(hyper_overrides or {}),
+            time_budget_seconds,
         )
     )
     pred = checked_predictions(model_type, shape.targets, fitted, wtest)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import onnx
@@ -26,7 +26,7 @@ DAY = 86400.0
 class ProphetHyper:
     changepoint_prior_scale: float = 0.05
     seasonality_prior_scale: float = 10.0
-    seasonality_mode: str = "additive"
+    seasonality_mode: Literal["additive", "multiplicative"] = "additive"
     daily_seasonality: Any = "auto"
     weekly_seasonality: Any = "auto"
     yearly_seasonality: Any = "auto"
@@ -74,7 +74,7 @@ def prophet_predict(m: Any, times: np.ndarray) -> np.ndarray:
     answers are mapped back (overlapping windows repeat times)."""
     uniq, inverse = np.unique(times.reshape(-1), return_inverse=True)
     future = pd.DataFrame({"ds": to_ds(uniq)})
-    yhat = m.predict(future)["yhat"].to_numpy(dtype=np.float64)
+    yhat: np.ndarray = m.predict(future)["yhat"].to_numpy(dtype=np.float64)
     return yhat[inverse].reshape(times.shape)
 
 

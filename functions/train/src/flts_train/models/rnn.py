@@ -222,4 +222,5 @@ def with_both_inputs(data: bytes, shape: Shape) -> bytes:
         x_info = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", shape.window, shape.n_features])
         m.graph.input.insert(0, x_info)
     onnx.checker.check_model(m)
-    return m.SerializeToString()
+    fixed: bytes = m.SerializeToString()
+    return fixed

@@ -73,7 +73,9 @@ def _loss_fn(hp: RnnHyper) -> Loss:
     raise ValueError(f"unknown loss {hp.loss!r}")
 
 
-def _objective(model: Forecaster, hp: RnnHyper, y_scale: torch.Tensor) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]:
+def _objective(
+    model: Forecaster, hp: RnnHyper, y_scale: torch.Tensor
+) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]:
     """The loss of a batch, in the normalised delta space or (``loss_space`` raw) in scaled raw units."""
     base_loss = _loss_fn(hp)
     tmask = model.tgt_log
@@ -112,7 +114,7 @@ def fit(
     configure_threads()
     set_seeds(seed)
     device = pick_device(device_request)
-    n_val = max(1, int(round(n * hp.val_fraction)))
+    n_val = max(1, round(n * hp.val_fraction))
     n_fit = n - n_val
     # Time-ordered split: the validation tail is the latest windows; statistics come from the fit part.
     fit_w = Windows(train.x[:n_fit], train.t[:n_fit], train.y[:n_fit], train.last[:n_fit])
@@ -133,8 +135,13 @@ def fit(
     model.load_state_dict(loop.best_state)
     model.eval()
     return FitResult(
-        model=model.cpu(), epochs=epoch, best_epoch=loop.best_epoch, best_val_loss=loop.best_val,
-        device=device.type, hyper=hp, history=loop.history,
+        model=model.cpu(),
+        epochs=epoch,
+        best_epoch=loop.best_epoch,
+        best_val_loss=loop.best_val,
+        device=device.type,
+        hyper=hp,
+        history=loop.history,
     )
 
 
@@ -180,7 +187,7 @@ class _Loop:
             idx = perm[i : i + self.hp.batch_size]
             self.opt.zero_grad(set_to_none=True)
             loss = self.loss_of(xf[idx], tf[idx], yf[idx])
-            loss.backward()
+            torch.autograd.backward(loss)
             if self.hp.grad_clip > 0:
                 nn.utils.clip_grad_norm_(self.model.parameters(), self.hp.grad_clip)
             self.opt.step()

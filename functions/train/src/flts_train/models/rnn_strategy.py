@@ -24,12 +24,22 @@ class Recurrent:
 
         with timed() as fit_clock:
             res = rnn_fit.fit(
-                self.cell, job.train_windows, job.shape, hp, job.seed,
-                device_request=job.device, on_epoch=on_epoch, time_budget_seconds=job.time_budget_seconds,
+                self.cell,
+                job.train_windows,
+                job.shape,
+                hp,
+                job.seed,
+                device_request=job.device,
+                on_epoch=on_epoch,
+                time_budget_seconds=job.time_budget_seconds,
             )
         log.info(
-            "trained", model_type=self.cell, epochs=res.epochs, best_epoch=res.best_epoch,
-            train_seconds=round(fit_clock.seconds, 3), device=res.device,
+            "trained",
+            model_type=self.cell,
+            epochs=res.epochs,
+            best_epoch=res.best_epoch,
+            train_seconds=round(fit_clock.seconds, 3),
+            device=res.device,
         )
         with timed() as export_clock:
             model_bytes = rnn.export_onnx(res.model)
@@ -40,7 +50,7 @@ class Recurrent:
         hyper.update(
             {
                 "best_epoch": res.best_epoch,
-                "log1p_features": [f for f, m in zip(job.shape.features, res.model.feat_log.tolist()) if m > 0],
+                "log1p_features": [f for f, m in zip(job.shape.features, res.model.feat_log.tolist(), strict=True) if m > 0],
                 "target_mode": "delta_from_last_in_transformed_space",
                 "opset": rnn.OPSET,
             }
