@@ -23,7 +23,7 @@ export interface DeadLetter {
   attempts: number;
 }
 
-export function dlqEnvelope(record: DeadRecord, letter: DeadLetter, now = new Date()): DlqEnvelope {
+function dlqEnvelope(record: DeadRecord, letter: DeadLetter, now = new Date()): DlqEnvelope {
   return parseContract(DlqEnvelope, "DLQ envelope", {
     source_topic: record.topic,
     partition: record.partition,

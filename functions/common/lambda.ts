@@ -60,10 +60,10 @@ export function s3Lambda<R>(service: string, handle: S3Handle<R>) {
   });
 }
 
-export class ScheduledEventError extends Error {}
+class ScheduledEventError extends Error {}
 
 /** One tick of a schedule: when, and which identifiers are in scope (all, unless the host scopes them). */
-export interface Tick {
+interface Tick {
   time: string;
   accepts?: (identifier: string) => boolean;
 }
@@ -81,10 +81,10 @@ export function scheduleLambda<R>(service: string, handle: (tick: Tick, ctx: Sta
   });
 }
 
-export class MskEventError extends Error {}
+class MskEventError extends Error {}
 
 /** The records of an MSK event (Powertools Parser: shape checked, keys and values decoded from base64). */
-export function mskRecords(event: unknown): DeadRecord[] {
+function mskRecords(event: unknown): DeadRecord[] {
   const parsed = KafkaMskEventSchema.safeParse(event);
   if (!parsed.success) throw new MskEventError(`invalid MSK event: ${describeIssues(parsed.error)}`);
   return Object.values(parsed.data.records)

@@ -26,7 +26,7 @@ export interface BatchRecord {
   input: unknown;
 }
 
-export function deadRecord(topic: string, { message, partition }: BatchRecord): DeadRecord {
+function deadRecord(topic: string, { message, partition }: BatchRecord): DeadRecord {
   return {
     topic,
     partition,

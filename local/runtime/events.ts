@@ -136,7 +136,7 @@ const Notification = z.looseObject({
     .min(1),
 });
 
-export class NotificationError extends Error {}
+class NotificationError extends Error {}
 
 /** The records of a MinIO/LocalStack notification (JSON text) as AWS S3 event records. */
 export function s3RecordsOfNotification(text: string, region: string): S3EventRecord[] {
