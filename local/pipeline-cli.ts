@@ -7,23 +7,13 @@
  * line. On failure it exits non-zero naming the stage that failed.
  */
 import { runStageCli } from "./pipeline/cli-main.ts";
-import { eventsFdFromEnv, reporter } from "./pipeline/events.ts";
 import { PIPELINE_USAGE, parsePipelineArgs } from "./pipeline/options.ts";
 import { runPipeline } from "./pipeline/run.ts";
 
-runStageCli("pipeline", async ({ writeStdout, logs }) => {
-  const options = parsePipelineArgs(process.argv.slice(2));
-  if (options === "help") {
-    process.stderr.write(`${PIPELINE_USAGE}\n`);
-    return 0;
-  }
-  process.stderr.write(`[pipeline] ${options.identifier}: logs of the stages and trainers in ${logs}\n`);
-  const events = reporter(Date.now(), eventsFdFromEnv());
-  try {
-    const { summary, exitCode } = await runPipeline(options, events.report);
-    if (summary) writeStdout(`${JSON.stringify(summary)}\n`);
-    return exitCode;
-  } finally {
-    await events.close();
-  }
+runStageCli({
+  name: "pipeline",
+  usage: PIPELINE_USAGE,
+  logsOf: "the stages and trainers",
+  parse: parsePipelineArgs,
+  run: runPipeline,
 });

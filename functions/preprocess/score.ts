@@ -81,6 +81,11 @@ async function championConfig(ctx: StageContext, identifier: string): Promise<Ch
   };
 }
 
+/** The claim check on `inference-data`, keyed by its identifier. */
+function announce(ctx: StageContext, claim: InferenceDataMessage): Promise<InferenceDataMessage> {
+  return publish(ctx.producer, TOPICS.inferenceData, InferenceDataMessage, claim, claim.identifier);
+}
+
 export async function preprocessScoreObject(
   ref: ObjectRef,
   upload: ScoreUpload,
@@ -128,14 +133,7 @@ export async function preprocessScoreObject(
   if (!settings.forceReprocess && (await exists(s3, processed, metaKey))) {
     const meta = await getJson(s3, processed, metaKey, ScoreMeta);
     logger.info("skip_idempotent", { identifier, config_hash: hash, key: ref.key, meta_key: metaKey });
-    const claim = await publish(
-      ctx.producer,
-      TOPICS.inferenceData,
-      InferenceDataMessage,
-      meta.claim_check,
-      identifier,
-    );
-    return result("skipped_idempotent", claim, meta.report);
+    return result("skipped_idempotent", await announce(ctx, meta.claim_check), meta.report);
   }
 
   const dir = await mkdtemp(join(tmpdir(), "flts-preprocess-score-"));
@@ -189,14 +187,7 @@ export async function preprocessScoreObject(
       missing_cells: done.report.missing_cells,
       seconds: (Date.now() - started) / 1000,
     });
-    const published = await publish(
-      ctx.producer,
-      TOPICS.inferenceData,
-      InferenceDataMessage,
-      claim,
-      identifier,
-    );
-    return result("processed", published, done.report);
+    return result("processed", await announce(ctx, claim), done.report);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -3,9 +3,10 @@
  * both treat the same rows the same way: de-duplication, clipping, the Parquet output, its summary
  * and the report.
  */
-import type { DuckDBConnection } from "@duckdb/node-api";
+import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import type { PreprocessConfig, PreprocessReport } from "../common/contracts.ts";
-import type { ColumnChoice } from "./columns.ts";
+import { checkCells, checkTimes, classify, type LoadedCsv, loadCsv } from "./cells.ts";
+import { type ColumnChoice, chooseColumns } from "./columns.ts";
 import { ident, lit, rows, scalar } from "./duck.ts";
 import type { FillOutcome } from "./fill.ts";
 
@@ -15,6 +16,42 @@ export interface SplitSummary {
   rows: number;
   start: string | null;
   end: string | null;
+}
+
+/** Runs `work` on a fresh in-memory DuckDB, closed afterwards. */
+export async function withDuckDb<T>(work: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+  const instance = await DuckDBInstance.create(":memory:", { threads: "2" });
+  const conn = await DuckDBConnection.create(instance);
+  try {
+    return await work(conn);
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
+}
+
+export interface CheckedCsv {
+  csv: LoadedCsv;
+  choice: ColumnChoice;
+  /** The features that are volumes (NEGATIVE_POLICY applies). */
+  volumes: Set<string>;
+}
+
+/** The main CSV: loaded, its features chosen, times and cells checked, classified as table `cls_<part>`. */
+export async function loadMainCsv(
+  conn: DuckDBConnection,
+  path: string,
+  name: string,
+  config: PreprocessConfig,
+  part: "train" | "test",
+): Promise<CheckedCsv> {
+  const csv = await loadCsv(conn, "src_main", path, name);
+  const choice = chooseColumns(csv.header, config, name);
+  const columns = choice.features;
+  const volumes = new Set(config.volume_columns.filter((c) => columns.includes(c)));
+  await checkTimes(conn, csv);
+  await checkCells(conn, csv, await classify(conn, csv, part, columns, volumes), columns, config);
+  return { csv, choice, volumes };
 }
 
 /**

@@ -9,11 +9,18 @@ import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 
 import type { PreprocessConfig, PreprocessReport } from "../common/contracts.ts";
 import { checkCells, checkTimes, classify, loadCsv } from "./cells.ts";
-import { chooseColumns } from "./columns.ts";
 import { ident, rows, scalar } from "./duck.ts";
 import { DataError } from "./errors.ts";
 import { applyNanPolicy } from "./fill.ts";
-import { type ClipBounds, dedupe, reportOf, type SplitSummary, summaryOf, writeParquet } from "./steps.ts";
+import {
+  type ClipBounds,
+  dedupe,
+  loadMainCsv,
+  reportOf,
+  type SplitSummary,
+  summaryOf,
+  writeParquet,
+} from "./steps.ts";
 
 export { DataError } from "./errors.ts";
 
@@ -49,12 +56,8 @@ export async function transform(input: TransformInput): Promise<TransformResult>
   const instance = await DuckDBInstance.create(":memory:", { threads: "2" });
   const conn = await DuckDBConnection.create(instance);
   try {
-    const main = await loadCsv(conn, "src_main", input.csvPath, input.csvName);
-    const choice = chooseColumns(main.header, config, input.csvName);
+    const { choice, volumes } = await loadMainCsv(conn, input.csvPath, input.csvName, config, "train");
     const columns = choice.features;
-    const volumes = new Set(config.volume_columns.filter((c) => columns.includes(c)));
-    await checkTimes(conn, main);
-    await checkCells(conn, main, await classify(conn, main, "train", columns, volumes), columns, config);
     let union = "SELECT * FROM cls_train";
     if (input.testCsvPath) {
       const testName = input.testCsvName ?? input.testCsvPath;

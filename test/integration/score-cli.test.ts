@@ -28,13 +28,9 @@ import { preprocessUpload } from "../../functions/preprocess/preprocess.ts";
 import type { ScorePreprocessResult } from "../../functions/preprocess/score.ts";
 import { lastJsonLine, runCli } from "../cli-process.ts";
 import { fixtureDir } from "./inference-harness.ts";
-import {
-  sliceTestCsv,
-  stageAndPreprocess,
-  TopicCollector,
-  testContext,
-  uniqueId,
-} from "./pipeline-helpers.ts";
+import * as helpers from "./pipeline-helpers.ts";
+
+const { sliceTestCsv, TopicCollector, uniqueId } = helpers;
 
 const dir = mkdtempSync(join(tmpdir(), "flts-score-it-"));
 const STAGING = "flts-test-staging";
@@ -45,16 +41,8 @@ let ctx: StageContext;
 let training: TrainingDataMessage;
 const id = uniqueId("score");
 
-async function sql(query: string): Promise<unknown[][]> {
-  const instance = await DuckDBInstance.create(":memory:");
-  const conn = await DuckDBConnection.create(instance);
-  try {
-    return (await conn.runAndReadAll(query)).getRowsJS();
-  } finally {
-    conn.closeSync();
-    instance.closeSync();
-  }
-}
+let duck: DuckDBConnection;
+const sql = async (query: string): Promise<unknown[][]> => (await duck.runAndReadAll(query)).getRowsJS();
 
 /** Every row of a Parquet object (time as epoch ms), in time order. */
 async function parquetRows(bucket: string, key: string): Promise<unknown[][]> {
@@ -84,8 +72,9 @@ async function preprocessScoring(identifier: string, file: string, text: string)
 
 beforeAll(async () => {
   // clipping on, so the champion's fitted bounds visibly apply to the data scored
-  ctx = await testContext("it-score", { CLIP_PERCENTILES: "0.01,0.99" });
-  const processed = await stageAndPreprocess(ctx, id);
+  ctx = await helpers.testContext("it-score", { CLIP_PERCENTILES: "0.01,0.99" });
+  duck = await DuckDBConnection.create(await DuckDBInstance.create(":memory:"));
+  const processed = await helpers.stageAndPreprocess(ctx, id);
   training = processed.claim;
   const files = readModelDir(fixtureDir("gru"));
   const pointer = await uploadModel(
@@ -98,6 +87,7 @@ beforeAll(async () => {
   await writePointer(ctx.s3, ctx.config.storage.buckets.promotion, pointer);
 });
 afterAll(async () => {
+  duck?.closeSync();
   if (ctx) await closeStageContext(ctx);
 });
 
