@@ -121,7 +121,7 @@ const Notification = z.looseObject({
     .array(
       z.looseObject({
         eventName: z.string().min(1),
-        eventTime: z.iso.datetime().optional(),
+        eventTime: z.string().optional(),
         s3: z.looseObject({
           bucket: z.looseObject({ name: z.string().min(1) }),
           object: z.looseObject({
@@ -151,7 +151,9 @@ export function s3RecordsOfNotification(text: string, region: string): S3EventRe
       eTag: r.s3.object.eTag,
       sequencer: r.s3.object.sequencer,
       eventName: r.eventName.replace(/^s3:/, ""),
-      eventTime: r.eventTime,
+      ...(r.eventTime && Number.isFinite(Date.parse(r.eventTime))
+        ? { eventTime: new Date(r.eventTime).toISOString() }
+        : {}),
       region,
     }),
   );

@@ -127,6 +127,15 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
         (e) => ctx.logger.error("emf_forward_failed", { error: e.message }),
       )
     : null;
+  const stop = async () => {
+    await Promise.allSettled(timers.map((t) => t.stop()));
+    await sqsSource?.stop();
+    await Promise.allSettled(consumers.map((c) => c.stop()));
+    await metrics?.stop();
+    await trainers?.stop();
+    await admin.disconnect();
+    await closeStageContext(ctx);
+  };
   try {
     if (options.trainer) {
       trainers = new LocalTrainerPool({
@@ -216,13 +225,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
         logger: ctx.logger,
       });
   } catch (error) {
-    await Promise.allSettled(timers.map((t) => t.stop()));
-    await sqsSource?.stop();
-    await Promise.allSettled(consumers.map((c) => c.stop()));
-    await metrics?.stop();
-    await trainers?.stop();
-    await admin.disconnect();
-    await closeStageContext(ctx);
+    await stop();
     throw error;
   }
   ctx.logger.info("local_runtime_started", {
@@ -233,14 +236,6 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     ctx,
     events,
     trainers,
-    stop: async () => {
-      await Promise.allSettled(timers.map((t) => t.stop()));
-      await sqsSource?.stop();
-      await Promise.allSettled(consumers.map((c) => c.stop()));
-      await metrics?.stop();
-      await trainers?.stop();
-      await admin.disconnect();
-      await closeStageContext(ctx);
-    },
+    stop,
   };
 }
