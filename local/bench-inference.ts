@@ -16,19 +16,18 @@
  * Inference logs are on, as in production; afterwards the bench deletes them (about half a GB a run)
  * with its model and pointer, unless BENCH_KEEP=1. Everything listens on 127.0.0.1 only.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import cluster from "node:cluster";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { serve } from "@hono/node-server";
-import autocannon from "autocannon";
 import { Hono } from "hono";
 import { loadCommonConfig } from "../functions/common/config.ts";
 import { identifierPrefix, runKeys } from "../functions/common/keys.ts";
 import { createS3Client, deletePrefix } from "../functions/common/s3.ts";
 import { loadInferenceConfig } from "../functions/inference/config.ts";
 import { readModelDir, uploadModel, writePointer } from "../functions/inference/seed-model.ts";
+import { startChild, stopChild, waitReady } from "./bench/children.ts";
+import { type Load, load, percentile, round } from "./bench/load.ts";
+import { batchBodies, csvWindows } from "./bench/windows.ts";
 import { repoRoot } from "./paths.ts";
 import { ensureLocalServices } from "./services/index.ts";
 
@@ -46,13 +45,6 @@ const SERVICE_ENTRY = join(repoRoot, "functions", "inference", "main.ts");
 const DATA = join(repoRoot, "test", "fixtures", "data", "PobleSecSlice.csv");
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
-
-interface Load {
-  rps: number;
-  latencies: number[];
-  errors: number;
-  non2xx: number;
-}
 
 /**
  * Ceiling child: the bare Hono route on an ephemeral loopback port, in `WORKERS` processes sharing
@@ -83,118 +75,6 @@ function runCeiling(): void {
     else process.stdout.write(`${JSON.stringify({ port: info.port })}\n`);
   });
   process.once("SIGTERM", () => server.close(() => process.exit(0)));
-}
-
-/** The port a child announces on stdout: `{"port": n}` (ceiling) or the service's `inference_listening` log. */
-function announcedPort(line: string): number | undefined {
-  if (!line.startsWith("{")) return undefined;
-  const parsed = JSON.parse(line) as { port?: number; message?: string };
-  if (line.startsWith('{"port"') || parsed.message === "inference_listening") return parsed.port;
-  return undefined;
-}
-
-async function startChild(
-  script: string[],
-  env: Record<string, string>,
-): Promise<{ child: ChildProcess; url: string }> {
-  const extra = process.env.BENCH_CHILD_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...process.execArgv, ...extra, ...script], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "ignore"],
-  });
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  for await (const line of lines) {
-    const port = announcedPort(line);
-    if (port === undefined) continue;
-    // Keep draining the child's stdout (its structured logs): a full pipe would block it.
-    lines.close();
-    child.stdout?.resume();
-    return { child, url: `http://127.0.0.1:${port}` };
-  }
-  throw new Error(`${script.join(" ")} exited before listening (code ${child.exitCode})`);
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once("exit", () => resolve());
-    child.kill("SIGTERM");
-  });
-}
-
-async function waitReady(url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const status = await fetch(`${url}/readyz`).then(
-      (r) => r.status,
-      () => 0,
-    );
-    if (status === 200) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`service at ${url} not ready within ${timeoutMs} ms`);
-}
-
-/** Runs autocannon for `seconds`; each connection cycles through `bodies` (prebuilt, no per-request setup). */
-async function load(url: string, path: string, bodies: string[], connections: number, seconds: number) {
-  const latencies: number[] = [];
-  const instance = autocannon({
-    url: `${url}${path}`,
-    connections,
-    duration: seconds,
-    requests: bodies.map((body) => ({
-      method: "POST" as const,
-      headers: { "content-type": "application/json" },
-      body,
-    })),
-  });
-  (instance as unknown as NodeJS.EventEmitter).on(
-    "response",
-    (_client: unknown, _status: number, _bytes: number, responseTime: number) => latencies.push(responseTime),
-  );
-  const result = await instance;
-  return {
-    rps: result.requests.total / seconds,
-    latencies,
-    errors: result.errors + result.timeouts,
-    non2xx: result.non2xx,
-  } satisfies Load;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
-  return round(sorted[Math.max(0, index)] as number);
-}
-
-const round = (v: number, digits = 2) => Math.round(v * 10 ** digits) / 10 ** digits;
-
-/**
- * 512 consecutive windows of the reference data (`test/fixtures/data/PobleSecSlice.csv`, 2-minute
- * rows), timestamps and values exactly as written in the CSV: realistic bodies, all distinct.
- */
-function makeWindows(features: readonly string[], window: number): Record<string, unknown>[] {
-  const [header, ...lines] = readFileSync(DATA, "utf8").trim().split("\n");
-  const columns = (header as string).split(",");
-  const rows = lines.map((line) => line.split(","));
-  if (rows.length < DISTINCT_WINDOWS + window - 1) throw new Error(`${DATA} has too few rows`);
-  const index = (name: string) => {
-    const at = columns.indexOf(name);
-    if (at < 0) throw new Error(`${DATA} has no column ${name}`);
-    return at;
-  };
-  const time = index("time");
-  const out: Record<string, unknown>[] = [];
-  for (let i = 0; i < DISTINCT_WINDOWS; i++) {
-    const slice = rows.slice(i, i + window);
-    const data: Record<string, unknown> = { ts: slice.map((row) => row[time]) };
-    for (const name of features) {
-      const at = index(name);
-      data[name] = slice.map((row) => Number(row[at]));
-    }
-    out.push(data);
-  }
-  return out;
 }
 
 /**
@@ -245,11 +125,9 @@ async function main(): Promise<void> {
   const pointer = await uploadModel(s3, storage.buckets, files, `bench-gru-${stamp}`, identifier);
   await writePointer(s3, storage.buckets.promotion, pointer);
   const { features, window } = files.card;
-  const windows = makeWindows(features, window);
+  const windows = csvWindows(DATA, features, window, DISTINCT_WINDOWS);
   const single = windows.map((data) => JSON.stringify({ data }));
-  const batches = Array.from({ length: DISTINCT_WINDOWS / WINDOWS_PER_REQUEST }, (_, b) =>
-    JSON.stringify({ windows: windows.slice(b * WINDOWS_PER_REQUEST, (b + 1) * WINDOWS_PER_REQUEST) }),
-  );
+  const batches = batchBodies(windows, WINDOWS_PER_REQUEST);
 
   const serviceEnv = {
     MODEL_IDENTIFIER: identifier,

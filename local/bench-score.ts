@@ -12,13 +12,10 @@
  *   2 s of warm-up: the figure `npm run bench` reports as `batch`.
  */
 
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
-import autocannon from "autocannon";
 import { scoreClaimCheck } from "../functions/batch-inference/batch.ts";
 import { stageScoringObject } from "../functions/batch-inference/objects.ts";
 import { closeStageContext, createStageContext } from "../functions/common/context.ts";
@@ -26,6 +23,9 @@ import { identifierPrefix, runKeys } from "../functions/common/keys.ts";
 import { createLogger } from "../functions/common/log.ts";
 import { deletePrefix } from "../functions/common/s3.ts";
 import { readModelDir, uploadModel, writePointer } from "../functions/inference/seed-model.ts";
+import { startChild, stopChild, waitReady } from "./bench/children.ts";
+import { load, round } from "./bench/load.ts";
+import { batchBodies, csvWindows } from "./bench/windows.ts";
 import { repoRoot } from "./paths.ts";
 import { localServiceSettings } from "./services/env.ts";
 import { ensureLocalServices } from "./services/index.ts";
@@ -41,7 +41,6 @@ if (!(ROWS >= 100 && RUNS >= 1 && SECONDS >= 1 && SECONDS <= 60))
   throw new Error("BENCH_SCORE_ROWS >= 100, BENCH_SCORE_RUNS >= 1, BENCH_SECONDS 1..60");
 
 const log = (line: string) => process.stderr.write(`[bench:score] ${line}\n`);
-const round = (v: number, digits = 2) => Math.round(v * 10 ** digits) / 10 ** digits;
 
 /** The reference data tiled on a continuous 2-minute clock, `rows` rows, as processed Parquet. */
 async function makeParquet(path: string, rows: number): Promise<void> {
@@ -59,71 +58,6 @@ async function makeParquet(path: string, rows: number): Promise<void> {
     conn.closeSync();
     instance.closeSync();
   }
-}
-
-async function startService(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    [...process.execArgv, join(repoRoot, "functions", "inference", "main.ts")],
-    {
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "ignore"],
-    },
-  );
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  for await (const line of lines) {
-    if (!line.startsWith("{")) continue;
-    const parsed = JSON.parse(line) as { port?: number; message?: string };
-    if (parsed.message !== "inference_listening" || parsed.port === undefined) continue;
-    lines.close();
-    child.stdout?.resume();
-    return { child, url: `http://127.0.0.1:${parsed.port}` };
-  }
-  throw new Error(`the inference service exited before listening (code ${child.exitCode})`);
-}
-
-async function waitReady(url: string): Promise<void> {
-  for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
-    if (
-      (await fetch(`${url}/readyz`).then(
-        (r) => r.status,
-        () => 0,
-      )) === 200
-    )
-      return;
-    await new Promise((resolve) => setTimeout(resolve, 100)); // polling a bounded readiness wait
-  }
-  throw new Error(`service at ${url} not ready within 60 s`);
-}
-
-/** 512 consecutive windows of the reference data as 8 `/predict/batch` bodies of 64 windows. */
-function batchBodies(features: readonly string[], window: number): string[] {
-  const [header, ...lines] = readFileSync(DATA, "utf8").trim().split("\n");
-  const columns = (header as string).split(",");
-  const rows = lines.slice(0, 512 + window).map((l) => l.split(","));
-  const windows = Array.from({ length: 512 }, (_, i) => {
-    const slice = rows.slice(i, i + window);
-    const data: Record<string, unknown> = { ts: slice.map((r) => r[columns.indexOf("time")]) };
-    for (const f of features) data[f] = slice.map((r) => Number(r[columns.indexOf(f)]));
-    return data;
-  });
-  return Array.from({ length: 8 }, (_, b) =>
-    JSON.stringify({ windows: windows.slice(b * 64, (b + 1) * 64) }),
-  );
-}
-
-async function jsonBatch(url: string, bodies: string[], seconds: number) {
-  const result = await autocannon({
-    url: `${url}/predict/batch`,
-    connections: 8,
-    duration: seconds,
-    requests: bodies.map((body) => ({
-      method: "POST" as const,
-      headers: { "content-type": "application/json" },
-      body,
-    })),
-  });
-  return { rps: result.requests.total / seconds, errors: result.errors + result.timeouts + result.non2xx };
 }
 
 async function main(): Promise<void> {
@@ -168,7 +102,7 @@ async function main(): Promise<void> {
       runs.push({ seconds: evaluation.seconds, n: evaluation.n_windows * files.card.horizon });
       log(`run ${r + 1}: ${evaluation.n_windows} windows in ${round(evaluation.seconds, 3)} s`);
     }
-    const service = await startService({
+    const service = await startChild([join(repoRoot, "functions", "inference", "main.ts")], {
       MODEL_IDENTIFIER: identifier,
       GLOBAL_FALLBACK: "0",
       CACHE_SIZE: "0",
@@ -177,12 +111,13 @@ async function main(): Promise<void> {
     });
     try {
       await waitReady(service.url);
-      const bodies = batchBodies(files.card.features, files.card.window);
+      const bodies = batchBodies(csvWindows(DATA, files.card.features, files.card.window, 512), 64);
       log(`/predict/batch: warm-up 2 s, then ${SECONDS} s at concurrency 8`);
-      await jsonBatch(service.url, bodies, 2);
-      json = await jsonBatch(service.url, bodies, SECONDS);
+      await load(service.url, "/predict/batch", bodies, 8, 2);
+      const result = await load(service.url, "/predict/batch", bodies, 8, SECONDS);
+      json = { rps: result.rps, errors: result.errors + result.non2xx };
     } finally {
-      service.child.kill("SIGTERM");
+      await stopChild(service.child);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
