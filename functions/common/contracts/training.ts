@@ -3,27 +3,58 @@ import { z } from "zod";
 import { PerTargetMetrics, RunId, RunStatus, runFields, S3Uri } from "./fields.ts";
 import { ModelTrainingMessage, TrainingDataMessage } from "./messages.ts";
 
+/** Column names of the processed Parquet: distinct, never `time` (the index). */
+const ColumnNames = z
+  .array(z.string().min(1))
+  .min(1)
+  .refine((names) => new Set(names).size === names.length, "must not repeat a column")
+  .refine((names) => !names.includes("time"), "must not contain 'time'");
+
 export const TrainParams = z.object({
-  window: z.number().int().positive().default(10),
-  horizon: z.number().int().positive().default(1),
-  targets: z.array(z.string().min(1)).min(1).default(["down", "up"]),
-  features: z.array(z.string().min(1)).min(1).nullable().default(null),
+  window: z.number().int().positive().max(10_000).default(10),
+  horizon: z.number().int().positive().max(10_000).default(1),
+  targets: ColumnNames.default(["down", "up"]),
+  features: ColumnNames.nullable().default(null),
   step_seconds: z.number().positive().default(120),
   gap_tolerance_seconds: z.number().positive().default(360),
-  max_epochs: z.number().int().positive().nullable().default(null),
-  seed: z.number().int().default(42),
+  max_epochs: z.number().int().positive().max(100_000).nullable().default(null),
+  /** Prophet's Stan backend takes an unsigned 32-bit seed. */
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .default(42),
   device: z.enum(["auto", "cpu", "cuda"]).default("auto"),
 });
 export type TrainParams = z.infer<typeof TrainParams>;
 
-/** What a trainer process, Lambda or task receives (mirrored by functions/train/src/flts_train/spec.py). */
-export const TrainerJobSpec = z.object({
-  v: z.literal(1),
-  ...runFields,
-  training_data: TrainingDataMessage,
-  artifacts: z.object({ bucket: z.string().min(1), prefix: z.string().regex(/^runs\/[^/]+\/$/) }),
-  params: TrainParams.partial().default({}),
-});
+/**
+ * What a trainer process, Lambda or task receives. functions/train/src/flts_train/spec.py accepts and refuses
+ * the same JSON (test/fixtures/job-specs.json, checked on both sides).
+ */
+export const TrainerJobSpec = z
+  .object({
+    v: z.literal(1),
+    ...runFields,
+    training_data: TrainingDataMessage,
+    artifacts: z.object({ bucket: z.string().min(1), prefix: z.string().regex(/^runs\/[^/]+\/$/) }),
+    params: TrainParams.partial().strict().default({}),
+  })
+  .superRefine((spec, ctx) => {
+    const defaults = TrainParams.parse({});
+    const targets = spec.params.targets ?? defaults.targets;
+    const missing = targets.filter((t) => spec.params.features && !spec.params.features.includes(t));
+    const issue = (path: (string | number)[], message: string) =>
+      ctx.addIssue({ code: "custom", path, message });
+    if (spec.training_data.config_hash !== spec.config_hash)
+      issue(["training_data", "config_hash"], "must equal config_hash");
+    if (missing.length)
+      issue(["params", "features"], `must include every target (missing ${missing.join(", ")})`);
+    const step = spec.params.step_seconds ?? defaults.step_seconds;
+    if ((spec.params.gap_tolerance_seconds ?? defaults.gap_tolerance_seconds) < step)
+      issue(["params", "gap_tolerance_seconds"], "must be >= params.step_seconds");
+  });
 export type TrainerJobSpec = z.infer<typeof TrainerJobSpec>;
 
 /** `model-artifacts/runs/<run_id>/run.json`, written by train-dispatch and kept by the pipeline. */
