@@ -7,6 +7,7 @@ import json
 import os
 
 from . import log
+from .spec import MODEL_TYPES
 
 
 def _load_job(path: str | None) -> object:
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     bench_p = sub.add_parser("bench", help="train every model type on CSV files and print a JSON summary")
     bench_p.add_argument("--data", required=True, help="train CSV")
     bench_p.add_argument("--test", required=True, help="test CSV")
-    bench_p.add_argument("--models", default="GRU,LSTM,PROPHET")
+    bench_p.add_argument("--models", default=",".join(MODEL_TYPES))
     bench_p.add_argument("--max-epochs", type=int, default=None)
     bench_p.add_argument("--seed", type=int, default=42)
     bench_p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
