@@ -17,4 +17,10 @@ runStageCli({
   logsOf: "the stages",
   parse: parseScoreArgs,
   run: runScore,
+  steps: [
+    { step: "services", title: "Kafka, MinIO and the local runtime" },
+    { step: "upload", title: "Upload" },
+    { step: "preprocess", title: "Preprocess with the champion's configuration" },
+    { step: "score", title: "Score (batch-inference)" },
+  ],
 });

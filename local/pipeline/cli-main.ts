@@ -8,6 +8,7 @@ import { routeLogsToFiles } from "../log-files.ts";
 import { MissingPrerequisiteError } from "../prerequisites.ts";
 import { UsageError } from "./args.ts";
 import { eventsFdFromEnv, type Report, reporter } from "./events.ts";
+import { redrawable, StepList, type StepTitle } from "./step-list.ts";
 
 export interface StageCli<O extends { identifier: string }> {
   name: string;
@@ -16,6 +17,8 @@ export interface StageCli<O extends { identifier: string }> {
   logsOf: string;
   parse: (argv: string[]) => O | "help";
   run: (options: O, report: Report) => Promise<{ summary: unknown; exitCode: number }>;
+  /** On a terminal, these steps are drawn as a list (listr2) instead of event lines. */
+  steps?: readonly StepTitle[];
 }
 
 async function main<O extends { identifier: string }>(cli: StageCli<O>, stdout: (text: string) => void) {
@@ -26,12 +29,15 @@ async function main<O extends { identifier: string }>(cli: StageCli<O>, stdout: 
     return 0;
   }
   process.stderr.write(`[${cli.name}] ${options.identifier}: logs of ${cli.logsOf} in ${logs}\n`);
-  const events = reporter(Date.now(), eventsFdFromEnv());
+  const list = cli.steps && redrawable() ? new StepList(cli.steps) : null;
+  const events = reporter(Date.now(), eventsFdFromEnv(), list ? (e) => list.push(e) : undefined);
   try {
     const { summary, exitCode } = await cli.run(options, events.report);
+    await list?.close("not reached");
     if (summary) stdout(`${JSON.stringify(summary)}\n`);
     return exitCode;
   } finally {
+    await list?.close("interrupted");
     await events.close();
   }
 }

@@ -46,15 +46,21 @@ export function formatEvent(e: PipelineEvent): string {
 }
 
 /**
- * A reporter that prints lines on stderr (progress events of one subject at most every 5 s) and, when
- * `eventsFd` is given, every event as a JSON line to that descriptor.
+ * A reporter that prints lines on stderr (progress events of one subject at most every 5 s), or hands
+ * every event to `show` instead when given (a step list), and, when `eventsFd` is given, writes every
+ * event as a JSON line to that descriptor.
  */
-export function reporter(startedAt: number, eventsFd: number | null): Reporter {
+export function reporter(
+  startedAt: number,
+  eventsFd: number | null,
+  show?: (event: PipelineEvent) => void,
+): Reporter {
   const lastProgress = new Map<string, number>();
   const channel = eventsFd === null ? null : new Socket({ fd: eventsFd, readable: false, writable: true });
   const report: Report = (partial) => {
     const event: PipelineEvent = { ...partial, at: (Date.now() - startedAt) / 1000 };
     channel?.write(`${JSON.stringify(event)}\n`);
+    if (show) return show(event);
     if (event.state === "progress") {
       const subject = `${event.step}/${event.model_type ?? ""}`;
       if (event.at - (lastProgress.get(subject) ?? Number.NEGATIVE_INFINITY) < 5) return;
