@@ -46,7 +46,7 @@ export function trainingMetaLocation(claim: TrainingDataMessage): { bucket: stri
 }
 
 /** The sidecar of the data a model was trained on, or null when it is not found. */
-export async function trainingMeta(s3: S3Client, card: ModelCard): Promise<ProcessedMeta | null> {
+async function trainingMeta(s3: S3Client, card: ModelCard): Promise<ProcessedMeta | null> {
   const { bucket, key } = trainingMetaLocation(card.training_data);
   return getJsonIfExists(s3, bucket, key, ProcessedMeta);
 }

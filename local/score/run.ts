@@ -20,7 +20,7 @@ import { ensureLocalServices } from "../services/index.ts";
 import type { ScoreOptions } from "./options.ts";
 
 /** The LAST stdout line of `npm run score`. */
-export interface ScoreSummary
+interface ScoreSummary
   extends Pick<
     PerformanceEvalMessage,
     | "identifier"
