@@ -11,10 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scoreClaimCheck } from "../../functions/batch-inference/batch.ts";
 import { closeStageContext, type StageContext } from "../../functions/common/context.ts";
 import type { InferenceDataMessage, PromotionPointer } from "../../functions/common/contracts.ts";
-import { parseRawKey, promotionKeys, rawKeys, rawScoreKey } from "../../functions/common/keys.ts";
+import { parseRawKey, promotionKeys, rawKeys, rawScoreKey, runKeys } from "../../functions/common/keys.ts";
 import { getBytes, listKeys, putBytes, putJson, s3Uri } from "../../functions/common/s3.ts";
 import { monitorMessage } from "../../functions/monitor/monitor.ts";
-import { preprocessObject } from "../../functions/preprocess/preprocess.ts";
+import { preprocessObject, preprocessUpload } from "../../functions/preprocess/preprocess.ts";
 import { localServiceSettings } from "../../local/services/env.ts";
 import { ensureTopics } from "../../local/services/provision.ts";
 import {
@@ -54,7 +54,7 @@ async function scoreUpload(file: string) {
   const raw = ctx.config.storage.buckets.raw;
   const key = rawScoreKey(id, file);
   await putBytes(ctx.s3, raw, key, scaledByThree(), "text/csv");
-  const result = await preprocessObject(
+  const result = await preprocessUpload(
     { bucket: raw, key, size: null, eTag: null, eventName: "ObjectCreated:Put" },
     ctx,
   );
@@ -70,8 +70,8 @@ beforeAll(async () => {
   const run = await placeFixtureRun(ctx, id, staged.config_hash, staged.claim, "GRU");
   const artifacts = ctx.config.storage.buckets.artifacts;
   champion = {
-    model_uri: s3Uri(artifacts, `${run.artifact_uri.replace(/^s3:\/\/[^/]+\//, "")}model.onnx`),
-    card_uri: s3Uri(artifacts, `${run.artifact_uri.replace(/^s3:\/\/[^/]+\//, "")}model.json`),
+    model_uri: s3Uri(artifacts, runKeys.onnx(run.run_id)),
+    card_uri: s3Uri(artifacts, runKeys.card(run.run_id)),
     run_id: run.run_id,
     model_type: "GRU",
     config_hash: staged.config_hash,

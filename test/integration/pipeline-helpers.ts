@@ -2,15 +2,16 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as delay } from "node:timers/promises";
 import type { Consumer, Kafka } from "kafkajs";
 import { loadCommonConfig } from "../../functions/common/config.ts";
 import { createStageContext, type StageContext } from "../../functions/common/context.ts";
 import { ModelCard, type ModelTrainingMessage } from "../../functions/common/contracts.ts";
 import { createKafka } from "../../functions/common/kafka.ts";
+import { rawKeys, runKeys } from "../../functions/common/keys.ts";
 import { putJson, putBytes as putObject } from "../../functions/common/s3.ts";
 import { newRunId } from "../../functions/train-dispatch/dispatch.ts";
 import { applyLocalServiceEnv } from "../../local/services/env.ts";
+import { pollUntil } from "../poll.ts";
 
 export const fixtureData = join(import.meta.dirname, "..", "fixtures", "data");
 export const sliceCsv = join(fixtureData, "PobleSecSlice.csv");
@@ -22,21 +23,6 @@ export const uniqueId = (prefix = "it"): string => `${prefix}-${randomUUID().sli
 export async function testContext(service: string, env: Record<string, string> = {}): Promise<StageContext> {
   applyLocalServiceEnv();
   return createStageContext(service, { ...process.env, ...env });
-}
-
-/** Polls `probe` until it returns a non-null value, or fails after `timeoutMs` naming `what`. */
-export async function waitUntil<T>(
-  what: string,
-  probe: () => Promise<T | null | undefined> | T | null | undefined,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== null && value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await delay(100); // polling interval of a bounded condition wait
-  }
 }
 
 /** Collects a topic's messages from "now" on (a fresh group positioned at the end before anything is sent). */
@@ -105,13 +91,13 @@ export class TopicCollector {
     count = 1,
     timeoutMs = 60_000,
   ): Promise<Record<string, unknown>[]> {
-    return waitUntil(
+    return pollUntil(
       what,
       () => {
         const found = this.matching(match);
-        return found.length >= count ? found : null;
+        return found.length >= count && found;
       },
-      timeoutMs,
+      { timeoutMs },
     );
   }
 
@@ -121,16 +107,14 @@ export class TopicCollector {
     await admin.connect();
     const offsets = await admin.fetchTopicOffsets(this.topic);
     await admin.disconnect();
-    await waitUntil(
+    await pollUntil(
       `${this.topic} to be consumed to its end`,
       () =>
         offsets.every(
           (o) =>
             BigInt(o.high) === BigInt(o.low) || (this.seen.get(o.partition) ?? -1n) >= BigInt(o.high) - 1n,
-        )
-          ? true
-          : null,
-      timeoutMs,
+        ),
+      { timeoutMs },
     );
   }
 
@@ -155,10 +139,16 @@ export async function stageAndPreprocess(ctx: StageContext, id: string) {
   } catch {
     await ctx.s3.send(new CreateBucketCommand({ Bucket: bucket }));
   }
-  await putBytes(ctx.s3, bucket, `${id}/PobleSecSlice_test.csv`, readFileSync(sliceTestCsv));
-  await putBytes(ctx.s3, bucket, `${id}/PobleSecSlice.csv`, readFileSync(sliceCsv));
+  await putBytes(ctx.s3, bucket, rawKeys.testCompanion(id, "PobleSecSlice.csv"), readFileSync(sliceTestCsv));
+  await putBytes(ctx.s3, bucket, rawKeys.series(id, "PobleSecSlice.csv"), readFileSync(sliceCsv));
   const result = await preprocessObject(
-    { bucket, key: `${id}/PobleSecSlice.csv`, size: null, eTag: null, eventName: "ObjectCreated:Put" },
+    {
+      bucket,
+      key: rawKeys.series(id, "PobleSecSlice.csv"),
+      size: null,
+      eTag: null,
+      eventName: "ObjectCreated:Put",
+    },
     ctx,
   );
   if (result.status === "ignored") throw new Error("staged slice was ignored");
@@ -184,9 +174,9 @@ export async function placeFixtureRun(
     training_data: claim,
     created_at: new Date().toISOString(),
   });
-  await putObject(c.s3, bucket, `runs/${runId}/model.onnx`, readFileSync(join(dir, "model.onnx")));
-  await putJson(c.s3, bucket, `runs/${runId}/model.json`, card);
-  await putJson(c.s3, bucket, `runs/${runId}/metrics.json`, {
+  await putObject(c.s3, bucket, runKeys.onnx(runId), readFileSync(join(dir, "model.onnx")));
+  await putJson(c.s3, bucket, runKeys.card(runId), card);
+  await putJson(c.s3, bucket, runKeys.metrics(runId), {
     test: card.metrics.test,
     persistence: card.metrics.persistence,
     n_test_windows: 1,
