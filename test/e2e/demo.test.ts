@@ -15,7 +15,8 @@ import { stateDir } from "../../local/paths.ts";
 import { inferencePid, stopInference } from "../../local/services/inference.ts";
 import { launchBrowser } from "../browser/chromium.ts";
 import { lastJsonLine, runCli } from "../cli-process.ts";
-import { sliceCsv, sliceTestCsv, testContext, uniqueId, waitUntil } from "../integration/pipeline-helpers.ts";
+import { sliceCsv, sliceTestCsv, testContext, uniqueId } from "../integration/pipeline-helpers.ts";
+import { pollUntil } from "../poll.ts";
 
 const identifier = uniqueId("demo");
 const artifacts = join(stateDir, "artifacts");
@@ -151,7 +152,7 @@ describe("npm run demo (end to end on the reference-data slice)", () => {
     await screenshotConsole(result.service_url, identifier, result.promoted?.run_id as string);
     expect(await stopInference()).toBe(true);
     const logBucket = ctx.config.storage.buckets.inferenceLogs;
-    const keys = await waitUntil("an inference-log object", async () => {
+    const keys = await pollUntil("an inference-log object", async () => {
       const found = await listKeys(ctx.s3, logBucket, `${identifier}/`);
       return found.length ? found : null;
     });

@@ -6,7 +6,6 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
-import { setTimeout as delay } from "node:timers/promises";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { loadCommonConfig } from "../../functions/common/config.ts";
 import { createKafka } from "../../functions/common/kafka.ts";
@@ -15,6 +14,7 @@ import { PipelineEvent } from "../../local/pipeline/events.ts";
 import type { PipelineSummary } from "../../local/runtime/summary.ts";
 import { up } from "../../local/services/index.ts";
 import { isAlive, runningPid } from "../../local/services/processes.ts";
+import { pollUntil } from "../poll.ts";
 
 const repo = join(import.meta.dirname, "..", "..");
 export const fixtureData = join(repo, "test", "fixtures", "data");
@@ -83,7 +83,7 @@ export async function killService(service: "kafka" | "minio"): Promise<void> {
   const pid = runningPid(service);
   if (pid === null) throw new Error(`${service} is not running`);
   process.kill(-pid, "SIGKILL");
-  while (isAlive(pid)) await delay(50);
+  await pollUntil(`${service} (pid ${pid}) to be gone`, () => !isAlive(pid));
 }
 
 /** Starts what is down again (idempotent). */

@@ -11,7 +11,7 @@ import { ModelSelectedMessage, TOPICS } from "../../functions/common/contracts.t
 import { publish } from "../../functions/common/kafka.ts";
 import { getBytes, listKeys } from "../../functions/common/s3.ts";
 import { publishFixture, unique, windowData } from "../integration/inference-harness.ts";
-import { waitUntil } from "../integration/pipeline-helpers.ts";
+import { pollUntil } from "../poll.ts";
 import { reportCase, suiteS3 } from "./harness.ts";
 
 const repo = join(import.meta.dirname, "..", "..");
@@ -45,7 +45,7 @@ async function startService(identifier: string, port: number): Promise<Service> 
     stdio: "ignore",
   });
   const url = `http://127.0.0.1:${port}`;
-  await waitUntil(
+  await pollUntil(
     "the service to be ready",
     async () => {
       if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode}`);
@@ -54,7 +54,7 @@ async function startService(identifier: string, port: number): Promise<Service> 
         () => null,
       );
     },
-    60_000,
+    { timeoutMs: 60_000 },
   );
   return { child, url };
 }
@@ -127,7 +127,7 @@ describe("fault suite: the inference service", () => {
     const second = await startService(identifier, port);
     const after = await load(second.url, identifier, 2000).result;
     await stop(second, "SIGTERM");
-    const logged = await waitUntil("the restarted service's log flush", async () => {
+    const logged = await pollUntil("the restarted service's log flush", async () => {
       const n = (await loggedLines(identifier)) - flushedByKilled;
       return n >= after["2xx"] ? n : null;
     });
@@ -162,7 +162,7 @@ describe("fault suite: the inference service", () => {
       scoreboard: [],
     });
     const result = await running.result;
-    const answer = await waitUntil("answers from the new run", async () => {
+    const answer = await pollUntil("answers from the new run", async () => {
       const response = await fetch(`${service.url}/predict`, {
         method: "POST",
         headers: { "content-type": "application/json" },

@@ -26,8 +26,9 @@ import type { InferenceService } from "../../functions/inference/service.ts";
 import { type Runtime, startRuntime } from "../../local/runtime/runtime.ts";
 import { localServiceSettings } from "../../local/services/env.ts";
 import { ensureTopics } from "../../local/services/provision.ts";
+import { pollUntil } from "../poll.ts";
 import { cardOf, post, publishFixture, serveFixture } from "./inference-harness.ts";
-import { sliceTestCsv, TopicCollector, testContext, uniqueId, waitUntil } from "./pipeline-helpers.ts";
+import { sliceTestCsv, TopicCollector, testContext, uniqueId } from "./pipeline-helpers.ts";
 
 const HASH = "a".repeat(64);
 const prefix = uniqueId("batch");
@@ -279,7 +280,7 @@ describe("batch-inference through the local runtime", () => {
     await publish(ctx.producer, "inference-data", InferenceDataMessage, claim, id);
     const [doc] = await evals.waitFor("the performance-eval message", (d) => d.identifier === id);
     const bucket = ctx.config.storage.buckets.promotion;
-    const keys = await waitUntil("the drift event", async () => {
+    const keys = await pollUntil("the drift event", async () => {
       const found = await listKeys(ctx.s3, bucket, `${id}/drift/`);
       return found.length > 0 ? found : null;
     });

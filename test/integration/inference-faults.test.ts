@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { getBytes, listKeys } from "../../functions/common/s3.ts";
 import type { ProblemBody } from "../../functions/inference/problem.ts";
 import type { InferenceService } from "../../functions/inference/service.ts";
+import { pollUntil } from "../poll.ts";
 import { type Case, malformedCorpus } from "./inference-corpus.ts";
-import { common, s3, serveFixture, unique, waitFor, windowData } from "./inference-harness.ts";
+import { common, s3, serveFixture, unique, windowData } from "./inference-harness.ts";
 import { openPartial, sendRaw } from "./inference-raw.ts";
 
 const BODY_LIMIT = 64 * 1024;
@@ -122,17 +123,15 @@ describe("bodies that do not arrive", () => {
       service.port,
       "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{",
     );
-    await waitFor("the request in flight", () => (service.inFlight() > 0 ? true : undefined));
+    await pollUntil("the request in flight", () => service.inFlight() > 0);
     socket.destroy();
-    const line = await waitFor("the client_aborted line", () =>
+    const line = await pollUntil("the client_aborted line", () =>
       infos.mock.calls.find((call) => call[0] === "client_aborted"),
     );
     expect(JSON.stringify(line)).not.toContain("stack");
-    await waitFor("the abort counted", async () => {
+    await pollUntil("the abort counted", async () => {
       const text = await (await fetch(`${service.url}/metrics`)).text();
-      return /http_requests_total\{route="\/predict",method="POST",status="499"\} 1/.test(text)
-        ? true
-        : undefined;
+      return /http_requests_total\{route="\/predict",method="POST",status="499"\} 1/.test(text);
     });
     expect(errors).not.toHaveBeenCalled();
     expect(warnings).not.toHaveBeenCalled();

@@ -11,6 +11,7 @@ import { readModelDir, uploadModel, writePointer } from "../../functions/inferen
 import { type InferenceService, startInferenceService } from "../../functions/inference/service.ts";
 import { repoRoot } from "../../local/paths.ts";
 import { applyLocalServiceEnv } from "../../local/services/env.ts";
+import { pollUntil } from "../poll.ts";
 
 applyLocalServiceEnv();
 
@@ -116,27 +117,10 @@ export async function serveFixture(
   return service;
 }
 
-/** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 export async function waitReady(service: InferenceService, timeoutMs = 30_000): Promise<void> {
-  await waitFor(
-    "/readyz 200",
-    async () => ((await fetch(`${service.url}/readyz`)).status === 200 ? true : undefined),
+  await pollUntil("/readyz 200", async () => (await fetch(`${service.url}/readyz`)).status === 200, {
     timeoutMs,
-  );
+  });
 }
 
 export function post(service: InferenceService, path: string, body: unknown): Promise<Response> {

@@ -8,7 +8,8 @@ import { getBytes, listKeys } from "../../functions/common/s3.ts";
 import { type ForecastRecord, InferenceLog } from "../../functions/inference/inference-log.ts";
 import type { BatchResponse, PredictResponse } from "../../functions/inference/predict.ts";
 import type { InferenceService } from "../../functions/inference/service.ts";
-import { common, post, s3, serveFixture, unique, waitFor, windowData } from "./inference-harness.ts";
+import { pollUntil } from "../poll.ts";
+import { common, post, s3, serveFixture, unique, windowData } from "./inference-harness.ts";
 
 interface LogLine {
   at: string;
@@ -62,7 +63,7 @@ describe("inference logs", () => {
       expect(res.status).toBe(200);
       answered.set(`req-${i}`, ((await res.json()) as PredictResponse).predictions[0]?.down as number);
     }
-    const { keys, lines } = await waitFor("two log objects", async () => {
+    const { keys, lines } = await pollUntil("two log objects", async () => {
       const found = await readLines(identifier);
       return found.lines.length === 10 ? found : undefined;
     });
@@ -111,9 +112,9 @@ describe("inference logs", () => {
     const pending = Array.from({ length: 4 }, (_, i) =>
       post(service, "/predict", { data: windowData("gru", i) }),
     );
-    await waitFor("4 queued requests", async () => {
+    await pollUntil("4 queued requests", async () => {
       const text = await (await fetch(`${service.url}/metrics`)).text();
-      return /^inference_queue_len 4$/m.test(text) ? true : undefined;
+      return /^inference_queue_len 4$/m.test(text);
     });
     await service.stop();
     const statuses = await Promise.all(pending.map(async (p) => (await p).status));

@@ -11,7 +11,8 @@ import { createInterface } from "node:readline";
 import { describe, expect, it } from "vitest";
 import { listKeys } from "../../functions/common/s3.ts";
 import { repoRoot } from "../../local/paths.ts";
-import { common, publishFixture, s3, unique, waitFor, windowData } from "./inference-harness.ts";
+import { pollUntil } from "../poll.ts";
+import { common, publishFixture, s3, unique, windowData } from "./inference-harness.ts";
 
 const entry = join(repoRoot, "functions", "inference", "main.ts");
 
@@ -96,12 +97,12 @@ describe("functions/inference/main.ts", () => {
     await publishFixture("gru", runId, identifier);
     const { child, lines } = launch(serving(identifier, 1));
     try {
-      const port = await waitFor("the listening log line", () => {
+      const port = await pollUntil("the listening log line", () => {
         const line = lines.find((l) => l.includes('"inference_listening"'));
         return line ? (JSON.parse(line) as { port: number }).port : undefined;
       });
       const url = `http://127.0.0.1:${port}`;
-      await waitFor("ready", async () => ((await fetch(`${url}/readyz`)).status === 200 ? true : undefined));
+      await pollUntil("ready", async () => (await fetch(`${url}/readyz`)).status === 200);
       for (let i = 0; i < 3; i++) {
         const res = await fetch(`${url}/predict`, {
           method: "POST",
@@ -129,15 +130,16 @@ describe("functions/inference/main.ts", () => {
     const listening = () => parsed(lines).filter((l) => l.message === "inference_listening");
     let first: LogLine[] = [];
     try {
-      first = await waitFor("two workers listening", () => {
+      first = await pollUntil("two workers listening", () => {
         const found = listening();
         return found.length >= 2 ? found : undefined;
       });
       expect(new Set(first.map((l) => l.pid)).size).toBe(2);
       expect(first[1]?.port).toBe(first[0]?.port);
       const url = `http://127.0.0.1:${first[0]?.port}`;
-      await waitFor("both models loaded", () =>
-        parsed(lines).filter((l) => l.message === "model_swapped").length >= 2 ? true : undefined,
+      await pollUntil(
+        "both models loaded",
+        () => parsed(lines).filter((l) => l.message === "model_swapped").length >= 2,
       );
 
       const statuses = await Promise.all(
@@ -153,13 +155,11 @@ describe("functions/inference/main.ts", () => {
 
       const victim = first[0]?.pid as number;
       process.kill(victim, "SIGKILL");
-      const replacement = await waitFor("a replacement worker", () =>
+      const replacement = await pollUntil("a replacement worker", () =>
         listening().find((l) => l.pid !== undefined && !first.some((f) => f.pid === l.pid)),
       );
-      await waitFor("the replacement's model", () =>
-        parsed(lines).some((l) => l.message === "model_swapped" && l.worker === replacement.worker)
-          ? true
-          : undefined,
+      await pollUntil("the replacement's model", () =>
+        parsed(lines).some((l) => l.message === "model_swapped" && l.worker === replacement.worker),
       );
       expect(parsed(lines).some((l) => l.message === "inference_worker_exited")).toBe(true);
       const after = await Promise.all(

@@ -11,7 +11,8 @@ import { createInterface } from "node:readline";
 import autocannon from "autocannon";
 import { describe, expect, it } from "vitest";
 import { repoRoot } from "../../local/paths.ts";
-import { publishFixture, unique, waitFor, windowData } from "./inference-harness.ts";
+import { pollUntil } from "../poll.ts";
+import { publishFixture, unique, windowData } from "./inference-harness.ts";
 
 const entry = join(repoRoot, "functions", "inference", "main.ts");
 const CONCURRENCY = 3000;
@@ -44,7 +45,7 @@ async function launch(identifier: string, env: Record<string, string> = {}) {
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream as NodeJS.ReadableStream }).on("line", (line) => lines.push(line));
   }
-  const listening = await waitFor("the listening log line", () => {
+  const listening = await pollUntil("the listening log line", () => {
     const line = lines.find((l) => l.includes('"inference_listening"'));
     return line ? (JSON.parse(line) as Listening) : undefined;
   });

@@ -12,13 +12,13 @@ import { createS3Client } from "../../functions/common/s3.ts";
 import type { PredictResponse } from "../../functions/inference/predict.ts";
 import { writePointer } from "../../functions/inference/seed-model.ts";
 import type { InferenceService } from "../../functions/inference/service.ts";
+import { pollUntil } from "../poll.ts";
 import {
   expectedOf,
   post,
   publishFixture,
   startService,
   unique,
-  waitFor,
   waitReady,
   windowData,
 } from "./inference-harness.ts";
@@ -123,15 +123,13 @@ describe("hot swap under load", () => {
 
     const load = loadLoop(service);
     try {
-      await waitFor("answers from the first model", () => (load.count(oldRun) >= 50 ? true : undefined));
+      await pollUntil("answers from the first model", () => load.count(oldRun) >= 50);
       const { storage } = loadCommonConfig();
       await writePointer(createS3Client(storage), storage.buckets.promotion, next);
       await publish(producer, TOPICS.modelSelected, ModelSelectedMessage, promotionMessage(next), identifier);
-      await waitFor(
-        "answers from the promoted model",
-        () => (load.count(newRun) >= 50 ? true : undefined),
-        60_000,
-      );
+      await pollUntil("answers from the promoted model", () => load.count(newRun) >= 50, {
+        timeoutMs: 60_000,
+      });
     } finally {
       await load.stop();
     }
@@ -173,9 +171,9 @@ describe("hot swap under load", () => {
 
     const load = loadLoop(service);
     try {
-      await waitFor("answers from the first model", () => (load.count(oldRun) >= 20 ? true : undefined));
+      await pollUntil("answers from the first model", () => load.count(oldRun) >= 20);
       await publishFixture("gru", newRun, identifier);
-      await waitFor("answers from the polled model", () => (load.count(newRun) >= 20 ? true : undefined));
+      await pollUntil("answers from the polled model", () => load.count(newRun) >= 20);
     } finally {
       await load.stop();
     }

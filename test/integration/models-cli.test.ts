@@ -106,7 +106,7 @@ describe("npm run models", () => {
     expect(promoted.code, promoted.stderr).toBe(0);
     const runOf = async () =>
       ((await (await fetch(`${served.url}/models/current`)).json()) as { run_id: string }).run_id;
-    await pollUntil("the service serves B", async () => ((await runOf()) === runB ? true : undefined));
+    await pollUntil("the service serves B", async () => (await runOf()) === runB);
 
     const statuses: number[] = [];
     const answered: string[] = [];
@@ -121,9 +121,9 @@ describe("npm run models", () => {
     const back = await models("rollback", "--identifier", identifier, "--json");
     const exited = Date.now();
     expect(back.code, back.stderr).toBe(0);
-    await pollUntil("the service serves A again", async () => ((await runOf()) === runA ? true : undefined));
+    await pollUntil("the service serves A again", async () => (await runOf()) === runA);
     const swapMs = Date.now() - exited;
-    await pollUntil("answers from A", () => (answered.at(-1) === runA ? true : undefined));
+    await pollUntil("answers from A", () => answered.at(-1) === runA);
     running = false;
     await Promise.all(loops);
     process.stderr.write(

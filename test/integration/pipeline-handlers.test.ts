@@ -210,7 +210,7 @@ describe("train-dispatch and train-complete (real Python trainer, PROPHET)", () 
         (await exists(ctx.s3, artifacts(), `runs/${runId}/_FAILED`))
           ? true
           : null,
-      180_000,
+      { timeoutMs: 180_000 },
     );
     await pool.idle();
     const message = await completeRun(

@@ -99,7 +99,7 @@ describe("local runtime (real Kafka, MinIO notifications, Python trainer)", () =
     expect(statuses).toEqual(["processed", "skipped_idempotent"]);
     const hash = (pre[0] as { result: { config_hash: string } }).result.config_hash;
 
-    await pollUntil("the promotion to be published", () => published(id, hash), 180_000);
+    await pollUntil("the promotion to be published", () => published(id, hash), { timeoutMs: 180_000 });
     const dispatches = of("train-dispatch", id).map((o) =>
       o.ok ? (o.result as { dispatched: unknown[]; skipped: unknown[] }) : null,
     );
@@ -187,7 +187,9 @@ describe("local runtime (real Kafka, MinIO notifications, Python trainer)", () =
     );
     expect(Math.max(...dispatchIndex(true))).toBeGreaterThan(Math.max(...dispatchIndex(false)));
     // ... and the pipeline runs on through training to a decision
-    await pollUntil("the decision after the poison", () => published(id, staged.config_hash), 180_000);
+    await pollUntil("the decision after the poison", () => published(id, staged.config_hash), {
+      timeoutMs: 180_000,
+    });
     expect(
       (await decisionOf(id, staged.config_hash))?.scoreboard.find((e) => e.kind === "candidate")?.status,
     ).toBe("SCORED");

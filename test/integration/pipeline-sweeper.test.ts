@@ -22,7 +22,8 @@ import { registerTrainerLauncher } from "../../functions/train-dispatch/backends
 import { dispatchTraining, newRunId } from "../../functions/train-dispatch/dispatch.ts";
 import { loadDispatchSettings } from "../../functions/train-dispatch/settings.ts";
 import { type Runtime, startRuntime } from "../../local/runtime/runtime.ts";
-import { placeFixtureRun, stageAndPreprocess, testContext, uniqueId, waitUntil } from "./pipeline-helpers.ts";
+import { pollUntil } from "../poll.ts";
+import { placeFixtureRun, stageAndPreprocess, testContext, uniqueId } from "./pipeline-helpers.ts";
 
 const filePrefix = uniqueId("sw");
 const env = {
@@ -86,7 +87,9 @@ describe("sweeper (local runtime timer standing in for EventBridge)", () => {
     );
     await putJson(ctx.s3, artifacts(), runKeys.heartbeat(runId), { run_id: runId, at: now, beat: 3 });
 
-    const error = await waitUntil("the sweeper to mark the silent run", () => failedError(runId), 30_000);
+    const error = await pollUntil("the sweeper to mark the silent run", () => failedError(runId), {
+      timeoutMs: 30_000,
+    });
     expect(error).toMatch(/^lease expired: no heartbeat for \d+ s \(RUN_LEASE_SECONDS=2\)$/);
     expect(await exists(ctx.s3, artifacts(), runKeys.success(runId))).toBe(false);
   }, 60_000);
@@ -103,15 +106,15 @@ describe("sweeper (local runtime timer standing in for EventBridge)", () => {
     await recordStatus(ctx.s3, artifacts(), prophet);
 
     // Nothing more is published by the test: the sweeper must bring the decision.
-    const decision = await waitUntil(
+    const decision = await pollUntil(
       "a decision after the deadline",
       () => getJsonIfExists(ctx.s3, artifacts(), evaluationKeys.decision(id, hash), EvaluationDecision),
-      60_000,
+      { timeoutMs: 60_000 },
     );
     expect(decision.deadline_passed).toBe(true);
     expect(decision.scoreboard.find((e) => e.model_type === "GRU")).toMatchObject({ status: "MISSING" });
     expect(decision.winner?.run_id).toBe(prophet.run_id);
-    await waitUntil("the published marker", () =>
+    await pollUntil("the published marker", () =>
       exists(ctx.s3, artifacts(), evaluationKeys.published(id, hash)).then((x) => x || null),
     );
     const nudges = (await listKeys(ctx.s3, artifacts(), evaluationKeys.prefix(id, hash))).filter(

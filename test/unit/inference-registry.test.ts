@@ -23,6 +23,7 @@ import type {
 import { Problem } from "../../functions/inference/problem.ts";
 import { ModelRegistry, type RegistrySettings } from "../../functions/inference/registry.ts";
 import { repoRoot } from "../../local/paths.ts";
+import { pollUntil } from "../poll.ts";
 
 type Fixture = "gru" | "lstm" | "prophet";
 const HASH = "a".repeat(64);
@@ -103,14 +104,6 @@ function registry(store: MemoryStore, settings: Partial<RegistrySettings> = {}) 
   return { r, metrics };
 }
 
-async function until(what: string, probe: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 async function problemOf(promise: Promise<unknown>): Promise<Problem> {
   const error = await promise.then(
     () => null,
@@ -127,7 +120,7 @@ describe("ModelRegistry", () => {
     expect((await problemOf(r.lookup(undefined))).status).toBe(503);
     r.start();
     store.publish("home", "gru", "run-home");
-    await until("ready", () => r.ready);
+    await pollUntil("ready", () => r.ready);
     expect((await r.lookup(undefined)).model.identity).toMatchObject({ scope: "home", run_id: "run-home" });
   });
 
@@ -137,14 +130,14 @@ describe("ModelRegistry", () => {
     store.publish("global", "prophet", "run-global");
     const { r } = registry(store);
     r.start();
-    await until("ready", () => r.ready);
+    await pollUntil("ready", () => r.ready);
     const other = await r.lookup("elsewhere");
     expect(other.model.identity).toMatchObject({ scope: "global", run_id: "run-global" });
     expect(await r.lookup("another")).toBe(other);
 
     const strict = registry(store, { globalFallback: false }).r;
     strict.start();
-    await until("ready", () => strict.ready);
+    await pollUntil("ready", () => strict.ready);
     const problem = await problemOf(strict.lookup("elsewhere"));
     expect(problem).toMatchObject({ status: 400, field: "identifier" });
   });
@@ -167,7 +160,7 @@ describe("ModelRegistry", () => {
     store.publish("global", "prophet", "run-global");
     const { r, metrics } = registry(store);
     r.start();
-    await until("ready", () => r.ready);
+    await pollUntil("ready", () => r.ready);
     const before = await r.lookup(undefined);
     expect(before.model.identity.scope).toBe("global");
 
@@ -185,7 +178,7 @@ describe("ModelRegistry", () => {
     store.publish("home", "gru", "run-1");
     const { r, metrics } = registry(store);
     r.start();
-    await until("ready", () => r.ready);
+    await pollUntil("ready", () => r.ready);
     const next = store.publish("home", "lstm", "run-2", false);
     const message: ModelSelectedMessage = {
       model_uri: next.model_uri,
@@ -214,7 +207,7 @@ describe("ModelRegistry", () => {
     store.publish("b", "prophet", "run-b");
     const { r } = registry(store, { maxSessions: 1 });
     r.start();
-    await until("ready", () => r.ready);
+    await pollUntil("ready", () => r.ready);
     const a = await r.lookup("a");
     const b = await r.lookup("b");
     expect(b.model.identity.run_id).toBe("run-b");
