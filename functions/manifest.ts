@@ -195,7 +195,12 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     memoryMb: 1024,
     timeoutSeconds: 120,
     layers: ["duckdb"],
-    buckets: [read("artifacts", EVALUATIONS_PREFIX), readwrite("promotion"), read("processed"), readwrite("raw")],
+    buckets: [
+      read("artifacts", EVALUATIONS_PREFIX),
+      readwrite("promotion"),
+      read("processed"),
+      readwrite("raw"),
+    ],
     produces: [],
     settings: MONITOR_SETTINGS,
   },
