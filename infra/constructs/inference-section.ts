@@ -33,7 +33,7 @@ export class InferenceSection extends Construct {
     const sloSeconds = p95SloMs / 1000;
     const max5xx = props.max5xxPercent ?? 1;
     const tg = service.targetGroup.metrics;
-    const lb = service.loadBalancer.metrics;
+    const lb = service.alb.loadBalancer.metrics;
     const apiMetric = (metricName: string, statistic = "Sum", period = ONE_MIN) =>
       new cloudwatch.Metric({
         namespace: "AWS/ApiGateway",

@@ -12,12 +12,12 @@ import * as ecrAssets from "aws-cdk-lib/aws-ecr-assets";
 import * as ecs from "aws-cdk-lib/aws-ecs";
 import * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
 import * as logs from "aws-cdk-lib/aws-logs";
-import * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
 import type { BucketGrant } from "../../functions/manifest.ts";
 import { INFERENCE_METRICS, INFERENCE_NAMESPACE, INFERENCE_SERVICE } from "../metrics.ts";
 import { acknowledge } from "../nag.ts";
 import { type BucketMap, bucketEnvironment, grantBuckets } from "./bucket-access.ts";
+import { InternalAlb } from "./internal-alb.ts";
 import { grantKafka, type KafkaClusterRef } from "./kafka-access.ts";
 import { repoRoot } from "./nodejs-defaults.ts";
 
@@ -91,19 +91,16 @@ export interface InferenceServiceProps {
 export class InferenceService extends Construct {
   readonly task: ecs.FargateTaskDefinition;
   readonly service: ecs.FargateService;
-  readonly loadBalancer: elbv2.ApplicationLoadBalancer;
-  readonly listener: elbv2.ApplicationListener;
+  readonly alb: InternalAlb;
   readonly targetGroup: elbv2.ApplicationTargetGroup;
   readonly logGroup: logs.LogGroup;
   readonly scaling: ecs.ScalableTaskCount;
-  private readonly albSg: ec2.SecurityGroup;
 
   constructor(scope: Construct, id: string, props: InferenceServiceProps) {
     super(scope, id);
     const { kafka, prefix } = props;
     const cpu = props.cpu ?? 1024;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
-    const privateSubnets = { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
 
     this.task = new ecs.FargateTaskDefinition(this, "Task", {
       family: `${prefix}-inference`,
@@ -174,19 +171,17 @@ export class InferenceService extends Construct {
     ]);
 
     // Network path: internal ALB (80) → tasks (8080); the HTTP API's VPC link reaches the ALB.
-    const albSg = new ec2.SecurityGroup(this, "AlbSg", {
+    this.alb = new InternalAlb(this, "Alb", {
       vpc: kafka.vpc,
-      description: "FLTS internal ALB",
-      allowAllOutbound: false,
+      removalPolicy,
+      ...(props.accessLogDays !== undefined ? { accessLogDays: props.accessLogDays } : {}),
     });
     const serviceSg = new ec2.SecurityGroup(this, "ServiceSg", {
       vpc: kafka.vpc,
       description: "FLTS inference tasks",
       allowAllOutbound: true,
     });
-    this.albSg = albSg;
-    albSg.addEgressRule(serviceSg, ec2.Port.tcp(INFERENCE_PORT), "to the inference tasks");
-    serviceSg.addIngressRule(albSg, ec2.Port.tcp(INFERENCE_PORT), "from the internal ALB");
+    this.alb.reach(serviceSg, INFERENCE_PORT, "inference tasks");
     // Kafka (model-selected) from the tasks: the rule lives here so the network stack never
     // references serving resources.
     new ec2.CfnSecurityGroupIngress(this, "KafkaFromService", {
@@ -196,35 +191,6 @@ export class InferenceService extends Construct {
       fromPort: 9098,
       toPort: 9098,
       description: "MSK IAM listener from the inference tasks",
-    });
-
-    const albLogs = new s3.Bucket(this, "AlbLogs", {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      lifecycleRules: [{ expiration: Duration.days(props.accessLogDays ?? 90) }],
-      removalPolicy,
-    });
-    acknowledge(albLogs, [
-      {
-        id: "AwsSolutions-S1",
-        reason: "Load balancer access-log bucket: logging its own access would only log the log delivery.",
-      },
-    ]);
-    this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, "Alb", {
-      vpc: kafka.vpc,
-      vpcSubnets: privateSubnets,
-      internetFacing: false,
-      securityGroup: albSg,
-      dropInvalidHeaderFields: true,
-      idleTimeout: Duration.seconds(30),
-    });
-    this.loadBalancer.logAccessLogs(albLogs, "alb");
-    this.listener = this.loadBalancer.addListener("Http", {
-      port: 80,
-      protocol: elbv2.ApplicationProtocol.HTTP,
-      open: false,
     });
 
     const minTasks = props.minTasks ?? 1;
@@ -239,12 +205,12 @@ export class InferenceService extends Construct {
       desiredCount: minTasks,
       minHealthyPercent: 100,
       maxHealthyPercent: 200,
-      vpcSubnets: privateSubnets,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroups: [serviceSg],
       circuitBreaker: { enable: true, rollback: true },
       healthCheckGracePeriod: Duration.seconds(60),
     });
-    this.targetGroup = this.listener.addTargets("Inference", {
+    this.targetGroup = this.alb.listener.addTargets("Inference", {
       port: INFERENCE_PORT,
       protocol: elbv2.ApplicationProtocol.HTTP,
       targets: [
@@ -262,12 +228,6 @@ export class InferenceService extends Construct {
       maxCapacity: props.maxTasks ?? 4,
     });
     this.addScaling(props);
-  }
-
-  /** Lets `peer` (the HTTP API's VPC link) reach the ALB listener. */
-  allowFrom(peer: ec2.SecurityGroup, description: string): void {
-    this.albSg.addIngressRule(peer, ec2.Port.tcp(80), description);
-    peer.addEgressRule(this.albSg, ec2.Port.tcp(80), "to the internal ALB");
   }
 
   private addScaling(props: InferenceServiceProps): void {

@@ -74,13 +74,13 @@ export class ServingStack extends Stack {
       name: `${config.prefix}-inference`,
       description: "FLTS forecasts (SigV4-signed requests; execute-api:Invoke on the route)",
       vpc: cluster.vpc,
-      listener: this.inference.listener,
+      listener: this.inference.alb.listener,
       routes: PUBLIC_ROUTES,
       throttleRatePerSecond: s.throttleRatePerSecond,
       throttleBurst: s.throttleBurst,
       ...logging,
     });
-    this.inference.allowFrom(this.http.vpcLinkSecurityGroup, "API Gateway VPC link");
+    this.inference.alb.allowFrom(this.http.vpcLinkSecurityGroup, "API Gateway VPC link");
 
     new CfnOutput(this, "ApiUrl", {
       value: this.http.api.apiEndpoint,
