@@ -59,6 +59,8 @@ export interface InferenceServiceProps {
   readonly kafka: KafkaClusterRef;
   /** The topic of promotions (the service's MODEL_SELECTED_TOPIC). */
   readonly promotionTopic: string;
+  /** Topics the task role may read, each with per-task groups `flts-inference-*` (the manifest's service entry). */
+  readonly consumes: readonly string[];
   readonly buckets: BucketMap;
   /** What the task role may read and write (the manifest's service entry). */
   readonly bucketGrants: readonly BucketGrant[];
@@ -155,7 +157,7 @@ export class InferenceService extends Construct {
     });
     grantBuckets(this.task.taskRole, props.buckets, props.bucketGrants);
     grantKafka(this.task.taskRole, kafka.clusterArn, {
-      consumeGroupPrefixes: [{ topic: props.promotionTopic, groupPrefix: INFERENCE_GROUP_PREFIX }],
+      consumeGroupPrefixes: props.consumes.map((topic) => ({ topic, groupPrefix: INFERENCE_GROUP_PREFIX })),
     });
     acknowledge(this.task, [
       {

@@ -6,9 +6,8 @@ import { CfnOutput, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import { TOPICS } from "../../functions/common/contracts.ts";
-import { RUNS_PREFIX } from "../../functions/common/keys.ts";
 import { PUBLIC_ROUTES } from "../../functions/inference/routes.ts";
-import type { BucketGrant } from "../../functions/manifest.ts";
+import { SERVICE } from "../../functions/manifest.ts";
 import type { FltsConfig } from "../config.ts";
 import type { BucketMap } from "../constructs/bucket-access.ts";
 import { HttpApi } from "../constructs/http-api.ts";
@@ -23,12 +22,6 @@ export interface ServingStackProps extends StackProps {
   /** Docker build context (repo-relative) and Dockerfile of the service. */
   image?: { directory: string; file: string };
 }
-
-export const INFERENCE_BUCKET_GRANTS: readonly BucketGrant[] = [
-  { bucket: "promotion", prefix: "", access: "read" },
-  { bucket: "artifacts", prefix: RUNS_PREFIX, access: "read" },
-  { bucket: "inferenceLogs", prefix: "", access: "write" },
-];
 
 export class ServingStack extends Stack {
   readonly inference: InferenceService;
@@ -47,8 +40,9 @@ export class ServingStack extends Stack {
       prefix: config.prefix,
       kafka: cluster,
       promotionTopic: TOPICS.modelSelected,
+      consumes: SERVICE.consumes,
       buckets,
-      bucketGrants: INFERENCE_BUCKET_GRANTS,
+      bucketGrants: SERVICE.buckets,
       environment: { FLTS_ENV: config.envName, CONSOLE_ENABLED: s.console ? "1" : "0" },
       cpu: s.cpu,
       memoryMiB: s.memoryMb,
