@@ -71,6 +71,31 @@ async function loadModel(
   };
 }
 
+/** Loads a stored model and scores it; one that cannot be loaded gets a FAILED row saying so. */
+async function scoreStored(
+  ctx: StageContext,
+  base: EntryBase & { kind: "candidate" | "champion" },
+  uris: { model_uri: string; card_uri: string },
+  test: TestSet,
+  settings: EvaluateSettings,
+  predictions: CandidatePredictions[],
+): Promise<{ entry: ScoreboardEntry; card: ModelCard | null }> {
+  const { run_id, model_type, kind } = base;
+  try {
+    const { card, bytes } = await loadModel(ctx, uris);
+    const entry = await scoreModel(base, card, bytes, test, settings.weights, (pred) =>
+      predictions.push({ run_id, model_type, pred, kind }),
+    );
+    return { entry, card };
+  } catch (error) {
+    const what = kind === "champion" ? "the champion" : "the model";
+    return {
+      entry: failedEntry(base, "FAILED", `cannot load ${what}: ${(error as Error).message}`),
+      card: null,
+    };
+  }
+}
+
 async function scoreCandidate(
   ctx: StageContext,
   run: RunState,
@@ -78,39 +103,10 @@ async function scoreCandidate(
   settings: EvaluateSettings,
   predictions: CandidatePredictions[],
 ): Promise<ScoredRun> {
-  const base: EntryBase = { run_id: run.run_id, model_type: run.model_type, kind: "candidate" };
-  try {
-    const { card, bytes } = await loadModel(ctx, modelUris(ctx.config.storage.buckets.artifacts, run.run_id));
-    return {
-      entry: await scoreModel(base, card, bytes, test, settings.weights, (pred) =>
-        predictions.push({ run_id: run.run_id, model_type: run.model_type, pred }),
-      ),
-      created_at: card.created_at,
-    };
-  } catch (error) {
-    return {
-      entry: failedEntry(base, "FAILED", `cannot load the model: ${(error as Error).message}`),
-      created_at: run.first_seen,
-    };
-  }
-}
-
-async function scoreChampion(
-  ctx: StageContext,
-  pointer: PromotionPointer,
-  test: TestSet,
-  settings: EvaluateSettings,
-  predictions: CandidatePredictions[],
-): Promise<ScoreboardEntry> {
-  const base: EntryBase = { run_id: pointer.run_id, model_type: pointer.model_type, kind: "champion" };
-  try {
-    const { card, bytes } = await loadModel(ctx, pointer);
-    return await scoreModel(base, card, bytes, test, settings.weights, (pred) =>
-      predictions.push({ run_id: pointer.run_id, model_type: pointer.model_type, pred, kind: "champion" }),
-    );
-  } catch (error) {
-    return failedEntry(base, "FAILED", `cannot load the champion: ${(error as Error).message}`);
-  }
+  const base = { run_id: run.run_id, model_type: run.model_type, kind: "candidate" as const };
+  const uris = modelUris(ctx.config.storage.buckets.artifacts, run.run_id);
+  const { entry, card } = await scoreStored(ctx, base, uris, test, settings, predictions);
+  return { entry, created_at: card?.created_at ?? run.first_seen };
 }
 
 export async function gatherEvidence(
@@ -142,9 +138,10 @@ export async function gatherEvidence(
     PromotionPointer,
   );
   // The current champion of this scope, scored on the same windows (unless it is one of the candidates).
-  const champion =
-    previous && !runs.some((r) => r.run_id === previous.run_id)
-      ? await scoreChampion(ctx, previous, test, settings, predictions)
-      : null;
+  let champion: ScoreboardEntry | null = null;
+  if (previous && !runs.some((r) => r.run_id === previous.run_id)) {
+    const base = { run_id: previous.run_id, model_type: previous.model_type, kind: "champion" as const };
+    champion = (await scoreStored(ctx, base, previous, test, settings, predictions)).entry;
+  }
   return { test, baseline, scored, previous, champion, predictions };
 }
