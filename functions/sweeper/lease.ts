@@ -6,24 +6,9 @@
  * The sweeper and train-dispatch both ask `inspectRun`; an expired run gets `_FAILED` with the reason.
  */
 import type { S3Client } from "@aws-sdk/client-s3";
-import { z } from "zod";
-import { type ModelType, RunIdField, RunRecord } from "../common/contracts.ts";
+import { Heartbeat, type ModelType, RunRecord } from "../common/contracts.ts";
+import { runKeys } from "../common/keys.ts";
 import { exists, getJsonIfExists, putIfAbsent } from "../common/s3.ts";
-
-/** `runs/<run_id>/heartbeat.json`, rewritten by the trainer while it runs. */
-export const Heartbeat = z.looseObject({
-  run_id: RunIdField,
-  at: z.string().refine((s) => Number.isFinite(Date.parse(s)), "must be an ISO-8601 time"),
-  beat: z.number().int().nonnegative(),
-});
-export type Heartbeat = z.infer<typeof Heartbeat>;
-
-export const runKeys = {
-  heartbeat: (runId: string) => `runs/${runId}/heartbeat.json`,
-  record: (runId: string) => `runs/${runId}/run.json`,
-  success: (runId: string) => `runs/${runId}/_SUCCESS`,
-  failed: (runId: string) => `runs/${runId}/_FAILED`,
-};
 
 /** Loaded by loadLeaseSettings (functions/sweeper/settings.ts). */
 export interface LeaseSettings {
