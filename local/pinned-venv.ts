@@ -45,16 +45,6 @@ export function venvPythonOf(venv: string): string {
   return join(venv, "bin", "python");
 }
 
-/** The venv's python when it is complete, else null (nothing is built). */
-export function installedPython(spec: PinnedVenvSpec): string | null {
-  try {
-    const venv = pinnedVenvDir(spec);
-    return existsSync(join(venv, ".complete")) ? venvPythonOf(venv) : null;
-  } catch {
-    return null;
-  }
-}
-
 function run(command: string, args: string[], log: string): void {
   const out = openSync(log, "a");
   try {

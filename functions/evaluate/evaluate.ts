@@ -9,7 +9,7 @@
 import type { StageContext } from "../common/context.ts";
 import { EvaluationDecision, type ModelTrainingMessage } from "../common/contracts.ts";
 import { evaluationKeys } from "../common/keys.ts";
-import { exists, getBytesIfExists, getJson, getJsonIfExists, putIfAbsent } from "../common/s3.ts";
+import { exists, getJson, getJsonIfExists, putIfAbsent } from "../common/s3.ts";
 import { gatherEvidence } from "./gather.ts";
 import { applyPolicy } from "./policy.ts";
 import { finalizeDecision } from "./promote.ts";
@@ -146,18 +146,4 @@ export async function evaluateMessage(
   // Optional MLflow sink (MLFLOW_TRACKING_URI), once per carried-out decision; never fails the stage.
   if (await finalizeDecision(ctx, decision)) await trackDecision(ctx, decision);
   return { status: "decided", identifier, config_hash, decision };
-}
-
-/** The decision for (identifier, config_hash), if one was made. */
-export async function readDecision(
-  ctx: Pick<StageContext, "s3" | "config">,
-  identifier: string,
-  configHash: string,
-): Promise<EvaluationDecision | null> {
-  const bytes = await getBytesIfExists(
-    ctx.s3,
-    ctx.config.storage.buckets.artifacts,
-    evaluationKeys.decision(identifier, configHash),
-  );
-  return bytes ? EvaluationDecision.parse(JSON.parse(Buffer.from(bytes).toString("utf8"))) : null;
 }

@@ -11,7 +11,7 @@
  */
 import type { S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
-import { getBytesIfExists, putBytes } from "../common/s3.ts";
+import { putBytes } from "../common/s3.ts";
 import type { TestSet } from "./score-run.ts";
 import { persistencePredictions } from "./scoring.ts";
 
@@ -126,12 +126,4 @@ export async function writeSeries(
   series: ForecastSeries,
 ): Promise<void> {
   await putBytes(s3, bucket, key, encodeSeries(series));
-}
-
-export async function readSeriesObject(
-  s3: S3Client,
-  bucket: string,
-  key: string,
-): Promise<Uint8Array | null> {
-  return getBytesIfExists(s3, bucket, key);
 }

@@ -48,10 +48,6 @@ export interface PredictDeps {
 export class Predictor {
   constructor(private readonly deps: PredictDeps) {}
 
-  async predict(body: unknown, requestId: string): Promise<PredictResponse> {
-    return JSON.parse(await this.predictJson(body, requestId, performance.now())) as PredictResponse;
-  }
-
   /**
    * The hot path of `POST /predict`: the answer as JSON text, built directly (the same text as
    * `JSON.stringify` of a PredictResponse). The default identifier's model is leased without a

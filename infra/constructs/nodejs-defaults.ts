@@ -39,8 +39,6 @@ export function functionLogGroup(scope: Construct, id: string, retentionDays: nu
   return new logs.LogGroup(scope, id, { retention: retentionDays as logs.RetentionDays });
 }
 
-export const DEFAULT_TIMEOUT = Duration.seconds(60);
-
 /**
  * Applies the manifest's async-invoke policy to `fn`: `maxAttempts` tries within `maxEventAgeHours`,
  * then the event lands in a new SQS queue `queueName` (returned).

@@ -5,14 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "../paths.ts";
-import {
-  ensurePinnedVenv,
-  installedPython,
-  installLogOf,
-  type PinnedVenvSpec,
-  pinnedVenvDir,
-  venvPythonOf,
-} from "../pinned-venv.ts";
+import { ensurePinnedVenv, type PinnedVenvSpec } from "../pinned-venv.ts";
 import { localstackInterpreter } from "./python.ts";
 
 const pinsDir = join(repoRoot, "local", "localstack");
@@ -33,19 +26,6 @@ const LOCALSTACK_VENV: PinnedVenvSpec = {
   constraints: constraintsFile,
   interpreter: localstackInterpreter,
 };
-export const installLog = installLogOf(LOCALSTACK_VENV);
-
-export function localstackVenvDir(python = localstackInterpreter()): string {
-  return pinnedVenvDir(LOCALSTACK_VENV, python);
-}
-
-export const localstackPython = venvPythonOf;
-
-/** The venv's python when it is complete, else null (nothing is built). */
-export function installedLocalstackPython(): string | null {
-  return installedPython(LOCALSTACK_VENV);
-}
-
 /** Returns the venv's python, building the venv first when it is missing (about 90 s cold, 40 s warm). */
 export function ensureLocalstackVenv(log: (line: string) => void): Promise<string> {
   return ensurePinnedVenv(LOCALSTACK_VENV, log);

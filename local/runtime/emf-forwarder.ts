@@ -100,9 +100,3 @@ export async function forwardEmfRecord(
   }
   return sent;
 }
-
-/** Closes the shared CloudWatch client (the next record opens a new one). */
-export function closeEmfForwarder(): void {
-  client?.destroy();
-  client = null;
-}

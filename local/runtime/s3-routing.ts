@@ -1,7 +1,7 @@
 /** Which S3-triggered functions an object belongs to: the manifest's bucket role, prefix and suffixes. */
 import type { StorageConfig } from "../../functions/common/config.ts";
 import type { ObjectRef } from "../../functions/common/s3-event.ts";
-import type { FunctionSpec, S3Trigger } from "../../functions/manifest.ts";
+import type { S3Trigger } from "../../functions/manifest.ts";
 
 export function matchesS3Trigger(
   trigger: S3Trigger,
@@ -11,14 +11,6 @@ export function matchesS3Trigger(
   if (storage.buckets[trigger.bucket] !== ref.bucket) return false;
   if (trigger.prefix && !ref.key.startsWith(trigger.prefix)) return false;
   return trigger.suffixes.some((s) => ref.key.endsWith(s));
-}
-
-export function s3FunctionsFor(
-  functions: readonly FunctionSpec[],
-  ref: Pick<ObjectRef, "bucket" | "key">,
-  storage: StorageConfig,
-): FunctionSpec[] {
-  return functions.filter((f) => f.trigger.kind === "s3" && matchesS3Trigger(f.trigger, ref, storage));
 }
 
 /**

@@ -1,7 +1,7 @@
 /** Apache Kafka, single node in KRaft mode, from its Maven Central jars on the machine's Java. */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { cacheDir, repoRoot, stateDir } from "../paths.ts";
@@ -168,9 +168,4 @@ export async function startKafka(settings: LocalServiceSettings, log: (line: str
     ` (see ${serviceLog("kafka")})`,
   );
   log("[kafka] healthy");
-}
-
-export function kafkaJarsPresent(): boolean {
-  const libs = libsDir();
-  return existsSync(libs) && readdirSync(libs).some((f) => f.startsWith("kafka_2.13-"));
 }

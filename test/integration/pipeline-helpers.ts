@@ -123,8 +123,6 @@ export class TopicCollector {
   }
 }
 
-export const readFixture = (path: string): Buffer => readFileSync(path);
-
 /**
  * Puts the slice (and companion) in a staging bucket no trigger watches, and preprocesses it by calling
  * the handler: for tests that need a processed data set without the runtime reacting to the upload.
