@@ -44,18 +44,16 @@ export function buildFlts(app: App, options: BuildOptions = {}): FltsStacks {
     vpc: network.vpc,
     kafkaSecurityGroup: network.kafkaSecurityGroup,
   });
+  // What the workload stacks (pipeline, serving) run against.
+  const workload = { ...common, buckets: data.buckets, cluster: messaging.cluster };
   const pipeline = new PipelineStack(app, name("Pipeline"), {
-    ...common,
+    ...workload,
     description: "FLTS event functions and trainers",
-    buckets: data.buckets,
-    cluster: messaging.cluster,
     ...(options.functions ? { functions: options.functions } : {}),
   });
   const serving = new ServingStack(app, name("Serving"), {
-    ...common,
+    ...workload,
     description: "FLTS inference service and HTTPS API",
-    buckets: data.buckets,
-    cluster: messaging.cluster,
   });
   const observability = new ObservabilityStack(app, name("Observability"), {
     ...common,

@@ -53,16 +53,17 @@ export const INFERENCE_SERVICE = "flts-inference";
 
 /**
  * Published by the CloudWatch agent sidecar from the service's Prometheus `/metrics`
- * (functions/inference/metrics.ts), so the names are the Prometheus names. Latency percentiles and
+ * (functions/inference/metrics.ts), so the names are the Prometheus names; each keeps only the
+ * dimensions listed (the agent drops the other labels). Latency percentiles and
  * 4xx/5xx come from the load balancer (AWS/ApplicationELB) and API Gateway (AWS/ApiGateway).
  */
 export const INFERENCE_METRICS = {
-  /** Counter by `status` (dimensions service, status): requests, 429s. */
-  requests: "http_requests_total",
-  /** Gauge: windows queued or running (dimension service). */
-  queueDepth: "inference_queue_len",
-  /** Gauge 1 per served model (dimensions service, model_type, run_id): the current model. */
-  modelInfo: "model_info",
-  /** Counter of model swaps (dimension service). */
-  modelSwaps: "model_swaps_total",
-} as const;
+  /** Counter by `status`: requests, 429s. */
+  requests: { name: "http_requests_total", dimensions: ["service", "status"] },
+  /** Gauge: windows queued or running. */
+  queueDepth: { name: "inference_queue_len", dimensions: ["service"] },
+  /** Gauge 1 per served model: the current model. */
+  modelInfo: { name: "model_info", dimensions: ["service", "model_type", "run_id"] },
+  /** Counter of model swaps. */
+  modelSwaps: { name: "model_swaps_total", dimensions: ["service"] },
+} as const satisfies Record<string, { name: string; dimensions: readonly string[] }>;

@@ -7,6 +7,9 @@ import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
 import { Construct } from "constructs";
 import { INFERENCE_METRICS, INFERENCE_NAMESPACE, INFERENCE_SERVICE } from "../metrics.ts";
+
+type PublishedMetric = (typeof INFERENCE_METRICS)[keyof typeof INFERENCE_METRICS];
+
 import type { AlarmChannel } from "./alarm-channel.ts";
 import { FIVE_MIN, ONE_MIN } from "./dashboard-metrics.ts";
 import type { InferenceService } from "./inference-service.ts";
@@ -42,9 +45,10 @@ export class InferenceSection extends Construct {
         statistic,
         period,
       });
-    const search = (query: string, stat: string, label: string) =>
+    /** Every series of `metric` (one per value of its dimensions), narrowed by `filter`. */
+    const search = (metric: PublishedMetric, filter: string, stat: string, label: string) =>
       new cloudwatch.MathExpression({
-        expression: `SEARCH('{${INFERENCE_NAMESPACE},${query}', '${stat}', 60)`,
+        expression: `SEARCH('{${INFERENCE_NAMESPACE},${metric.dimensions.join(",")}} MetricName="${metric.name}"${filter}', '${stat}', 60)`,
         label,
         period: ONE_MIN,
       });
@@ -74,11 +78,7 @@ export class InferenceSection extends Construct {
             period: ONE_MIN,
             label: "ALB 5xx (no healthy task)",
           }),
-          search(
-            `service,status} MetricName="${INFERENCE_METRICS.requests}" status="429"`,
-            "Sum",
-            "429 (queue full)",
-          ),
+          search(INFERENCE_METRICS.requests, ' status="429"', "Sum", "429 (queue full)"),
         ],
         width: 6,
       }),
@@ -87,7 +87,7 @@ export class InferenceSection extends Construct {
         left: [
           new cloudwatch.Metric({
             namespace: INFERENCE_NAMESPACE,
-            metricName: INFERENCE_METRICS.queueDepth,
+            metricName: INFERENCE_METRICS.queueDepth.name,
             dimensionsMap: { service: INFERENCE_SERVICE },
             statistic: "Maximum",
             period: ONE_MIN,
@@ -100,9 +100,7 @@ export class InferenceSection extends Construct {
     props.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: "Current model (model_info by run_id)",
-        left: [
-          search(`service,model_type,run_id} MetricName="${INFERENCE_METRICS.modelInfo}"`, "Maximum", ""),
-        ],
+        left: [search(INFERENCE_METRICS.modelInfo, "", "Maximum", "")],
         width: 8,
       }),
       new cloudwatch.GraphWidget({

@@ -241,7 +241,7 @@ export class InferenceService extends Construct {
     this.scaling.scaleToTrackCustomMetric("QueueDepth", {
       metric: new cloudwatch.Metric({
         namespace: INFERENCE_NAMESPACE,
-        metricName: INFERENCE_METRICS.queueDepth,
+        metricName: INFERENCE_METRICS.queueDepth.name,
         dimensionsMap: { service: INFERENCE_SERVICE },
         statistic: "Average",
         period: Duration.minutes(1),

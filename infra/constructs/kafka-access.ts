@@ -84,6 +84,12 @@ export interface KafkaGrant {
 /** Adds the statements for `grant` to `principal`'s policy. */
 export function grantKafka(principal: iam.IGrantable, clusterArn: string, grant: KafkaGrant): void {
   const add = (statement: iam.PolicyStatement) => principal.grantPrincipal.addToPrincipalPolicy(statement);
+  /** `actions` on the topics named (duplicates dropped); nothing when there are none. */
+  const onTopics = (sid: string, actions: string[], topics: readonly string[]) => {
+    const unique = [...new Set(topics)];
+    if (unique.length)
+      add(new iam.PolicyStatement({ sid, actions, resources: unique.map((t) => topicArn(clusterArn, t)) }));
+  };
   add(
     new iam.PolicyStatement({
       sid: "MskConnect",
@@ -106,15 +112,9 @@ export function grantKafka(principal: iam.IGrantable, clusterArn: string, grant:
   );
   const consume = grant.consume ?? [];
   const prefixed = grant.consumeGroupPrefixes ?? [];
-  const readTopics = [...new Set([...consume.map((c) => c.topic), ...prefixed.map((c) => c.topic)])];
+  const readTopics = [...consume.map((c) => c.topic), ...prefixed.map((c) => c.topic)];
+  onTopics("MskReadTopics", ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"], readTopics);
   if (readTopics.length) {
-    add(
-      new iam.PolicyStatement({
-        sid: "MskReadTopics",
-        actions: ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"],
-        resources: readTopics.map((t) => topicArn(clusterArn, t)),
-      }),
-    );
     add(
       new iam.PolicyStatement({
         sid: "MskConsumerGroups",
@@ -147,29 +147,15 @@ export function grantKafka(principal: iam.IGrantable, clusterArn: string, grant:
       },
     ]);
   }
-  const produce = [...new Set(grant.produce ?? [])];
-  if (produce.length) {
-    add(
-      new iam.PolicyStatement({
-        sid: "MskWriteTopics",
-        actions: ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"],
-        resources: produce.map((t) => topicArn(clusterArn, t)),
-      }),
-    );
-  }
-  const admin = [...new Set(grant.admin ?? [])];
-  if (admin.length) {
-    add(
-      new iam.PolicyStatement({
-        sid: "MskAdminTopics",
-        actions: [
-          "kafka-cluster:CreateTopic",
-          "kafka-cluster:DescribeTopic",
-          "kafka-cluster:DescribeTopicDynamicConfiguration",
-          "kafka-cluster:AlterTopic",
-        ],
-        resources: admin.map((t) => topicArn(clusterArn, t)),
-      }),
-    );
-  }
+  onTopics("MskWriteTopics", ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"], grant.produce ?? []);
+  onTopics(
+    "MskAdminTopics",
+    [
+      "kafka-cluster:CreateTopic",
+      "kafka-cluster:DescribeTopic",
+      "kafka-cluster:DescribeTopicDynamicConfiguration",
+      "kafka-cluster:AlterTopic",
+    ],
+    grant.admin ?? [],
+  );
 }

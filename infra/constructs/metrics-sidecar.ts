@@ -52,12 +52,6 @@ export class MetricsSidecar extends Construct {
       "        labels:",
       `          service: ${INFERENCE_SERVICE}`,
     ].join("\n");
-    const declaration = (dimensions: string[][], selectors: string[]) => ({
-      source_labels: ["job"],
-      label_matcher: `^${INFERENCE_SERVICE}$`,
-      dimensions,
-      metric_selectors: selectors.map((m) => `^${m}$`),
-    });
     const agentConfig = {
       logs: {
         metrics_collected: {
@@ -67,11 +61,12 @@ export class MetricsSidecar extends Construct {
             emf_processor: {
               metric_declaration_dedup: true,
               metric_namespace: INFERENCE_NAMESPACE,
-              metric_declaration: [
-                declaration([["service"]], [INFERENCE_METRICS.queueDepth, INFERENCE_METRICS.modelSwaps]),
-                declaration([["service", "status"]], [INFERENCE_METRICS.requests]),
-                declaration([["service", "model_type", "run_id"]], [INFERENCE_METRICS.modelInfo]),
-              ],
+              metric_declaration: Object.values(INFERENCE_METRICS).map((m) => ({
+                source_labels: ["job"],
+                label_matcher: `^${INFERENCE_SERVICE}$`,
+                dimensions: [m.dimensions],
+                metric_selectors: [`^${m.name}$`],
+              })),
             },
           },
         },
