@@ -8,7 +8,6 @@ export interface CliResult {
   code: number | null;
   stdout: string;
   stderr: string;
-  seconds: number;
 }
 
 /** No standard input; rejects (killing the CLI) when it runs past `timeoutMs`. */
@@ -18,7 +17,6 @@ export function runCli(
   { env = {}, timeoutMs = 600_000 }: { env?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const started = Date.now();
     const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
       cwd: repo,
       env: { ...process.env, ...env },
@@ -38,7 +36,7 @@ export function runCli(
     }, timeoutMs);
     child.on("close", (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 });
+      resolve({ code, stdout, stderr });
     });
   });
 }
