@@ -26,6 +26,8 @@ function powertools(service: string) {
   const metrics = new Metrics({
     namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? PIPELINE_NAMESPACE,
     serviceName: service,
+    // its warnings ("No application metrics to publish") as structured log lines, not bare console text
+    logger,
   });
   const tracer = new Tracer({ serviceName: service });
   return { logger, metrics, tracer };

@@ -3,14 +3,14 @@
  * `service`, `identifier` and `target`, for the dashboard's live-ratio widget (infra/metrics.ts).
  */
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { LIVE_ERROR_RATIO } from "../../infra/metrics.ts";
+import { LIVE_ERROR_RATIO, PIPELINE_NAMESPACE } from "../../infra/metrics.ts";
 import type { PerformanceEvalMessage } from "../common/contracts.ts";
 
 let metrics: Metrics | undefined;
 
 function monitorMetrics(): Metrics {
   metrics ??= new Metrics({
-    namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? "FLTS",
+    namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? PIPELINE_NAMESPACE,
     serviceName: "monitor",
   });
   return metrics;

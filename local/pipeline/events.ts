@@ -13,8 +13,9 @@ export const PipelineStep = z.enum([
   "train",
   "evaluate",
   "promote",
-  /** `npm run score`: batch-inference of the uploaded data. */
+  /** `npm run score`: batch-inference of the uploaded data, and monitor's drift verdict on it. */
   "score",
+  "monitor",
   "pipeline",
 ]);
 export type PipelineStep = z.infer<typeof PipelineStep>;

@@ -125,10 +125,23 @@ async function follow(
   report: Report,
   started: number,
 ): Promise<PipelineSummary> {
-  const deadline = started + options.timeout * 1000;
-  const { s3, config } = runtime.ctx;
   if (options.testFile) await upload(runtime, state, report, options.testFile);
   await upload(runtime, state, report, options.data);
+  return followTraining(runtime, state, report, started + options.timeout * 1000, started);
+}
+
+/**
+ * From an uploaded series (its key in `state.uploadedKeys`) to the promotion decision: preprocess,
+ * dispatch, the runs (redriven or reconciled when their events were missed), evaluate; the summary.
+ */
+export async function followTraining(
+  runtime: Runtime,
+  state: PipelineState,
+  report: Report,
+  deadline: number,
+  started: number,
+): Promise<PipelineSummary> {
+  const { s3, config } = runtime.ctx;
   const pre = await waitFor("preprocess", "preprocess", deadline, state, report, () => state.preprocess);
   if (pre.status === "ignored") throw new StageError("preprocess", "the object was ignored");
   const dispatch = await waitFor("train-dispatch", "train-dispatch", deadline, state, report, () =>
@@ -191,33 +204,44 @@ function ownEvents(identifier: string) {
     id ? id === identifier : ownRun.test(text) || text.includes(`"${identifier}"`);
 }
 
-export async function runPipeline(options: PipelineOptions, report: Report): Promise<PipelineOutcome> {
-  const started = Date.now();
+/** Local services, the trainer venv and a runtime of every function with trainers, following `identifier`'s events. */
+export async function startPipelineRuntime(identifier: string, report: Report): Promise<Runtime> {
   report({ step: "services", state: "running", detail: "Kafka, MinIO and the trainer venv" });
   await ensureLocalServices((line) => report({ step: "services", state: "progress", detail: line }));
   const python = venvPython(
     await ensureTrainerVenv((line) => report({ step: "services", state: "progress", detail: line })),
   );
-  if (options.maxEpochs !== null) {
-    const params = process.env.TRAIN_PARAMS ? JSON.parse(process.env.TRAIN_PARAMS) : {};
-    process.env.TRAIN_PARAMS = JSON.stringify({ ...params, max_epochs: options.maxEpochs });
-  }
   const concurrency = Number(process.env.TRAINER_CONCURRENCY ?? 2);
   const runtime = await startRuntime({
-    groupSuffix: `cli-${options.identifier}-${process.pid}-${Date.now().toString(36)}`,
+    groupSuffix: `cli-${identifier}-${process.pid}-${Date.now().toString(36)}`,
     startAt: "latest",
-    accept: ownEvents(options.identifier),
+    accept: ownEvents(identifier),
     trainer: { python, concurrency: Number.isInteger(concurrency) && concurrency > 0 ? concurrency : 2 },
   });
   report({ step: "services", state: "done", detail: "services ready, runtime consumers joined" });
-  const state: PipelineState = {
-    identifier: options.identifier,
+  return runtime;
+}
+
+/** A fresh follow state for `identifier`'s pipeline. */
+export function pipelineState(identifier: string): PipelineState {
+  return {
+    identifier,
     uploadedKeys: new Set(),
     preprocess: null,
     dispatches: new Map(),
     failure: null,
     foreignFailures: 0,
   };
+}
+
+export async function runPipeline(options: PipelineOptions, report: Report): Promise<PipelineOutcome> {
+  const started = Date.now();
+  if (options.maxEpochs !== null) {
+    const params = process.env.TRAIN_PARAMS ? JSON.parse(process.env.TRAIN_PARAMS) : {};
+    process.env.TRAIN_PARAMS = JSON.stringify({ ...params, max_epochs: options.maxEpochs });
+  }
+  const runtime = await startPipelineRuntime(options.identifier, report);
+  const state = pipelineState(options.identifier);
   const interrupt = () => {
     if (state.failure?.message.includes("interrupted")) return;
     report({

@@ -36,7 +36,7 @@ function flat3(a: number[][][]): number[] {
   return a.flat(2);
 }
 
-describe.each(["gru", "lstm", "prophet"])("ONNX fixture %s in onnxruntime-node", (name) => {
+describe.each(["gru", "gru64", "lstm", "prophet"])("ONNX fixture %s in onnxruntime-node", (name) => {
   const dir = join(fixturesDir, name);
   const expected = readJson<Expected>(join(dir, "expected.json"));
   const card = readJson<Card>(join(dir, "model.json"));

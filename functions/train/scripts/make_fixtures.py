@@ -4,11 +4,14 @@ Each folder gets model.onnx, model.json (card) and expected.json (fixed input wi
 Python-side outputs y: PyTorch for GRU/LSTM, Prophet.predict for Prophet).
 
 Run from the repository root:
-  PYTHONPATH=functions/train/src python -m flts_train ... (or) python functions/train/scripts/make_fixtures.py
+  python functions/train/scripts/make_fixtures.py
+  python functions/train/scripts/make_fixtures.py --only GRU --hidden 64 --out test/fixtures/models/gru64
+(the second: the production-sized GRU the batch-scoring bench reports beside the small fixture)
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -39,6 +42,14 @@ def _slice(s: Series, a: int, b: int) -> Series:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=MODEL_TYPES, help="one model type (default: all)")
+    parser.add_argument("--hidden", type=int, help="hidden_size of the recurrent types (default: 16)")
+    parser.add_argument("--out", type=Path, help="the folder of the one model (with --only)")
+    args = parser.parse_args()
+    if args.out is not None and args.only is None:
+        parser.error("--out needs --only")
+    types = [args.only] if args.only else list(MODEL_TYPES)
     full = read_csv(str(DATA / "PobleSec.csv"))
     train, test = _slice(full, 0, N_TRAIN), _slice(full, N_TRAIN, N_TRAIN + 600)
     params = Params(window=10, horizon=1, max_epochs=3, seed=7)
@@ -52,8 +63,11 @@ def main() -> None:
         "v": 1,
         "size": 0,
     }
-    for model_type in MODEL_TYPES:
-        o = train_model(model_type, train, test, params, SMALL.get(model_type, {}))
+    for model_type in types:
+        hyper = dict(SMALL.get(model_type, {}))
+        if args.hidden is not None and "hidden_size" in hyper:
+            hyper["hidden_size"] = args.hidden
+        o = train_model(model_type, train, test, params, hyper)
         w = make_windows(test, o.shape, params.gap_tolerance_seconds)
         pick = np.linspace(0, w.x.shape[0] - 1, N_CASES).round().astype(int)
         x = w.x[pick].astype(np.float32)
@@ -78,7 +92,7 @@ def main() -> None:
             "t": t.tolist(),
             "y": np.asarray(y, dtype=np.float64).tolist(),
         }
-        d = OUT / model_type.lower()
+        d = args.out if args.out is not None else OUT / model_type.lower()
         d.mkdir(parents=True, exist_ok=True)
         (d / "model.onnx").write_bytes(o.fitted.onnx_bytes)
         (d / "model.json").write_text(json.dumps(card, indent=2) + "\n")
