@@ -24,11 +24,11 @@ import { loadCommonConfig } from "../functions/common/config.ts";
 import { identifierPrefix, runKeys } from "../functions/common/keys.ts";
 import { createS3Client, deletePrefix } from "../functions/common/s3.ts";
 import { loadInferenceConfig } from "../functions/inference/config.ts";
-import { readModelDir, uploadModel, writePointer } from "../functions/inference/seed-model.ts";
 import { startChild, stopChild, waitReady } from "./bench/children.ts";
 import { type Load, load, percentile, round } from "./bench/load.ts";
 import { batchBodies, csvWindows } from "./bench/windows.ts";
 import { repoRoot } from "./paths.ts";
+import { readModelDir, uploadModel, writePointer } from "./seed-model.ts";
 import { ensureLocalServices } from "./services/index.ts";
 
 const CONCURRENCY = 64;

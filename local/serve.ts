@@ -9,8 +9,8 @@ import { parseArgs } from "node:util";
 import { loadCommonConfig } from "../functions/common/config.ts";
 import { createS3Client } from "../functions/common/s3.ts";
 import { loadInferenceConfig } from "../functions/inference/config.ts";
-import { readModelDir, uploadModel, writePointer } from "../functions/inference/seed-model.ts";
 import { startInferenceService } from "../functions/inference/service.ts";
+import { readModelDir, uploadModel, writePointer } from "./seed-model.ts";
 import { ensureLocalServices } from "./services/index.ts";
 
 const { values } = parseArgs({ options: { seed: { type: "string" } } });

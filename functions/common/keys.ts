@@ -55,7 +55,7 @@
  * - `<identifier>/<YYYYMMDD>/batch-<run_id>-<id>.parquet`: one batch-inference run's results.
  *
  * `npm run serve -- --seed` and `npm run bench` publish a fixture model the same way (runs/ and
- * `<identifier>/current.json`; functions/inference/seed-model.ts).
+ * `<identifier>/current.json`; local/seed-model.ts).
  */
 export * from "./keys/artifacts.ts";
 export * from "./keys/data.ts";

@@ -7,9 +7,9 @@ import { loadCommonConfig } from "../../functions/common/config.ts";
 import type { ModelCard, PromotionPointer } from "../../functions/common/contracts.ts";
 import { createS3Client } from "../../functions/common/s3.ts";
 import { loadInferenceConfig } from "../../functions/inference/config.ts";
-import { readModelDir, uploadModel, writePointer } from "../../functions/inference/seed-model.ts";
 import { type InferenceService, startInferenceService } from "../../functions/inference/service.ts";
 import { repoRoot } from "../../local/paths.ts";
+import { readModelDir, uploadModel, writePointer } from "../../local/seed-model.ts";
 import { applyLocalServiceEnv } from "../../local/services/env.ts";
 import { pollUntil } from "../poll.ts";
 

@@ -10,8 +10,8 @@ import { ModelSelectedMessage, type PromotionPointer, TOPICS } from "../../funct
 import { createKafka, publish } from "../../functions/common/kafka.ts";
 import { createS3Client } from "../../functions/common/s3.ts";
 import type { PredictResponse } from "../../functions/inference/predict.ts";
-import { writePointer } from "../../functions/inference/seed-model.ts";
 import type { InferenceService } from "../../functions/inference/service.ts";
+import { writePointer } from "../../local/seed-model.ts";
 import { pollUntil } from "../poll.ts";
 import {
   expectedOf,

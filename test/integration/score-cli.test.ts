@@ -23,9 +23,9 @@ import {
 } from "../../functions/common/contracts.ts";
 import { processedScoreKey, sidecarKey } from "../../functions/common/keys.ts";
 import { getBytes, getJson, parseS3Uri, putBytes } from "../../functions/common/s3.ts";
-import { readModelDir, uploadModel, writePointer } from "../../functions/inference/seed-model.ts";
 import { preprocessUpload } from "../../functions/preprocess/preprocess.ts";
 import type { ScorePreprocessResult } from "../../functions/preprocess/score.ts";
+import { readModelDir, uploadModel, writePointer } from "../../local/seed-model.ts";
 import { lastJsonLine, runCli } from "../cli-process.ts";
 import { fixtureDir } from "./inference-harness.ts";
 import * as helpers from "./pipeline-helpers.ts";

@@ -1,14 +1,14 @@
 /**
  * Publishing an exported model for local runs, tests and the bench: copies `model.onnx` and its card
  * (with the run id rewritten) to `<artifacts>/runs/<run_id>/` and writes the promotion pointer.
- * Not used by the service itself.
+ * Not part of the service (functions/inference), which only reads what this writes.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { ModelCard, type PromotionPointer } from "../common/contracts.ts";
-import { promotionKeys, runKeys } from "../common/keys.ts";
-import { putBytes, putJson, s3Uri } from "../common/s3.ts";
+import { ModelCard, type PromotionPointer } from "../functions/common/contracts.ts";
+import { promotionKeys, runKeys } from "../functions/common/keys.ts";
+import { putBytes, putJson, s3Uri } from "../functions/common/s3.ts";
 
 export interface ModelFiles {
   card: ModelCard;
