@@ -7,6 +7,7 @@
 
 import { parentPort, workerData } from "node:worker_threads";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { toIsoUtc, YEAR_10000 } from "./iso-utc.mjs";
 
 const port = /** @type {import("node:worker_threads").MessagePort} */ (parentPort);
 const storage = workerData.storage;
@@ -15,13 +16,6 @@ const s3 = new S3Client({
   forcePathStyle: storage.forcePathStyle,
   ...(storage.endpoint ? { endpoint: storage.endpoint } : {}),
 });
-
-/** "00" to "59". */
-const PAIRS = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, "0"));
-/** Unix seconds of 10000-01-01: beyond it toISOString writes extended years. */
-const YEAR_10000 = 253_402_300_800;
-let cachedDay = Number.NaN;
-let cachedDayPrefix = "";
 
 /** @param {number} seconds */
 function checkRange(seconds) {
@@ -32,20 +26,7 @@ function checkRange(seconds) {
 /** ISO 8601 in UTC, to the second unless the instant has a fraction. @param {number} seconds */
 function iso(seconds) {
   checkRange(seconds);
-  // Whole seconds (forecast times of a model with a whole step): the day's `YYYY-MM-DDT` is cached.
-  if (Number.isInteger(seconds) && seconds >= 0 && seconds < YEAR_10000) {
-    const day = Math.floor(seconds / 86_400);
-    if (day !== cachedDay) {
-      cachedDayPrefix = new Date(day * 86_400_000).toISOString().slice(0, 11);
-      cachedDay = day;
-    }
-    const second = seconds - day * 86_400;
-    const hour = Math.floor(second / 3600);
-    const minute = Math.floor((second - hour * 3600) / 60);
-    return `${cachedDayPrefix}${PAIRS[hour]}:${PAIRS[minute]}:${PAIRS[second - hour * 3600 - minute * 60]}Z`;
-  }
-  const text = new Date(seconds * 1000).toISOString();
-  return text.endsWith(".000Z") ? `${text.slice(0, 19)}Z` : text;
+  return toIsoUtc(seconds);
 }
 
 let cachedSecond = Number.NaN;

@@ -1,4 +1,7 @@
 /** Request timestamps: ISO 8601 strings (no zone means UTC) or Unix seconds. */
+import { toIsoUtc, YEAR_10000 } from "./iso-utc.mjs";
+
+export { toIsoUtc, YEAR_10000 };
 
 const HAS_ZONE = /(?:[zZ]|[+-]\d{2}:?\d{2})$/;
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
@@ -60,10 +63,6 @@ function daysInMonth(year: number, month: number): number {
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
-/** "00" to "59". */
-const PAIRS = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, "0"));
-/** Unix seconds of 10000-01-01: beyond it toISOString writes extended years. */
-export const YEAR_10000 = 253_402_300_800;
 const DAY_SECONDS = 86_400;
 
 /** The instants a model accepts in a request's `ts`, in Unix seconds (inclusive). */
@@ -103,24 +102,4 @@ export function outOfBounds(raw: unknown, seconds: number, bounds: TimeBounds): 
   }
   const shown = typeof raw === "string" ? JSON.stringify(raw.slice(0, 40)) : String(raw);
   return `${shown} is outside the accepted range ${toIsoUtc(bounds.earliest)} to ${toIsoUtc(bounds.latest)}`;
-}
-let cachedDay = Number.NaN;
-let cachedDayPrefix = "";
-
-/** ISO 8601 in UTC, to the second unless the instant has a fraction. */
-export function toIsoUtc(unixSeconds: number): string {
-  // Whole seconds (every forecast of a model with a whole step): the day's `YYYY-MM-DDT` is cached.
-  if (Number.isInteger(unixSeconds) && unixSeconds >= 0 && unixSeconds < YEAR_10000) {
-    const day = Math.floor(unixSeconds / 86_400);
-    if (day !== cachedDay) {
-      cachedDayPrefix = new Date(day * 86_400_000).toISOString().slice(0, 11);
-      cachedDay = day;
-    }
-    const second = unixSeconds - day * 86_400;
-    const hour = Math.floor(second / 3600);
-    const minute = Math.floor((second - hour * 3600) / 60);
-    return `${cachedDayPrefix}${PAIRS[hour]}:${PAIRS[minute]}:${PAIRS[second - hour * 3600 - minute * 60]}Z`;
-  }
-  const iso = new Date(unixSeconds * 1000).toISOString();
-  return iso.endsWith(".000Z") ? `${iso.slice(0, 19)}Z` : iso;
 }
