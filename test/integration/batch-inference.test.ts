@@ -5,13 +5,10 @@
  * and announced, a degraded file's drift recorded by monitor, and claim checks for a missing object
  * or an identifier without a champion sent to DLQ-inference-data with their reason.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scoreClaimCheck } from "../../functions/batch-inference/batch.ts";
-import { stageScoringObject } from "../../functions/batch-inference/objects.ts";
 import { closeStageContext, type StageContext } from "../../functions/common/context.ts";
 import {
   batchResultRow,
@@ -24,44 +21,14 @@ import { publish } from "../../functions/common/kafka.ts";
 import { getBytes, getJson, listKeys, parseS3Uri } from "../../functions/common/s3.ts";
 import type { InferenceService } from "../../functions/inference/service.ts";
 import { type Runtime, startRuntime } from "../../local/runtime/runtime.ts";
-import { localServiceSettings } from "../../local/services/env.ts";
-import { ensureTopics } from "../../local/services/provision.ts";
 import { pollUntil } from "../poll.ts";
 import { cardOf, post, publishFixture, serveFixture } from "./inference-harness.ts";
-import { sliceTestCsv, TopicCollector, testContext, uniqueId } from "./pipeline-helpers.ts";
+import { sliceTestCsv, sliceTestScaled, TopicCollector, testContext, uniqueId } from "./pipeline-helpers.ts";
+import { scratchDir, sql, stageScoring } from "./scoring-helpers.ts";
 
 const HASH = "a".repeat(64);
 const prefix = uniqueId("batch");
-const dir = mkdtempSync(join(tmpdir(), "flts-batch-it-"));
 let ctx: StageContext;
-
-async function sql<T = unknown[]>(query: string): Promise<T[]> {
-  const instance = await DuckDBInstance.create(":memory:");
-  const conn = await DuckDBConnection.create(instance);
-  try {
-    return (await conn.runAndReadAll(query)).getRowsJS() as T[];
-  } finally {
-    conn.closeSync();
-    instance.closeSync();
-  }
-}
-
-/** A processed scoring object (time as TIMESTAMP) from CSV text, uploaded; its claim check. */
-async function stageScoring(identifier: string, csv: string): Promise<InferenceDataMessage> {
-  const csvPath = join(dir, `${identifier}.csv`);
-  const parquet = join(dir, `${identifier}.parquet`);
-  writeFileSync(csvPath, csv);
-  await sql(
-    `COPY (SELECT * REPLACE (CAST(time AS TIMESTAMP) AS time) FROM read_csv('${csvPath}', nullstr = ['', 'NaN'])) TO '${parquet}' (FORMAT parquet)`,
-  );
-  return stageScoringObject(
-    ctx.s3,
-    ctx.config.storage.buckets.processed,
-    identifier,
-    HASH,
-    readFileSync(parquet),
-  );
-}
 
 /** The result Parquet of a run, read back from MinIO. */
 async function results(uri: string): Promise<
@@ -75,7 +42,7 @@ async function results(uri: string): Promise<
   }[]
 > {
   const { bucket, key } = parseS3Uri(uri);
-  const path = join(dir, `${key.replace(/\//g, "_")}`);
+  const path = join(scratchDir, `${key.replace(/\//g, "_")}`);
   writeFileSync(path, await getBytes(ctx.s3, bucket, key));
   // every column of the object, in its order: the contract's row, nothing more
   const cols = (
@@ -109,8 +76,6 @@ const header = csvText.split("\n")[0] as string;
 const lines = csvText.trim().split("\n").slice(1);
 
 beforeAll(async () => {
-  // local:up's provisioning (creates performance-eval and its DLQ on a system provisioned before them)
-  await ensureTopics(localServiceSettings());
   ctx = await testContext("it-batch");
 });
 afterAll(async () => {
@@ -131,7 +96,7 @@ describe("batch-inference module", () => {
   });
 
   it("scores every window like /predict/batch does for the same rows (same model, float precision)", async () => {
-    const claim = await stageScoring(identifier, csvText);
+    const claim = await stageScoring(ctx, identifier, HASH, csvText);
     const evaluation = PerformanceEvalMessage.parse(await scoreClaimCheck(claim, ctx));
     const card = cardOf("gru");
     const rows = lines.map((l) => l.split(","));
@@ -211,7 +176,7 @@ describe("batch-inference module", () => {
       if (i === 300) cells[cols.indexOf("up")] = ""; // a target (and feature) cell left empty
       return cells.join(",");
     });
-    const claim = await stageScoring(id, [header, ...edited].join("\n"));
+    const claim = await stageScoring(ctx, id, HASH, [header, ...edited].join("\n"));
     const evaluation = await scoreClaimCheck(claim, ctx);
     const span = card.window + card.horizon;
     const possible = kept.length - span + 1;
@@ -256,7 +221,7 @@ describe("batch-inference through the local runtime", () => {
   it("a claim check is scored and announced on performance-eval", async () => {
     const id = `${prefix}-rt`;
     await publishFixture("gru", `${prefix}-gru-rt`, id);
-    const claim = await stageScoring(id, csvText);
+    const claim = await stageScoring(ctx, id, HASH, csvText);
     await publish(ctx.producer, "inference-data", InferenceDataMessage, claim, id);
     const [doc] = await evals.waitFor("the performance-eval message", (d) => d.identifier === id);
     const evaluation = PerformanceEvalMessage.parse(doc);
@@ -267,16 +232,7 @@ describe("batch-inference through the local runtime", () => {
   it("values scaled by 3 past the first half: batch-inference, then monitor records one drift event", async () => {
     const id = `${prefix}-drift`;
     await publishFixture("gru", `${prefix}-gru-drift`, id);
-    const half = Math.floor(lines.length / 2);
-    const x3 = lines.map((l, i) =>
-      i < half
-        ? l
-        : l
-            .split(",")
-            .map((cell, c) => (c === 0 ? cell : String(Number(cell) * 3)))
-            .join(","),
-    );
-    const claim = await stageScoring(id, [header, ...x3].join("\n"));
+    const claim = await stageScoring(ctx, id, HASH, sliceTestScaled(3));
     await publish(ctx.producer, "inference-data", InferenceDataMessage, claim, id);
     const [doc] = await evals.waitFor("the performance-eval message", (d) => d.identifier === id);
     const bucket = ctx.config.storage.buckets.promotion;
@@ -303,7 +259,7 @@ describe("batch-inference through the local runtime", () => {
       purpose: "score",
     };
     const noChampion = `${prefix}-nochamp`;
-    const orphan = await stageScoring(noChampion, csvText);
+    const orphan = await stageScoring(ctx, noChampion, HASH, csvText);
     await publish(
       ctx.producer,
       "inference-data",

@@ -4,80 +4,31 @@
  * message records nothing new); the same file unscaled does not; the ratio at promotion comes from
  * evaluate's decision record when it names the run.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scoreClaimCheck } from "../../functions/batch-inference/batch.ts";
-import { stageScoringObject } from "../../functions/batch-inference/objects.ts";
 import { closeStageContext, type StageContext } from "../../functions/common/context.ts";
 import {
   DriftEvent,
   EvaluationDecision,
-  type InferenceDataMessage,
   type PerformanceEvalMessage,
 } from "../../functions/common/contracts.ts";
 import { evaluationKeys } from "../../functions/common/keys.ts";
 import { getJson, listKeys, putJson } from "../../functions/common/s3.ts";
 import { monitorMessage } from "../../functions/monitor/monitor.ts";
-import { localServiceSettings } from "../../local/services/env.ts";
-import { ensureTopics } from "../../local/services/provision.ts";
 import { cardOf, publishFixture } from "./inference-harness.ts";
-import { sliceTestCsv, testContext, uniqueId } from "./pipeline-helpers.ts";
+import { sliceTestScaled, testContext, uniqueId } from "./pipeline-helpers.ts";
+import { stageScoring } from "./scoring-helpers.ts";
 
 const HASH = "c".repeat(64);
 const prefix = uniqueId("monitor");
-const dir = mkdtempSync(join(tmpdir(), "flts-monitor-it-"));
 let ctx: StageContext;
-
-const csvText = readFileSync(sliceTestCsv, "utf8").trim();
-const [header, ...lines] = csvText.split("\n") as [string, ...string[]];
-
-/** Every value past the first half multiplied by `factor` (time kept). */
-function scaled(factor: number): string {
-  const half = Math.floor(lines.length / 2);
-  const rows = lines.map((line, i) =>
-    i < half
-      ? line
-      : line
-          .split(",")
-          .map((cell, c) => (c === 0 ? cell : String(Number(cell) * factor)))
-          .join(","),
-  );
-  return [header, ...rows].join("\n");
-}
-
-async function stageScoring(identifier: string, csv: string): Promise<InferenceDataMessage> {
-  const csvPath = join(dir, `${identifier}.csv`);
-  const parquet = join(dir, `${identifier}.parquet`);
-  writeFileSync(csvPath, csv);
-  const instance = await DuckDBInstance.create(":memory:");
-  const conn = await DuckDBConnection.create(instance);
-  try {
-    await conn.run(
-      `COPY (SELECT * REPLACE (CAST(time AS TIMESTAMP) AS time) FROM read_csv('${csvPath}')) TO '${parquet}' (FORMAT parquet)`,
-    );
-  } finally {
-    conn.closeSync();
-    instance.closeSync();
-  }
-  return stageScoringObject(
-    ctx.s3,
-    ctx.config.storage.buckets.processed,
-    identifier,
-    HASH,
-    readFileSync(parquet),
-  );
-}
 
 async function scored(identifier: string, factor: number): Promise<PerformanceEvalMessage> {
   await publishFixture("gru", `${identifier}-gru`, identifier);
-  return scoreClaimCheck(await stageScoring(identifier, scaled(factor)), ctx);
+  return scoreClaimCheck(await stageScoring(ctx, identifier, HASH, sliceTestScaled(factor)), ctx);
 }
 
 beforeAll(async () => {
-  await ensureTopics(localServiceSettings());
   ctx = await testContext("it-monitor");
 });
 afterAll(async () => {

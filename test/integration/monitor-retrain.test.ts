@@ -15,12 +15,11 @@ import { parseRawKey, promotionKeys, rawKeys, rawScoreKey, runKeys } from "../..
 import { getBytes, listKeys, putBytes, putJson, s3Uri } from "../../functions/common/s3.ts";
 import { monitorMessage } from "../../functions/monitor/monitor.ts";
 import { preprocessObject, preprocessUpload } from "../../functions/preprocess/preprocess.ts";
-import { localServiceSettings } from "../../local/services/env.ts";
-import { ensureTopics } from "../../local/services/provision.ts";
 import {
   placeFixtureRun,
   sliceCsv,
   sliceTestCsv,
+  sliceTestScaled,
   stageAndPreprocess,
   testContext,
   uniqueId,
@@ -36,24 +35,10 @@ const historyRows = [sliceCsv, sliceTestCsv].reduce(
   0,
 );
 
-/** The slice's test file with every value past its first half multiplied by 3 (time kept). */
-function scaledByThree(): string {
-  const half = Math.floor(testLines.length / 2);
-  const rows = testLines.map((line, i) =>
-    i < half
-      ? line
-      : line
-          .split(",")
-          .map((cell, c) => (c === 0 ? cell : String(Number(cell) * 3)))
-          .join(","),
-  );
-  return `${[header, ...rows].join("\n")}\n`;
-}
-
 async function scoreUpload(file: string) {
   const raw = ctx.config.storage.buckets.raw;
   const key = rawScoreKey(id, file);
-  await putBytes(ctx.s3, raw, key, scaledByThree(), "text/csv");
+  await putBytes(ctx.s3, raw, key, sliceTestScaled(3), "text/csv");
   const result = await preprocessUpload(
     { bucket: raw, key, size: null, eTag: null, eventName: "ObjectCreated:Put" },
     ctx,
@@ -64,7 +49,6 @@ async function scoreUpload(file: string) {
 }
 
 beforeAll(async () => {
-  await ensureTopics(localServiceSettings());
   ctx = await testContext("it-retrain", { RETRAIN_ON_DRIFT: "1" });
   const staged = await stageAndPreprocess(ctx, id);
   const run = await placeFixtureRun(ctx, id, staged.config_hash, staged.claim, "GRU");

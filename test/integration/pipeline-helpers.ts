@@ -16,6 +16,23 @@ import { pollUntil } from "../poll.ts";
 export const fixtureData = join(import.meta.dirname, "..", "fixtures", "data");
 export const sliceCsv = join(fixtureData, "PobleSecSlice.csv");
 export const sliceTestCsv = join(fixtureData, "PobleSecSlice_test.csv");
+/**
+ * The slice's test file with every value past its first half multiplied by `factor` (the times kept):
+ * scoring data that drifts.
+ */
+export function sliceTestScaled(factor: number): string {
+  const [header, ...lines] = readFileSync(sliceTestCsv, "utf8").trim().split("\n");
+  const half = Math.floor(lines.length / 2);
+  const rows = lines.map((line, i) =>
+    i < half
+      ? line
+      : line
+          .split(",")
+          .map((cell, c) => (c === 0 ? cell : String(Number(cell) * factor)))
+          .join(","),
+  );
+  return `${[header, ...rows].join("\n")}\n`;
+}
 export const fixtureModels = join(import.meta.dirname, "..", "fixtures", "models");
 
 export const uniqueId = (prefix = "it"): string => `${prefix}-${randomUUID().slice(0, 8)}`;
