@@ -4,7 +4,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import puppeteer, { type Browser } from "puppeteer-core";
+import puppeteer, { type Browser, type Page } from "puppeteer-core";
 
 const CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser"];
 
@@ -30,6 +30,20 @@ export function ensureChromium(): string {
   const installed = CANDIDATES.find((p) => existsSync(p));
   if (!installed) throw new Error("apt-get installed chromium but no binary is at /usr/bin/chromium");
   return installed;
+}
+
+/** A page at `url` that records every console error, uncaught exception and failed request. */
+export async function openPage(browser: Browser, url: string): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1400, height: 1300 });
+  const errors: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("requestfailed", (r) => errors.push(`request failed: ${r.url()}`));
+  await page.goto(url, { waitUntil: "load" });
+  return { page, errors };
 }
 
 export function launchBrowser(): Promise<Browser> {

@@ -6,14 +6,14 @@
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Browser, Page } from "puppeteer-core";
+import type { Browser } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeSeries } from "../../functions/evaluate/series.ts";
 import { routeTable } from "../../functions/inference/routes.ts";
 import { repoRoot } from "../../local/paths.ts";
 import { post, startService } from "../integration/inference-harness.ts";
 import { sliceTestCsv } from "../integration/pipeline-helpers.ts";
-import { launchBrowser } from "./chromium.ts";
+import { launchBrowser, openPage } from "./chromium.ts";
 import { type ConsoleFixture, consoleFixture } from "./console-fixture.ts";
 
 const artifacts = join(repoRoot, ".flts", "artifacts");
@@ -42,19 +42,7 @@ afterAll(async () => {
   await fixture?.close();
 });
 
-/** A page that records every console error and uncaught exception. */
-async function open(path: string): Promise<{ page: Page; errors: string[] }> {
-  const page = await browser.newPage();
-  await page.setViewport({ width: 1400, height: 1300 });
-  const errors: string[] = [];
-  page.on("console", (m) => {
-    if (m.type() === "error") errors.push(m.text());
-  });
-  page.on("pageerror", (e) => errors.push(String(e)));
-  page.on("requestfailed", (r) => errors.push(`request failed: ${r.url()}`));
-  await page.goto(`${fixture.service.url}${path}`, { waitUntil: "load" });
-  return { page, errors };
-}
+const open = (path: string) => openPage(browser, `${fixture.service.url}${path}`);
 
 /** The last `window` rows of the slice's test CSV, and the /predict body the console should send. */
 function lastRows(window: number, features: string[]) {

@@ -7,7 +7,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { repoRoot } from "../../local/paths.ts";
-import { launchBrowser } from "./chromium.ts";
+import { launchBrowser, openPage } from "./chromium.ts";
 
 async function main(): Promise<number> {
   const [url, out = join(repoRoot, ".flts", "artifacts", "console-demo.png")] = process.argv.slice(2);
@@ -17,14 +17,7 @@ async function main(): Promise<number> {
   }
   const browser = await launchBrowser();
   try {
-    const page = await browser.newPage();
-    await page.setViewport({ width: 1400, height: 1300 });
-    const errors: string[] = [];
-    page.on("console", (m) => {
-      if (m.type() === "error") errors.push(m.text());
-    });
-    page.on("pageerror", (e) => errors.push(String(e)));
-    await page.goto(`${url.replace(/\/$/, "")}/console`, { waitUntil: "load" });
+    const { page, errors } = await openPage(browser, `${url.replace(/\/$/, "")}/console`);
     await page.waitForSelector("body[data-loaded=true], #errors p");
     const shown = await page.$eval("#errors", (e) => e.textContent ?? "");
     mkdirSync(dirname(out), { recursive: true });

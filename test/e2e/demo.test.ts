@@ -13,7 +13,7 @@ import { getBytes, getJson, listKeys } from "../../functions/common/s3.ts";
 import { loadRunStates } from "../../functions/evaluate/state.ts";
 import { stateDir } from "../../local/paths.ts";
 import { inferencePid, stopInference } from "../../local/services/inference.ts";
-import { launchBrowser } from "../browser/chromium.ts";
+import { launchBrowser, openPage } from "../browser/chromium.ts";
 import { lastJsonLine, runCli } from "../cli-process.ts";
 import { sliceCsv, sliceTestCsv, testContext, uniqueId } from "../integration/pipeline-helpers.ts";
 import { pollUntil } from "../poll.ts";
@@ -51,11 +51,7 @@ function maxOf(column: string): number {
 async function screenshotConsole(url: string, identifier: string, runId: string): Promise<void> {
   const browser = await launchBrowser();
   try {
-    const page = await browser.newPage();
-    await page.setViewport({ width: 1400, height: 1300 });
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(String(e)));
-    await page.goto(`${url}/console?identifier=${identifier}`, { waitUntil: "load" });
+    const { page, errors } = await openPage(browser, `${url}/console?identifier=${identifier}`);
     await page.waitForSelector("body[data-loaded=true]");
     expect(await page.$eval("#run-id", (e) => e.textContent)).toBe(runId);
     expect(await page.$$eval("#scoreboard tbody tr", (rows) => rows.length)).toBeGreaterThanOrEqual(4);

@@ -163,6 +163,12 @@ async function cacheHits(): Promise<number> {
 
 describe("bad input: 400 problem+json naming the field", () => {
   const good = () => windowData("gru", 0);
+  /** A good window with one cell of `column` replaced by `value`. */
+  const withCell = (column: string, index: number, value: unknown) => () => {
+    const data = good();
+    (data[column] as unknown[])[index] = value;
+    return { data };
+  };
   const cases: { name: string; body: () => unknown; field: string }[] = [
     { name: "missing data", body: () => ({}), field: "data" },
     {
@@ -180,33 +186,9 @@ describe("bad input: 400 problem+json naming the field", () => {
       },
       field: "data.ts",
     },
-    {
-      name: "non-number",
-      body: () => {
-        const data = good();
-        (data.up as unknown[])[4] = "12";
-        return { data };
-      },
-      field: "data.up",
-    },
-    {
-      name: "NaN (null in JSON)",
-      body: () => {
-        const data = good();
-        (data.rnti_count as unknown[])[2] = null;
-        return { data };
-      },
-      field: "data.rnti_count",
-    },
-    {
-      name: "NaN as a string",
-      body: () => {
-        const data = good();
-        (data.down as unknown[])[0] = "NaN";
-        return { data };
-      },
-      field: "data.down",
-    },
+    { name: "non-number", body: withCell("up", 4, "12"), field: "data.up" },
+    { name: "NaN (null in JSON)", body: withCell("rnti_count", 2, null), field: "data.rnti_count" },
+    { name: "NaN as a string", body: withCell("down", 0, "NaN"), field: "data.down" },
     {
       name: "unequal lengths",
       body: () => {
@@ -216,15 +198,7 @@ describe("bad input: 400 problem+json naming the field", () => {
       },
       field: "data.mcs_up",
     },
-    {
-      name: "unparseable timestamp",
-      body: () => {
-        const data = good();
-        (data.ts as unknown[])[1] = "yesterday";
-        return { data };
-      },
-      field: "data.ts",
-    },
+    { name: "unparseable timestamp", body: withCell("ts", 1, "yesterday"), field: "data.ts" },
     { name: "horizon over the model's", body: () => ({ data: good(), horizon: 2 }), field: "horizon" },
     { name: "horizon not an integer", body: () => ({ data: good(), horizon: 0.5 }), field: "horizon" },
     {
