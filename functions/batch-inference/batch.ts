@@ -82,7 +82,7 @@ export async function scoreClaimCheck(
       champion.onnx,
       { intraOpThreads: settings.threads, worker: settings.worker },
     );
-    const result = await scoreParquet(input, output, card, model.run, {
+    const result = await scoreParquet(input, output, card, model.forecast, {
       batchSize: settings.batchWindows,
       blockRows: settings.blockRows,
       gapToleranceSeconds: champion.gapToleranceSeconds,

@@ -6,7 +6,7 @@
  */
 import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import type { ModelCard, PerTargetMetrics } from "../common/contracts.ts";
-import type { Runner } from "../inference/model.ts";
+import type { Forecaster } from "../inference/model.ts";
 import { ErrorSums, maeRatio } from "./errors.ts";
 import { readBlocks } from "./reader.ts";
 import { columnsToRead, Windower } from "./windower.ts";
@@ -47,7 +47,7 @@ export async function scoreParquet(
   input: string,
   output: string,
   card: ScoredCard,
-  run: Runner,
+  forecast: Forecaster,
   options: ScoreOptions,
 ): Promise<ScoreResult> {
   const instance = await DuckDBInstance.create(`${options.workDir}/batch.duckdb`, {
@@ -97,7 +97,7 @@ export async function scoreParquet(
           truth: set.truth.subarray(from * ySize, (from + b) * ySize),
           last: set.last.subarray(from * card.targets.length, (from + b) * card.targets.length),
           // copies: a view posted to the worker would clone the whole block's buffer
-          y: run(set.x.slice(from * xSize, (from + b) * xSize), t.slice(), b),
+          y: forecast(set.x.slice(from * xSize, (from + b) * xSize), t.slice(), b),
         };
         // a rejection is awaited in consume; until then it must not count as unhandled
         started.y.catch(() => undefined);

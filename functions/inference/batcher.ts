@@ -2,7 +2,7 @@
  * Micro-batching: jobs queued for one model are stacked along the batch axis into a single ONNX run
  * and split back. One run at a time per model; jobs that arrive meanwhile form the next batch.
  */
-import type { Runner } from "./model.ts";
+import type { Forecaster } from "./model.ts";
 import { queueFull, queueTimeout } from "./problem.ts";
 
 /** Queue capacity shared by every model's batcher, counted in windows. */
@@ -57,7 +57,7 @@ export class MicroBatcher {
   private tBuffer: Float64Array;
 
   constructor(
-    private readonly run: Runner,
+    private readonly forecast: Forecaster,
     private readonly settings: BatcherSettings,
     private readonly budget: QueueBudget,
     private readonly observe: BatchObserver = () => {},
@@ -139,7 +139,7 @@ export class MicroBatcher {
         t = this.tBuffer.subarray(0, windows * tSize);
       }
       this.observe({ windows, jobs: batch.length });
-      const y = await this.run(x, t, windows);
+      const y = await this.forecast(x, t, windows);
       let row = 0;
       for (const job of batch) {
         job.resolve(y.subarray(row * ySize, (row + job.rows) * ySize));

@@ -13,7 +13,7 @@ export interface ModelIdentity {
 export type SessionSettings = SessionOptions;
 
 /** Forecasts for `rows` windows: `y` is `[rows, horizon, n_targets]`, row-major. */
-export type Runner = (x: Float32Array, t: Float64Array, rows: number) => Promise<Float32Array>;
+export type Forecaster = (x: Float32Array, t: Float64Array, rows: number) => Promise<Float32Array>;
 
 export class LoadedModel {
   private leases = 0;
@@ -67,7 +67,7 @@ export class LoadedModel {
     const t = new Float64Array(this.card.horizon);
     const now = Math.floor(Date.now() / 1000);
     for (let k = 0; k < t.length; k++) t[k] = now + (k + 1) * this.card.step_seconds;
-    const y = await this.run(x, t, 1);
+    const y = await this.forecast(x, t, 1);
     if (y.length !== this.ySize) {
       throw new Error(
         `model ${this.identity.run_id} answers ${y.length} values per window, the card says ${this.ySize}`,
@@ -75,7 +75,7 @@ export class LoadedModel {
     }
   }
 
-  readonly run: Runner = (x, t, rows) => {
+  readonly forecast: Forecaster = (x, t, rows) => {
     const inputs: Feed[] = [
       {
         name: this.inputX,

@@ -246,7 +246,7 @@ export class ModelRegistry {
       { intraOpThreads: this.settings.intraOpThreads, worker: this.settings.ortWorker },
     );
     const batcher = new MicroBatcher(
-      model.run,
+      model.forecast,
       { ...this.settings.batching, xSize: model.xSize, tSize: card.horizon, ySize: model.ySize },
       this.budget,
       ({ windows, jobs }) => {

@@ -42,7 +42,7 @@ function batcher(settings: { maxBatch?: number; windowMs?: number; ttlMs?: numbe
   const runs: { windows: number; jobs: number }[] = [];
   const budget = new QueueBudget(settings.queueMax ?? 1000);
   const b = new MicroBatcher(
-    model.run,
+    model.forecast,
     {
       maxBatch: settings.maxBatch ?? 64,
       windowMs: settings.windowMs ?? 0,
@@ -138,7 +138,7 @@ describe("LoadedModel", () => {
     });
     expect(m.acquire()).toBe(false);
     // The lease is still out: a run on the retired session still works.
-    expectForecast(await m.run(xOf(0), tOf(0), 1), 0);
+    expectForecast(await m.forecast(xOf(0), tOf(0), 1), 0);
     await new Promise((resolve) => setImmediate(resolve));
     expect(released).toBe(false);
     m.release();
@@ -154,7 +154,7 @@ describe("LoadedModel", () => {
       x.set(xOf(i), i * m.xSize);
       t.set(tOf(i), i * card.horizon);
     });
-    const y = await m.run(x, t, 8);
+    const y = await m.forecast(x, t, 8);
     expected.x.forEach((_, i) => {
       expectForecast(y.subarray(i * m.ySize, (i + 1) * m.ySize), i);
     });
