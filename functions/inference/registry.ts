@@ -7,12 +7,12 @@
 import type { ModelSelectedMessage, PromotionPointer, ScoreboardEntry } from "../common/contracts.ts";
 import type { Logger } from "../common/log.ts";
 import { type BatcherSettings, MicroBatcher, type QueueBudget } from "./batcher.ts";
+import { ForecastTally } from "./forecast-tally.ts";
 import { Lru } from "./lru.ts";
 import type { InferenceMetrics } from "./metrics.ts";
 import { LoadedModel } from "./model.ts";
 import type { ModelRef, ModelStore, ResolvedPointer } from "./model-source.ts";
 import { noModel, unavailable, unknownIdentifier } from "./problem.ts";
-import { InferenceRunLog } from "./run-log.ts";
 
 export interface Serving {
   model: LoadedModel;
@@ -53,7 +53,7 @@ export class ModelRegistry {
   private readonly loading = new Map<string, Promise<Serving | null>>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
-  private readonly runLog: InferenceRunLog;
+  private readonly forecastTally: ForecastTally;
 
   constructor(
     private readonly source: ModelStore,
@@ -63,7 +63,7 @@ export class ModelRegistry {
     private readonly logger: Logger,
   ) {
     this.others = new Lru(settings.maxSessions, (_scope, serving) => this.retire(serving));
-    this.runLog = new InferenceRunLog(logger);
+    this.forecastTally = new ForecastTally(logger);
   }
 
   get ready(): boolean {
@@ -79,7 +79,7 @@ export class ModelRegistry {
    * the promise resolves once the default model serves or the registry stops.
    */
   start(): Promise<void> {
-    this.runLog.start();
+    this.forecastTally.start();
     if (this.settings.pointerPollMs > 0) this.schedulePoll();
     return this.loadDefaultUntilReady();
   }
@@ -251,7 +251,7 @@ export class ModelRegistry {
       this.budget,
       ({ windows, jobs }) => {
         this.metrics.batchSize.observe(windows);
-        this.runLog.observe(model.identity, windows, jobs);
+        this.forecastTally.observe(model.identity, windows, jobs);
       },
     );
     const pointer = "scope" in ref ? (ref as PromotionPointer) : null;
@@ -290,7 +290,7 @@ export class ModelRegistry {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    this.runLog.stop();
+    this.forecastTally.stop();
     await Promise.allSettled([...this.loading.values()]);
     const all = [...this.others.values()];
     if (this.defaultServing) all.push(this.defaultServing);

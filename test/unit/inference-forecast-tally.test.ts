@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import type { Logger } from "../../functions/common/log.ts";
+import { ForecastTally } from "../../functions/inference/forecast-tally.ts";
 import type { ModelIdentity } from "../../functions/inference/model.ts";
-import { InferenceRunLog } from "../../functions/inference/run-log.ts";
 
 function recordingLogger() {
   const lines: { message: string; fields: Record<string, unknown> }[] = [];
@@ -23,10 +23,10 @@ const model = (run_id: string): ModelIdentity => ({
   model_uri: `s3://model-artifacts/runs/${run_id}/model.onnx`,
 });
 
-describe("InferenceRunLog", () => {
+describe("ForecastTally", () => {
   it("tallies runs per model and writes one line for each model on flush", () => {
     const { logger, lines } = recordingLogger();
-    const log = new InferenceRunLog(logger);
+    const log = new ForecastTally(logger);
     const a = model("run-a");
     const b = model("run-b");
     log.observe(a, 32, 30);
@@ -50,7 +50,7 @@ describe("InferenceRunLog", () => {
 
   it("writes what is left when stopped", () => {
     const { logger, lines } = recordingLogger();
-    const log = new InferenceRunLog(logger, 60_000);
+    const log = new ForecastTally(logger, 60_000);
     log.start();
     log.observe(model("run-c"), 8, 8);
     log.stop();

@@ -15,7 +15,7 @@ interface Tally {
   maxWindows: number;
 }
 
-export class InferenceRunLog {
+export class ForecastTally {
   private readonly tallies = new Map<ModelIdentity, Tally>();
   private timer: NodeJS.Timeout | null = null;
 
