@@ -104,6 +104,14 @@ function registry(store: MemoryStore, settings: Partial<RegistrySettings> = {}) 
   return { r, metrics };
 }
 
+/** A started registry over `store` that serves its default identifier. */
+async function readyRegistry(store: MemoryStore, settings: Partial<RegistrySettings> = {}) {
+  const made = registry(store, settings);
+  made.r.start();
+  await pollUntil("the default identifier's model", () => made.r.ready);
+  return made;
+}
+
 async function problemOf(promise: Promise<unknown>): Promise<Problem> {
   const error = await promise.then(
     () => null,
@@ -128,16 +136,12 @@ describe("ModelRegistry", () => {
     const store = new MemoryStore();
     store.publish("home", "gru", "run-home");
     store.publish("global", "prophet", "run-global");
-    const { r } = registry(store);
-    r.start();
-    await pollUntil("ready", () => r.ready);
+    const { r } = await readyRegistry(store);
     const other = await r.lookup("elsewhere");
     expect(other.model.identity).toMatchObject({ scope: "global", run_id: "run-global" });
     expect(await r.lookup("another")).toBe(other);
 
-    const strict = registry(store, { globalFallback: false }).r;
-    strict.start();
-    await pollUntil("ready", () => strict.ready);
+    const strict = (await readyRegistry(store, { globalFallback: false })).r;
     const problem = await problemOf(strict.lookup("elsewhere"));
     expect(problem).toMatchObject({ status: 400, field: "identifier" });
   });
@@ -158,9 +162,7 @@ describe("ModelRegistry", () => {
   it("moves the default identifier from global to its own pointer and retires the global session", async () => {
     const store = new MemoryStore();
     store.publish("global", "prophet", "run-global");
-    const { r, metrics } = registry(store);
-    r.start();
-    await pollUntil("ready", () => r.ready);
+    const { r, metrics } = await readyRegistry(store);
     const before = await r.lookup(undefined);
     expect(before.model.identity.scope).toBe("global");
 
@@ -176,9 +178,7 @@ describe("ModelRegistry", () => {
   it("swaps to the model named by model-selected before its pointer is read", async () => {
     const store = new MemoryStore();
     store.publish("home", "gru", "run-1");
-    const { r, metrics } = registry(store);
-    r.start();
-    await pollUntil("ready", () => r.ready);
+    const { r, metrics } = await readyRegistry(store);
     const next = store.publish("home", "lstm", "run-2", false);
     const message: ModelSelectedMessage = {
       model_uri: next.model_uri,
@@ -205,9 +205,7 @@ describe("ModelRegistry", () => {
     store.publish("home", "gru", "run-home");
     store.publish("a", "lstm", "run-a");
     store.publish("b", "prophet", "run-b");
-    const { r } = registry(store, { maxSessions: 1 });
-    r.start();
-    await pollUntil("ready", () => r.ready);
+    const { r } = await readyRegistry(store, { maxSessions: 1 });
     const a = await r.lookup("a");
     const b = await r.lookup("b");
     expect(b.model.identity.run_id).toBe("run-b");
