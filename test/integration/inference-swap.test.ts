@@ -105,6 +105,14 @@ describe("hot swap under load", () => {
     await producer?.disconnect();
   });
 
+  /** A ready service for `identifier` (no `global` fallback), stopped after the suite. */
+  async function serve(identifier: string, env: Record<string, string>): Promise<InferenceService> {
+    const service = await startService({ MODEL_IDENTIFIER: identifier, GLOBAL_FALLBACK: "0", ...env });
+    services.push(service);
+    await waitReady(service);
+    return service;
+  }
+
   it("swaps on model-selected: zero non-2xx, answers move to the new run and match its model", async () => {
     const identifier = unique("inf-swap");
     const oldRun = unique("inf-swap-gru");
@@ -112,14 +120,7 @@ describe("hot swap under load", () => {
     await publishFixture("gru", oldRun, identifier);
     const next = await publishFixture("lstm", newRun, identifier, false);
     // No pointer poll: only the Kafka message can trigger this swap.
-    const service = await startService({
-      MODEL_IDENTIFIER: identifier,
-      GLOBAL_FALLBACK: "0",
-      POINTER_POLL_MS: "0",
-      CACHE_SIZE: "0",
-    });
-    services.push(service);
-    await waitReady(service);
+    const service = await serve(identifier, { POINTER_POLL_MS: "0", CACHE_SIZE: "0" });
 
     const load = loadLoop(service);
     try {
@@ -160,14 +161,7 @@ describe("hot swap under load", () => {
     const oldRun = unique("inf-poll-prophet");
     const newRun = unique("inf-poll-gru");
     await publishFixture("prophet", oldRun, identifier);
-    const service = await startService({
-      MODEL_IDENTIFIER: identifier,
-      GLOBAL_FALLBACK: "0",
-      KAFKA_LISTEN: "0",
-      POINTER_POLL_MS: "200",
-    });
-    services.push(service);
-    await waitReady(service);
+    const service = await serve(identifier, { KAFKA_LISTEN: "0", POINTER_POLL_MS: "200" });
 
     const load = loadLoop(service);
     try {
