@@ -53,8 +53,8 @@ function runFaultSuite(): number {
 }
 
 /**
- * Runs vitest and pytest against services it starts if needed (and stops only what it started), then
- * the fault suite on a system of its own.
+ * Runs vitest (its unit, integration and infra projects) and pytest against services it starts if
+ * needed (and stops only what it started), then the fault suite on a system of its own.
  */
 async function runTests(): Promise<number> {
   const wasRunning = runningPid("kafka") !== null && runningPid("minio") !== null;
