@@ -161,6 +161,25 @@ def ridge_fit(X: np.ndarray, Y: np.ndarray, Xv: np.ndarray, Yv_raw: np.ndarray, 
     return best_w, b, best_a
 
 
+def ridge_cv_alphas(X: np.ndarray, Y: np.ndarray, to_raw: Callable[[np.ndarray, slice], np.ndarray], y_raw: np.ndarray,
+                    alphas: tuple[float, ...], folds: int) -> list[float]:
+    """The alpha of each output column by blocked K-fold CV over the given windows (contiguous blocks; MAE in raw units)."""
+    n = X.shape[0]
+    edges = np.linspace(0, n, folds + 1).astype(int)
+    err = np.zeros((len(alphas), Y.shape[1]))
+    for k in range(folds):
+        te = slice(int(edges[k]), int(edges[k + 1]))
+        keep = np.ones(n, dtype=bool)
+        keep[te] = False
+        xm, ym = X[keep].mean(axis=0), Y[keep].mean(axis=0)
+        U, s, Vt = np.linalg.svd(X[keep] - xm, full_matrices=False)
+        UtY = U.T @ (Y[keep] - ym)
+        for i, a in enumerate(alphas):
+            W = Vt.T @ ((s / (s**2 + a))[:, None] * UtY)
+            err[i] += np.abs(to_raw((X[te] - xm) @ W + ym, te) - y_raw[te]).sum(axis=0)
+    return [alphas[int(i)] for i in np.argmin(err, axis=0)]
+
+
 def ridge_solve(X: np.ndarray, Y: np.ndarray, alphas: list[float]) -> tuple[np.ndarray, np.ndarray]:
     """Ridge with an intercept and one alpha per output column."""
     xm, ym = X.mean(axis=0), Y.mean(axis=0)
@@ -175,7 +194,8 @@ def ridge_solve(X: np.ndarray, Y: np.ndarray, alphas: list[float]) -> tuple[np.n
 
 
 def ridge_member(name: str, tr: Transform, fit: Windows, val: Windows, test: Windows, test1: Windows, harmonics: int,
-                 refit: Windows | None = None) -> Member:
+                 refit: Windows | None = None, alpha_grid: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0),
+                 cv_folds: int = 0) -> Member:
     started = time.monotonic()
 
     def feats(w: Windows) -> np.ndarray:
@@ -189,7 +209,17 @@ def ridge_member(name: str, tr: Transform, fit: Windows, val: Windows, test: Win
     def to_raw(dflat: np.ndarray) -> np.ndarray:
         return tr.raw(val, dflat.reshape(-1, H, T)).reshape(-1, H * T)
 
-    W, b, alphas = ridge_fit(feats(fit), Y, Xv, val.y.reshape(-1, H * T), to_raw, (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0))
+    W, b, alphas = ridge_fit(feats(fit), Y, Xv, val.y.reshape(-1, H * T), to_raw, alpha_grid)
+    if cv_folds > 1:  # the alphas by blocked CV over all train windows instead of the single validation slice
+        src = refit if refit is not None else fit
+        Xa = feats(src)
+
+        def to_raw_cv(dflat: np.ndarray, sl: slice) -> np.ndarray:
+            w = Windows(src.x[sl], src.t[sl], src.y[sl], src.last[sl])
+            return tr.raw(w, dflat.reshape(-1, H, T)).reshape(-1, H * T)
+
+        alphas = ridge_cv_alphas(Xa, tr.delta(src).reshape(-1, H * T), to_raw_cv, src.y.reshape(-1, H * T), alpha_grid, cv_folds)
+        W, b = ridge_solve(feats(fit), Y, alphas)
     val_d = (Xv @ W + b).reshape(-1, H, T)
     if refit is not None:  # the chosen alphas, all train windows (val predictions stay out-of-sample)
         W, b = ridge_solve(feats(refit), tr.delta(refit).reshape(-1, H * T), alphas)
@@ -206,7 +236,7 @@ def ridge_member(name: str, tr: Transform, fit: Windows, val: Windows, test: Win
 
 
 def lgbm_member(name: str, tr: Transform, fit: Windows, val: Windows, test: Windows, test1: Windows, anchors: tuple[int, ...],
-                relative: bool, params: dict[str, Any], refit: Windows | None = None) -> Member:
+                relative: bool, params: dict[str, Any], refit: Windows | None = None, seeds: int = 1) -> Member:
     """One L1 LightGBM per (anchor horizon, target) with time of day of that step; other steps interpolated linearly."""
     import lightgbm as lgb
 
@@ -227,27 +257,34 @@ def lgbm_member(name: str, tr: Transform, fit: Windows, val: Windows, test: Wind
         for tag, w in wins.items():
             th = w.t[:, h - 1] if h <= w.t.shape[1] else w.t[:, 0] + (h - 1) * (w.t[:, 1] - w.t[:, 0] if w.t.shape[1] > 1 else 120.0)
             feats[tag] = np.concatenate([base[tag], tod(th, 1)], axis=1).astype(np.float32)
+        if a_i == 0:
+            feats_test_first = feats["test"]
         for j in range(T):
-            mdl = lgb.LGBMRegressor(**params)
-            mdl.fit(feats["fit"], dfit[:, h - 1, j], eval_X=(feats["val"],), eval_y=(dval[:, h - 1, j],), eval_metric="l1",
-                    callbacks=[lgb.early_stopping(50, verbose=False)])
-            best = int(mdl.best_iteration_ or params["n_estimators"])
-            rounds[f"h{h}_t{j}"] = best
-            out["val"][:, a_i, j] = mdl.predict(feats["val"], num_iteration=best)
-            if refit is not None:  # the chosen rounds, all train windows
-                mdl = lgb.LGBMRegressor(**{**params, "n_estimators": best})
-                mdl.fit(feats["all"], dall[:, h - 1, j])
-            models[(h, j)] = mdl
+            fitted: list[tuple[Any, int]] = []
+            for seed in range(seeds):
+                p_s = {**params, "random_state": int(params["random_state"]) + seed}
+                mdl = lgb.LGBMRegressor(**p_s)
+                mdl.fit(feats["fit"], dfit[:, h - 1, j], eval_X=(feats["val"],), eval_y=(dval[:, h - 1, j],), eval_metric="l1",
+                        callbacks=[lgb.early_stopping(50, verbose=False)])
+                best = int(mdl.best_iteration_ or params["n_estimators"])
+                rounds[f"h{h}_t{j}_s{seed}"] = best
+                out["val"][:, a_i, j] += mdl.predict(feats["val"], num_iteration=best) / seeds
+                if refit is not None:  # the chosen rounds, all train windows
+                    mdl = lgb.LGBMRegressor(**{**p_s, "n_estimators": best})
+                    mdl.fit(feats["all"], dall[:, h - 1, j])
+                fitted.append((mdl, best))
+            models[(h, j)] = fitted
             for tag in ("test", "test1"):
                 if tag == "test1" and h != 1:
                     continue
-                out[tag][:, a_i, j] = mdl.predict(feats[tag], num_iteration=best)
+                out[tag][:, a_i, j] = np.mean([mdl.predict(feats[tag], num_iteration=best) for mdl, best in fitted], axis=0)
         log("lgbm_anchor", family=name, h=h, seconds=round(time.monotonic() - started, 1))
     secs = time.monotonic() - started
     M = interp_matrix(anchors, H)  # [H, A]
     m = Member(name, secs, np.einsum("ha,nat->nht", M, out["val"]), np.einsum("ha,nat->nht", M, out["test"]),
                out["test1"][:, :1, :])
-    m.info = {"anchors": list(anchors), "best_rounds": rounds, "models": models, "relative": relative, "interp": M}
+    m.info = {"anchors": list(anchors), "best_rounds": rounds, "models": models, "relative": relative, "interp": M,
+              "feats_test_h1": feats_test_first}
     return m
 
 
@@ -414,15 +451,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     members: list[Member] = []
     refit = wtrain if args.refit else None
-    members.append(ridge_member("ridge_anchor", tr, fit, val, wtest, wtest1, harmonics=0, refit=refit))
-    members.append(ridge_member("ridge_tod", tr, fit, val, wtest, wtest1, harmonics=2, refit=refit))
+    grid = tuple(float(a) for a in args.ridge_alphas.split(","))
+    members.append(ridge_member("ridge_anchor", tr, fit, val, wtest, wtest1, harmonics=0, refit=refit, alpha_grid=grid, cv_folds=args.ridge_cv))
+    members.append(ridge_member("ridge_tod", tr, fit, val, wtest, wtest1, harmonics=2, refit=refit, alpha_grid=grid, cv_folds=args.ridge_cv))
     log("linear_done", seconds=[round(m.fit_seconds, 2) for m in members])
     lgb_params = {"objective": "l1", "n_estimators": args.lgbm_rounds, "learning_rate": args.lgbm_lr, "num_leaves": args.lgbm_leaves,
                   "min_child_samples": args.lgbm_min_child, "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8, "num_threads": 1,
                   "verbose": -1, "random_state": 42}
     anchors = tuple(int(a) for a in args.anchors.split(",") if int(a) <= H)
     if not args.no_lgbm:
-        members.append(lgbm_member("lgbm", tr, fit, val, wtest, wtest1, anchors, args.relative, lgb_params, refit))
+        members.append(lgbm_member("lgbm", tr, fit, val, wtest, wtest1, anchors, args.relative, lgb_params, refit, args.lgbm_seeds))
     if args.gru_seconds > 0:
         members.append(gru_member(tr, wtrain, shape, val, wtest, wtest1, args.gru_seconds))
     for m in members:
@@ -460,13 +498,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             info["best_rounds"] = m.info["best_rounds"]
         score(m.name, *raw[m.name], m.fit_seconds, info)
 
+    members[0].info["val_windows"] = val
     pool = [m.name for m in members if m.name in args.pool.split(",")]
+    ens_w: dict[bool, np.ndarray] = {}
     if args.persistence_member:  # a zero change: the weights can shrink the ensemble towards persistence
         zero = np.zeros_like(members[0].val_d)
         raw["persistence"] = (tr.raw(val, zero), tr.raw(wtest, np.zeros_like(members[0].test_d)), tr.raw(wtest1, np.zeros_like(members[0].h1_d)))
         pool.append("persistence")
     for per_h in (False, True):
         W = ensemble_weights([raw[k][0] for k in pool], val.y, per_h)
+        ens_w[per_h] = W
         comb = [sum(W[None, :, :, i] * raw[k][idx] for i, k in enumerate(pool)) for idx in (0, 1)]
         c1 = sum(W[None, :1, :, i] * raw[k][2] for i, k in enumerate(pool))
         assert isinstance(c1, np.ndarray)
@@ -489,7 +530,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.onnx:
         from horizon_onnx import check_onnx
 
-        onnx_report = check_onnx(tr, shape, members, wtest, Path(args.onnx))
+        onnx_report = check_onnx(tr, shape, members, wtest, Path(args.onnx), (pool, ens_w[True]) if "persistence" not in pool else None)
     return {"data": str(data), "test": str(test_path), "horizon": H, "window": args.window,
             "windows": {"fit": n - n_val, "val": n_val, "test": int(wtest.x.shape[0]), "test_h1": int(wtest1.x.shape[0])},
             "results": results, "onnx": onnx_report}
@@ -510,6 +551,9 @@ def main() -> int:
     p.add_argument("--pool", default="ridge_tod,lgbm,gru", help="ensemble members (those fitted)")
     p.add_argument("--persistence-member", action="store_true")
     p.add_argument("--lgbm-min-child", type=int, default=20)
+    p.add_argument("--ridge-cv", type=int, default=0, help="> 1: choose ridge alphas by blocked K-fold CV over the train windows")
+    p.add_argument("--lgbm-seeds", type=int, default=1, help="average this many LightGBM fits (bagging seeds) per model")
+    p.add_argument("--ridge-alphas", default="0.1,1,10,100,1000,10000", help="ridge penalties tried (chosen per output on validation)")
     p.add_argument("--refit", action="store_true", help="refit ridge/LightGBM on all train windows with the validation-chosen alpha/rounds")
     p.add_argument("--gru-seconds", type=float, default=0.0, help="> 0: also fit the trainer's GRU with this time cap")
     p.add_argument("--onnx", default="", help="a folder: export ridge + one LightGBM to ONNX there and check parity")
