@@ -8,15 +8,12 @@ export * from "./contracts/decision.ts";
 export * from "./contracts/dlq.ts";
 export * from "./contracts/errors.ts";
 export {
-  ConfigHash as ConfigHashField,
   ErrorMetrics,
   Identifier as IdentifierField,
   MODEL_TYPES,
   ModelType,
   PerTargetMetrics,
-  RUN_STATUSES,
   RunId as RunIdField,
-  RunStatus,
 } from "./contracts/fields.ts";
 export * from "./contracts/messages.ts";
 export * from "./contracts/preprocess.ts";

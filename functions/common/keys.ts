@@ -61,4 +61,4 @@ export * from "./keys/artifacts.ts";
 export * from "./keys/data.ts";
 export * from "./keys/logs.ts";
 export * from "./keys/promotion.ts";
-export { dayOf, identifierPrefix } from "./keys/segments.ts";
+export { identifierPrefix } from "./keys/segments.ts";

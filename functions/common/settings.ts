@@ -113,9 +113,6 @@ function parser<T>(fallback: T | (() => T), check: (value: string) => T): Settin
 
 export const text = (fallback: string): Setting<string> => parser(fallback, (v) => v);
 
-export const optionalText = (): Setting<string | undefined> =>
-  parser<string | undefined>(undefined, (v) => v);
-
 /** Text matching `pattern` (`what` says what it must be). */
 export const matching = <F extends string | undefined>(fallback: F, pattern: RegExp, what: string) =>
   parser<string | F>(fallback, (v) => (pattern.test(v) ? v : fail(` must be ${what}, got '${v}'`)));

@@ -18,7 +18,9 @@ function isHistoryKey(scope: string, key: string): boolean {
 }
 
 export async function readHistory(s3: S3Client, bucket: string, scope: string): Promise<HistoryItem[]> {
-  const keys = (await listKeys(s3, bucket, promotionKeys.scopePrefix(scope))).filter((k) => isHistoryKey(scope, k));
+  const keys = (await listKeys(s3, bucket, promotionKeys.scopePrefix(scope))).filter((k) =>
+    isHistoryKey(scope, k),
+  );
   const items: HistoryItem[] = [];
   for (const key of keys) {
     const entry = await getJsonIfExists(s3, bucket, key, PromotionHistoryEntry);

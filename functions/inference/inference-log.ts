@@ -245,6 +245,11 @@ export class InferenceLog {
 
   private keyFor(packed: Packed): string {
     this.sequence++;
-    return inferenceLogKeys.requests(packed.identifier, new Date(packed.firstAt), this.instance, this.sequence);
+    return inferenceLogKeys.requests(
+      packed.identifier,
+      new Date(packed.firstAt),
+      this.instance,
+      this.sequence,
+    );
   }
 }

@@ -22,8 +22,6 @@ import {
   writeParquet,
 } from "./steps.ts";
 
-export { DataError } from "./errors.ts";
-
 export interface TransformInput {
   csvPath: string;
   /** The `<name>_test.csv` companion: when given it is the test split. */
