@@ -190,7 +190,10 @@ describe("npm run score", () => {
       "drift",
       "seconds",
       "forecasts_per_s",
+      "monitor",
     ]);
+    // the champion's own test rows: the live ratios are the ones it had at promotion
+    expect(summary.monitor).toEqual({ status: "ok", drift_uri: null, retraining: null });
     expect(summary).toMatchObject({
       identifier: id,
       run_id: `${id}-gru`,
