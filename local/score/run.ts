@@ -26,7 +26,7 @@ import { ensureLocalServices } from "../services/index.ts";
 import type { ScoreOptions } from "./options.ts";
 
 /** The LAST stdout line of `npm run score`. */
-interface ScoreSummary
+export interface ScoreSummary
   extends Pick<
     PerformanceEvalMessage,
     | "identifier"

@@ -4,17 +4,21 @@
  * preprocessed with the champion's configuration and scored; with RETRAIN_ON_DRIFT=1 the monitor
  * uploads one retraining series (history with the scored rows in place), a second drifting result
  * against the same champion starts nothing new, and the series preprocesses as a new training
- * generation of the identifier.
+ * generation of the identifier. Then `npm run score` with RETRAIN_ON_DRIFT=1 (PROPHET the one expected
+ * type, PROMOTION_POLICY=always): drift, the series, one generation trained, evaluated and promoted.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scoreClaimCheck } from "../../functions/batch-inference/batch.ts";
 import { closeStageContext, type StageContext } from "../../functions/common/context.ts";
-import type { InferenceDataMessage, PromotionPointer } from "../../functions/common/contracts.ts";
+import { type InferenceDataMessage, PromotionPointer } from "../../functions/common/contracts.ts";
 import { parseRawKey, promotionKeys, rawKeys, rawScoreKey, runKeys } from "../../functions/common/keys.ts";
-import { getBytes, listKeys, putBytes, putJson, s3Uri } from "../../functions/common/s3.ts";
+import { getBytes, getJson, listKeys, putBytes, putJson, s3Uri } from "../../functions/common/s3.ts";
 import { monitorMessage } from "../../functions/monitor/monitor.ts";
 import { preprocessObject, preprocessUpload } from "../../functions/preprocess/preprocess.ts";
+import type { ScoreSummary } from "../../local/score/run.ts";
+import { lastJsonLine, runCli } from "../cli-process.ts";
 import {
   placeFixtureRun,
   sliceCsv,
@@ -24,6 +28,9 @@ import {
   testContext,
   uniqueId,
 } from "./pipeline-helpers.ts";
+import { scratchDir } from "./scoring-helpers.ts";
+
+type ScoreMonitor = ScoreSummary["monitor"];
 
 const id = uniqueId("retrain");
 let ctx: StageContext;
@@ -48,23 +55,29 @@ async function scoreUpload(file: string) {
   return scoreClaimCheck(claim, ctx);
 }
 
-beforeAll(async () => {
-  ctx = await testContext("it-retrain", { RETRAIN_ON_DRIFT: "1" });
-  const staged = await stageAndPreprocess(ctx, id);
-  const run = await placeFixtureRun(ctx, id, staged.config_hash, staged.claim, "GRU");
+/** The GRU fixture promoted as the champion of a really preprocessed slice of `identifier`. */
+async function promoteFixtureChampion(identifier: string): Promise<PromotionPointer> {
+  const staged = await stageAndPreprocess(ctx, identifier);
+  const run = await placeFixtureRun(ctx, identifier, staged.config_hash, staged.claim, "GRU");
   const artifacts = ctx.config.storage.buckets.artifacts;
-  champion = {
+  const pointer: PromotionPointer = {
     model_uri: s3Uri(artifacts, runKeys.onnx(run.run_id)),
     card_uri: s3Uri(artifacts, runKeys.card(run.run_id)),
     run_id: run.run_id,
     model_type: "GRU",
     config_hash: staged.config_hash,
-    identifier: id,
-    scope: id,
+    identifier,
+    scope: identifier,
     score: 0,
     promoted_at: new Date().toISOString(),
   };
-  await putJson(ctx.s3, ctx.config.storage.buckets.promotion, promotionKeys.current(id), champion);
+  await putJson(ctx.s3, ctx.config.storage.buckets.promotion, promotionKeys.current(identifier), pointer);
+  return pointer;
+}
+
+beforeAll(async () => {
+  ctx = await testContext("it-retrain", { RETRAIN_ON_DRIFT: "1" });
+  champion = await promoteFixtureChampion(id);
 }, 120_000);
 
 afterAll(async () => {
@@ -121,5 +134,40 @@ describe("retraining on drift (RETRAIN_ON_DRIFT=1)", () => {
     const claim = (result as { claim?: { config_hash: string; identifier: string } }).claim;
     expect(claim?.identifier).toBe(id);
     expect(claim?.config_hash).not.toBe(champion.config_hash);
+  });
+});
+
+describe("npm run score with RETRAIN_ON_DRIFT=1", () => {
+  it("drift starts one retraining, followed to its decision; the summary says so", async () => {
+    const cliId = uniqueId("retrain-cli");
+    const cliChampion = await promoteFixtureChampion(cliId);
+    const data = join(scratchDir, "scaled-by-3.csv");
+    writeFileSync(data, sliceTestScaled(3));
+    const run = await runCli("local/score-cli.ts", ["--data", data, "--identifier", cliId], {
+      env: { RETRAIN_ON_DRIFT: "1", EXPECTED_MODEL_TYPES: "PROPHET", PROMOTION_POLICY: "always", CI: "true" },
+      timeoutMs: 400_000,
+    });
+    expect(run.code, run.stderr).toBe(0);
+    const summary = lastJsonLine<{ monitor: ScoreMonitor }>(run.stdout);
+    const raw = ctx.config.storage.buckets.raw;
+    const seriesUri = s3Uri(raw, rawKeys.retrain(cliId, cliChampion.run_id));
+    expect(summary.monitor.status).toBe("drift");
+    expect(summary.monitor.drift_uri).toMatch(
+      new RegExp(`/${cliId}/drift/${cliChampion.run_id}-[0-9a-f]{16}\\.json$`),
+    );
+    expect(summary.monitor.retraining?.series_uri).toBe(seriesUri);
+    expect(summary.monitor.retraining?.started).toBe(true);
+    const pipeline = summary.monitor.retraining?.pipeline;
+    expect(pipeline?.identifier).toBe(cliId);
+    expect(pipeline?.config_hash).not.toBe(cliChampion.config_hash);
+    expect(pipeline?.runs.map((r) => [r.model_type, r.status])).toEqual([["PROPHET", "SUCCESS"]]);
+    expect(pipeline?.promoted?.model_type).toBe("PROPHET");
+    const pointer = await getJson(
+      ctx.s3,
+      ctx.config.storage.buckets.promotion,
+      promotionKeys.current(cliId),
+      PromotionPointer,
+    );
+    expect(pointer.config_hash).toBe(pipeline?.config_hash);
   });
 });
