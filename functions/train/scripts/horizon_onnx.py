@@ -16,9 +16,10 @@ import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
 if TYPE_CHECKING:
+    from horizon_study import Member, Transform
+
     from flts_train.data import Windows
     from flts_train.shape import Shape
-    from horizon_study import Member, Transform
 
 OPSET = 17
 ML_OPSET = 3
@@ -51,8 +52,10 @@ class G:
 
 
 def _io(shape: Shape, q: bool) -> tuple[list[onnx.ValueInfoProto], list[onnx.ValueInfoProto]]:
-    ins = [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", shape.window, shape.n_features]),
-           helper.make_tensor_value_info("t", TensorProto.DOUBLE, ["batch", shape.horizon])]
+    ins = [
+        helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", shape.window, shape.n_features]),
+        helper.make_tensor_value_info("t", TensorProto.DOUBLE, ["batch", shape.horizon]),
+    ]
     outs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", shape.horizon, shape.n_targets])]
     if q:
         outs.append(helper.make_tensor_value_info("q", TensorProto.FLOAT, ["batch", shape.horizon, shape.n_targets, 3]))
@@ -129,7 +132,9 @@ def _lgbm_onnx(mdl: Any, n_feat: int) -> onnx.ModelProto:
     from onnxmltools import convert_lightgbm
     from onnxmltools.convert.common.data_types import FloatTensorType
 
-    return convert_lightgbm(mdl, initial_types=[("input", FloatTensorType([None, n_feat]))], target_opset=15)  # the converter supports main opset <= 15
+    return convert_lightgbm(
+        mdl, initial_types=[("input", FloatTensorType([None, n_feat]))], target_opset=15
+    )  # the converter supports main opset <= 15
 
 
 def _embed(g: G, sub: onnx.ModelProto, prefix: str, feed: str) -> str:
@@ -172,7 +177,33 @@ def lgbm_graph(tr: Transform, shape: Shape, member: Member, offsets: np.ndarray 
     return _model(g, shape, "gbdt", offsets is not None, ml=True)
 
 
-def ensemble_graph(tr: Transform, shape: Shape, members: list[onnx.ModelProto], weights: np.ndarray, offsets: np.ndarray) -> onnx.ModelProto:
+def stack_graph(tr: Transform, shape: Shape, member: Member, offsets: np.ndarray | None) -> onnx.ModelProto:
+    """GBDT over stacked steps: one tree ensemble per target on [B·H, W·F + 3] rows (lags, time of day of the step, step)."""
+    g = G()
+    W, F, H, T = shape.window, shape.n_features, shape.horizon, shape.n_targets
+    z = _z(g, tr)
+    if member.info["relative"]:
+        last = g.op("Slice", [z, g.const([W - 1], np.int64), g.const([W], np.int64), g.const([1], np.int64)])
+        prev = g.op("Slice", [z, g.const([0], np.int64), g.const([W - 1], np.int64), g.const([1], np.int64)])
+        z = g.op("Concat", [g.op("Sub", [prev, last]), last], axis=1)
+    lags = g.op("Expand", [g.op("Reshape", [z, g.const([-1, 1, W * F], np.int64)]), g.const([1, H, 1], np.int64)])  # [B, H, WF]
+    rem = g.op("Sub", ["t", g.op("Mul", [g.op("Floor", [g.op("Div", ["t", g.const(DAY, np.float64)])]), g.const(DAY, np.float64)])])
+    phase = g.op(
+        "Unsqueeze",
+        [g.op("Cast", [g.op("Mul", [rem, g.const(2 * np.pi / DAY, np.float64)])], to=TensorProto.FLOAT), g.const([2], np.int64)],
+    )  # [B, H, 1]
+    sin, cos = g.op("Sin", [phase]), g.op("Cos", [phase])
+    step = g.op("Add", [g.op("Mul", [sin, g.const(0.0)]), g.const(np.arange(1, H + 1, dtype=np.float32).reshape(1, H, 1))])
+    rows = g.op("Reshape", [g.op("Concat", [lags, sin, cos, step], axis=2), g.const([-1, W * F + 3], np.int64)])
+    cols = [_embed(g, _lgbm_onnx(member.info["models"][j][0], W * F + 3), f"t{j}_", rows) for j in range(T)]  # [B·H, 1] each
+    d = g.op("Reshape", [g.op("Concat", cols, axis=1), g.const([-1, H, T], np.int64)])
+    _heads(g, tr, shape, d, offsets)
+    return _model(g, shape, "gbdt_stacked", offsets is not None, ml=True)
+
+
+def ensemble_graph(
+    tr: Transform, shape: Shape, members: list[onnx.ModelProto], weights: np.ndarray, offsets: np.ndarray
+) -> onnx.ModelProto:
     """ENSEMBLE: the members' graphs side by side on the same x, t; y = Σ w[h, t, k]·y_k; q by conformal offsets."""
     g = G()
     ys = []
@@ -214,21 +245,33 @@ def rel_err(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1.0)))
 
 
+def frac_over(a: np.ndarray, b: np.ndarray, tol: float = 1e-3) -> float:
+    return float(np.mean(np.abs(a - b) / np.maximum(np.abs(b), 1.0) > tol))
+
+
 def check(name: str, m: onnx.ModelProto, ref_y: np.ndarray, ref_q: np.ndarray | None, w: Windows, folder: Path) -> dict[str, Any]:
     path = folder / f"{name}.onnx"
     path.write_bytes(m.SerializeToString())
     sess = session(m)
     outs = sess.run(None, {"x": w.x.astype(np.float32), "t": w.t.astype(np.float64)})
-    rep: dict[str, Any] = {"bytes": path.stat().st_size, "outputs": {o.name: list(o.shape) for o in sess.get_outputs()},
-                           "out_shapes": [list(np.asarray(o).shape) for o in outs], "ops": sorted({n.op_type for n in m.graph.node}),
-                           "y_max_rel_err": rel_err(np.asarray(outs[0]), ref_y), "latency_ms_1_window": latency_ms(sess, w)}
+    rep: dict[str, Any] = {
+        "bytes": path.stat().st_size,
+        "outputs": {o.name: list(o.shape) for o in sess.get_outputs()},
+        "out_shapes": [list(np.asarray(o).shape) for o in outs],
+        "ops": sorted({n.op_type for n in m.graph.node}),
+        "y_max_rel_err": rel_err(np.asarray(outs[0]), ref_y),
+        "y_frac_rel_err_over_1e-3": frac_over(np.asarray(outs[0]), ref_y),
+        "y_p999_rel_err": float(np.quantile(np.abs(np.asarray(outs[0]) - ref_y) / np.maximum(np.abs(ref_y), 1.0), 0.999)),
+        "latency_ms_1_window": latency_ms(sess, w),
+    }
     if ref_q is not None and len(outs) > 1:
         rep["q_max_rel_err"] = rel_err(np.asarray(outs[1]), ref_q)
     return rep
 
 
-def check_onnx(tr: Transform, shape: Shape, members: list[Member], test: Windows, folder: Path,
-               ensemble: tuple[list[str], np.ndarray] | None = None) -> dict[str, Any]:
+def check_onnx(
+    tr: Transform, shape: Shape, members: list[Member], test: Windows, folder: Path, ensemble: tuple[list[str], np.ndarray] | None = None
+) -> dict[str, Any]:
     """Exports ridge and LightGBM (and their ensemble) and compares onnxruntime with the Python predictions."""
     from horizon_study import conformal, intervals
 
@@ -237,7 +280,13 @@ def check_onnx(tr: Transform, shape: Shape, members: list[Member], test: Windows
     report: dict[str, Any] = {}
     graphs: dict[str, onnx.ModelProto] = {}
     val_w = members[0].info["val_windows"]
-    for name, build in (("ridge_tod", ridge_graph), ("lgbm", lgbm_graph)):
+    for name, build in (
+        ("ridge_anchor", ridge_graph),
+        ("ridge_low", ridge_graph),
+        ("ridge_tod", ridge_graph),
+        ("lgbm", lgbm_graph),
+        ("lgbm_stack", stack_graph),
+    ):
         if name not in by:
             continue
         m = by[name]
@@ -258,8 +307,13 @@ def check_onnx(tr: Transform, shape: Shape, members: list[Member], test: Windows
         conv = _lgbm_onnx(mdl, X.shape[1])
         out = session(conv).run(None, {"input": X})[0]
         diff = np.abs(np.asarray(out).ravel() - mdl.predict(X, num_iteration=best))
-        report["lgbm_single_booster"] = {"max_abs_diff": float(diff.max()), "rows_over_1e-5": int((diff > 1e-5).sum()), "rows": int(diff.size),
-                                         "trees": int(best), "bytes": len(conv.SerializeToString())}
+        report["lgbm_single_booster"] = {
+            "max_abs_diff": float(diff.max()),
+            "rows_over_1e-5": int((diff > 1e-5).sum()),
+            "rows": int(diff.size),
+            "trees": int(best),
+            "bytes": len(conv.SerializeToString()),
+        }
         # the same booster on the features the ONNX graph itself computed (float32 log/standardise inside the graph)
         full = onnx.ModelProto()
         full.CopyFrom(graphs["lgbm"])
@@ -267,8 +321,11 @@ def check_onnx(tr: Transform, shape: Shape, members: list[Member], test: Windows
             full.graph.output.append(helper.make_tensor_value_info(nm, TensorProto.FLOAT, None))
         f_onnx, tree_onnx = session(full).run([DEBUG["feats"], DEBUG["tree"]], {"x": test.x.astype(np.float32), "t": test.t})
         diff2 = np.abs(np.asarray(tree_onnx).ravel() - mdl.predict(np.asarray(f_onnx), num_iteration=best))
-        report["lgbm_in_graph_features"] = {"feature_max_abs_diff_vs_python": float(np.max(np.abs(np.asarray(f_onnx) - X))),
-                                            "tree_max_abs_diff": float(diff2.max()), "rows_over_1e-5": int((diff2 > 1e-5).sum())}
+        report["lgbm_in_graph_features"] = {
+            "feature_max_abs_diff_vs_python": float(np.max(np.abs(np.asarray(f_onnx) - X))),
+            "tree_max_abs_diff": float(diff2.max()),
+            "rows_over_1e-5": int((diff2 > 1e-5).sum()),
+        }
     if ensemble is not None and all(k in graphs for k in ensemble[0]):
         pool, W = ensemble
         ys = [tr.raw(test, by[k].test_d) for k in pool]

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from flts_train.data import Series, Windows, make_windows, read_csv  # noqa: E402
-from flts_train.shape import Shape  # noqa: E402
+from flts_train.data import Series, Windows, make_windows, read_csv
+from flts_train.shape import Shape
 
 DAY = 86400.0
 LOG_MIN_MAX = 1000.0  # the trainer's rule (rnn.py): a non-negative column with train max above this is a volume
@@ -115,7 +115,7 @@ def split(w: Windows, n_fit: int) -> tuple[Windows, Windows]:
 
 def seasonal(test: Series, w: Windows, targets: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Same time yesterday from the test split itself (what evaluation has): values [n, H, T], mask [n, H]."""
-    index = {int(round(s)): i for i, s in enumerate(test.times)}
+    index = {round(s): i for i, s in enumerate(test.times)}
     tv = test.select(targets)
     keys = np.rint(w.t - DAY).astype(np.int64)
     rows = np.vectorize(lambda k: index.get(int(k), -1))(keys)
@@ -137,8 +137,9 @@ class Member:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def ridge_fit(X: np.ndarray, Y: np.ndarray, Xv: np.ndarray, Yv_raw: np.ndarray, to_raw: Callable[[np.ndarray], np.ndarray],
-              alphas: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, list[float]]:
+def ridge_fit(
+    X: np.ndarray, Y: np.ndarray, Xv: np.ndarray, Yv_raw: np.ndarray, to_raw: Callable[[np.ndarray], np.ndarray], alphas: tuple[float, ...]
+) -> tuple[np.ndarray, np.ndarray, list[float]]:
     """Multi-output ridge with an intercept; the alpha of each output column chosen by validation MAE (raw units).
 
     X [n, p], Y [n, k] -> (W [p, k], b [k], alpha per column)."""
@@ -161,8 +162,14 @@ def ridge_fit(X: np.ndarray, Y: np.ndarray, Xv: np.ndarray, Yv_raw: np.ndarray, 
     return best_w, b, best_a
 
 
-def ridge_cv_alphas(X: np.ndarray, Y: np.ndarray, to_raw: Callable[[np.ndarray, slice], np.ndarray], y_raw: np.ndarray,
-                    alphas: tuple[float, ...], folds: int) -> list[float]:
+def ridge_cv_alphas(
+    X: np.ndarray,
+    Y: np.ndarray,
+    to_raw: Callable[[np.ndarray, slice], np.ndarray],
+    y_raw: np.ndarray,
+    alphas: tuple[float, ...],
+    folds: int,
+) -> list[float]:
     """The alpha of each output column by blocked K-fold CV over the given windows (contiguous blocks; MAE in raw units)."""
     n = X.shape[0]
     edges = np.linspace(0, n, folds + 1).astype(int)
@@ -193,9 +200,18 @@ def ridge_solve(X: np.ndarray, Y: np.ndarray, alphas: list[float]) -> tuple[np.n
     return W, ym - xm @ W
 
 
-def ridge_member(name: str, tr: Transform, fit: Windows, val: Windows, test: Windows, test1: Windows, harmonics: int,
-                 refit: Windows | None = None, alpha_grid: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0),
-                 cv_folds: int = 0) -> Member:
+def ridge_member(
+    name: str,
+    tr: Transform,
+    fit: Windows,
+    val: Windows,
+    test: Windows,
+    test1: Windows,
+    harmonics: int,
+    refit: Windows | None = None,
+    alpha_grid: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0),
+    cv_folds: int = 0,
+) -> Member:
     started = time.monotonic()
 
     def feats(w: Windows) -> np.ndarray:
@@ -230,17 +246,35 @@ def ridge_member(name: str, tr: Transform, fit: Windows, val: Windows, test: Win
         return out
 
     m = Member(name, secs, val_d, pred(test), pred(test1)[:, :1, :])
-    m.info = {"alphas_h1": alphas[:T], "alphas_h30": alphas[-T:], "n_features": int(W.shape[0]), "W": W, "b": b, "harmonics": harmonics,
-              "alphas": alphas}
+    m.info = {
+        "alphas_h1": alphas[:T],
+        "alphas_h30": alphas[-T:],
+        "n_features": int(W.shape[0]),
+        "W": W,
+        "b": b,
+        "harmonics": harmonics,
+        "alphas": alphas,
+    }
     return m
 
 
-def lgbm_member(name: str, tr: Transform, fit: Windows, val: Windows, test: Windows, test1: Windows, anchors: tuple[int, ...],
-                relative: bool, params: dict[str, Any], refit: Windows | None = None, seeds: int = 1) -> Member:
+def lgbm_member(
+    name: str,
+    tr: Transform,
+    fit: Windows,
+    val: Windows,
+    test: Windows,
+    test1: Windows,
+    anchors: tuple[int, ...],
+    relative: bool,
+    params: dict[str, Any],
+    refit: Windows | None = None,
+    seeds: int = 1,
+) -> Member:
     """One L1 LightGBM per (anchor horizon, target) with time of day of that step; other steps interpolated linearly."""
     import lightgbm as lgb
 
-    n, H, T = fit.y.shape
+    _, H, T = fit.y.shape
     started = time.monotonic()
     base = {tag: lag_features(tr, w, relative) for tag, w in (("fit", fit), ("val", val), ("test", test), ("test1", test1))}
     wins = {"fit": fit, "val": val, "test": test, "test1": test1}
@@ -264,8 +298,14 @@ def lgbm_member(name: str, tr: Transform, fit: Windows, val: Windows, test: Wind
             for seed in range(seeds):
                 p_s = {**params, "random_state": int(params["random_state"]) + seed}
                 mdl = lgb.LGBMRegressor(**p_s)
-                mdl.fit(feats["fit"], dfit[:, h - 1, j], eval_X=(feats["val"],), eval_y=(dval[:, h - 1, j],), eval_metric="l1",
-                        callbacks=[lgb.early_stopping(50, verbose=False)])
+                mdl.fit(
+                    feats["fit"],
+                    dfit[:, h - 1, j],
+                    eval_X=(feats["val"],),
+                    eval_y=(dval[:, h - 1, j],),
+                    eval_metric="l1",
+                    callbacks=[lgb.early_stopping(50, verbose=False)],
+                )
                 best = int(mdl.best_iteration_ or params["n_estimators"])
                 rounds[f"h{h}_t{j}_s{seed}"] = best
                 out["val"][:, a_i, j] += mdl.predict(feats["val"], num_iteration=best) / seeds
@@ -281,10 +321,72 @@ def lgbm_member(name: str, tr: Transform, fit: Windows, val: Windows, test: Wind
         log("lgbm_anchor", family=name, h=h, seconds=round(time.monotonic() - started, 1))
     secs = time.monotonic() - started
     M = interp_matrix(anchors, H)  # [H, A]
-    m = Member(name, secs, np.einsum("ha,nat->nht", M, out["val"]), np.einsum("ha,nat->nht", M, out["test"]),
-               out["test1"][:, :1, :])
-    m.info = {"anchors": list(anchors), "best_rounds": rounds, "models": models, "relative": relative, "interp": M,
-              "feats_test_h1": feats_test_first}
+    m = Member(name, secs, np.einsum("ha,nat->nht", M, out["val"]), np.einsum("ha,nat->nht", M, out["test"]), out["test1"][:, :1, :])
+    m.info = {
+        "anchors": list(anchors),
+        "best_rounds": rounds,
+        "models": models,
+        "relative": relative,
+        "interp": M,
+        "feats_test_h1": feats_test_first,
+    }
+    return m
+
+
+def lgbm_stack_member(
+    name: str,
+    tr: Transform,
+    fit: Windows,
+    val: Windows,
+    test: Windows,
+    test1: Windows,
+    train_h: tuple[int, ...],
+    relative: bool,
+    params: dict[str, Any],
+    refit: Windows | None = None,
+) -> Member:
+    """One L1 LightGBM per target over stacked (window, step) rows: lags + time of day of the step + the step number;
+    trained on the steps ``train_h``, predicts every step 1..H."""
+    import lightgbm as lgb
+
+    _, H, T = fit.y.shape
+    started = time.monotonic()
+
+    def rows(w: Windows, hs: tuple[int, ...]) -> np.ndarray:
+        lags = lag_features(tr, w, relative)
+
+        def t_of(h: int) -> np.ndarray:  # the step's own time (as the graph reads it from t)
+            return w.t[:, h - 1] if h <= w.t.shape[1] else w.t[:, 0] + (h - 1) * 120.0
+
+        blocks = [np.concatenate([lags, tod(t_of(h), 1), np.full((lags.shape[0], 1), float(h))], axis=1) for h in hs]
+        return np.concatenate(blocks, axis=0).astype(np.float32)  # [len(hs)·n, p], step-major
+
+    def targets_of(w: Windows, hs: tuple[int, ...]) -> np.ndarray:
+        d = tr.delta(w)
+        return np.concatenate([d[:, h - 1, :] for h in hs], axis=0)  # [len(hs)·n, T]
+
+    Xf, Yf = rows(fit, train_h), targets_of(fit, train_h)
+    Xv1, Yv1 = rows(val, train_h), targets_of(val, train_h)
+    all_h = tuple(range(1, H + 1))
+    Xv, Xt, X1 = rows(val, all_h), rows(test, all_h), rows(test1, (1,))
+    out = {"val": np.zeros((val.x.shape[0], H, T)), "test": np.zeros((test.x.shape[0], H, T)), "test1": np.zeros((test1.x.shape[0], 1, T))}
+    models = {}
+    rounds = {}
+    for j in range(T):
+        mdl = lgb.LGBMRegressor(**params)
+        mdl.fit(Xf, Yf[:, j], eval_X=(Xv1,), eval_y=(Yv1[:, j],), eval_metric="l1", callbacks=[lgb.early_stopping(50, verbose=False)])
+        best = int(mdl.best_iteration_ or params["n_estimators"])
+        rounds[f"t{j}"] = best
+        out["val"][:, :, j] = mdl.predict(Xv, num_iteration=best).reshape(H, -1).T
+        if refit is not None:
+            mdl = lgb.LGBMRegressor(**{**params, "n_estimators": best})
+            mdl.fit(rows(refit, train_h), targets_of(refit, train_h)[:, j])
+        models[j] = (mdl, best)
+        out["test"][:, :, j] = mdl.predict(Xt, num_iteration=best).reshape(H, -1).T
+        out["test1"][:, :, j] = mdl.predict(X1, num_iteration=best).reshape(1, -1).T
+        log("lgbm_stack_target", target=j, rounds=best, seconds=round(time.monotonic() - started, 1))
+    m = Member(name, time.monotonic() - started, out["val"], out["test"], out["test1"])
+    m.info = {"train_h": list(train_h), "best_rounds": rounds, "models": models, "relative": relative}
     return m
 
 
@@ -330,7 +432,7 @@ def gru_member(tr: Transform, train_w: Windows, shape: Shape, val: Windows, test
 
 
 def simplex(k: int, step: float) -> np.ndarray:
-    n = int(round(1 / step))
+    n = round(1 / step)
     pts: list[list[float]] = []
 
     def rec(prefix: list[int], left: int) -> None:
@@ -338,7 +440,7 @@ def simplex(k: int, step: float) -> np.ndarray:
             pts.append([p * step for p in prefix] + [left * step])
             return
         for i in range(left + 1):
-            rec(prefix + [i], left - i)
+            rec([*prefix, i], left - i)
 
     rec([], n)
     return np.array(pts)
@@ -396,8 +498,10 @@ def ratios(pred: np.ndarray, truth: np.ndarray, last: np.ndarray, targets: tuple
         for h in hs:
             e = pred[:, h - 1, j] - truth[:, h - 1, j]
             p = last[:, j] - truth[:, h - 1, j]
-            per[f"h{h}"] = {"mae": round(float(np.abs(e).mean() / np.abs(p).mean()), 4),
-                            "rmse": round(float(np.sqrt((e**2).mean() / (p**2).mean())), 4)}
+            per[f"h{h}"] = {
+                "mae": round(float(np.abs(e).mean() / np.abs(p).mean()), 4),
+                "rmse": round(float(np.sqrt((e**2).mean() / (p**2).mean())), 4),
+            }
         out[name] = per
     return out
 
@@ -446,21 +550,49 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     n_val = max(1, round(n * 0.15))
     fit, val = split(wtrain, n - n_val)
     tr = Transform.fit(fit.x.reshape(-1, fit.x.shape[-1]), shape.target_idx)
-    log("windows", data=str(data), train=n, fit=n - n_val, val=n_val, test=int(wtest.x.shape[0]), test_h1=int(wtest1.x.shape[0]),
-        log_columns=[f for f, m in zip(features, tr.log_mask, strict=True) if m > 0])
+    log(
+        "windows",
+        data=str(data),
+        train=n,
+        fit=n - n_val,
+        val=n_val,
+        test=int(wtest.x.shape[0]),
+        test_h1=int(wtest1.x.shape[0]),
+        log_columns=[f for f, m in zip(features, tr.log_mask, strict=True) if m > 0],
+    )
 
     members: list[Member] = []
     refit = wtrain if args.refit else None
     grid = tuple(float(a) for a in args.ridge_alphas.split(","))
-    members.append(ridge_member("ridge_anchor", tr, fit, val, wtest, wtest1, harmonics=0, refit=refit, alpha_grid=grid, cv_folds=args.ridge_cv))
-    members.append(ridge_member("ridge_tod", tr, fit, val, wtest, wtest1, harmonics=2, refit=refit, alpha_grid=grid, cv_folds=args.ridge_cv))
+    members.append(
+        ridge_member("ridge_anchor", tr, fit, val, wtest, wtest1, harmonics=0, refit=refit, alpha_grid=grid, cv_folds=args.ridge_cv)
+    )
+    if args.ridge_low_alpha > 0:  # the anchors' own ridge (one small alpha, no time of day) as one more member
+        members.append(ridge_member("ridge_low", tr, fit, val, wtest, wtest1, harmonics=0, refit=refit, alpha_grid=(args.ridge_low_alpha,)))
+    members.append(
+        ridge_member("ridge_tod", tr, fit, val, wtest, wtest1, harmonics=2, refit=refit, alpha_grid=grid, cv_folds=args.ridge_cv)
+    )
     log("linear_done", seconds=[round(m.fit_seconds, 2) for m in members])
-    lgb_params = {"objective": "l1", "n_estimators": args.lgbm_rounds, "learning_rate": args.lgbm_lr, "num_leaves": args.lgbm_leaves,
-                  "min_child_samples": args.lgbm_min_child, "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8, "num_threads": 1,
-                  "verbose": -1, "random_state": 42}
+    lgb_params = {
+        "objective": "l1",
+        "n_estimators": args.lgbm_rounds,
+        "learning_rate": args.lgbm_lr,
+        "num_leaves": args.lgbm_leaves,
+        "min_child_samples": args.lgbm_min_child,
+        "subsample": 0.8,
+        "subsample_freq": 1,
+        "colsample_bytree": args.lgbm_colsample,
+        "max_bin": args.lgbm_max_bin,
+        "num_threads": 1,
+        "verbose": -1,
+        "random_state": args.seed,
+    }
     anchors = tuple(int(a) for a in args.anchors.split(",") if int(a) <= H)
     if not args.no_lgbm:
         members.append(lgbm_member("lgbm", tr, fit, val, wtest, wtest1, anchors, args.relative, lgb_params, refit, args.lgbm_seeds))
+    if args.stack_h:
+        stack_h = tuple(int(a) for a in args.stack_h.split(",") if int(a) <= H)
+        members.append(lgbm_stack_member("lgbm_stack", tr, fit, val, wtest, wtest1, stack_h, args.relative, lgb_params, refit))
     if args.gru_seconds > 0:
         members.append(gru_member(tr, wtrain, shape, val, wtest, wtest1, args.gru_seconds))
     for m in members:
@@ -503,7 +635,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     ens_w: dict[bool, np.ndarray] = {}
     if args.persistence_member:  # a zero change: the weights can shrink the ensemble towards persistence
         zero = np.zeros_like(members[0].val_d)
-        raw["persistence"] = (tr.raw(val, zero), tr.raw(wtest, np.zeros_like(members[0].test_d)), tr.raw(wtest1, np.zeros_like(members[0].h1_d)))
+        raw["persistence"] = (
+            tr.raw(val, zero),
+            tr.raw(wtest, np.zeros_like(members[0].test_d)),
+            tr.raw(wtest1, np.zeros_like(members[0].h1_d)),
+        )
         pool.append("persistence")
     for per_h in (False, True):
         W = ensemble_weights([raw[k][0] for k in pool], val.y, per_h)
@@ -511,10 +647,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         comb = [sum(W[None, :, :, i] * raw[k][idx] for i, k in enumerate(pool)) for idx in (0, 1)]
         c1 = sum(W[None, :1, :, i] * raw[k][2] for i, k in enumerate(pool))
         assert isinstance(c1, np.ndarray)
-        weights = {t: {f"h{h}": dict(zip(pool, [round(float(v), 2) for v in W[h - 1, j]], strict=True)) for h in hs}
-                   for j, t in enumerate(targets)}
-        score("ensemble_per_h" if per_h else "ensemble", comb[0], comb[1], c1, sum(m.fit_seconds for m in members if m.name in pool),
-              {"members": pool, "weights": weights})
+        weights = {
+            t: {f"h{h}": dict(zip(pool, [round(float(v), 2) for v in W[h - 1, j]], strict=True)) for h in hs} for j, t in enumerate(targets)
+        }
+        score(
+            "ensemble_per_h" if per_h else "ensemble",
+            comb[0],
+            comb[1],
+            c1,
+            sum(m.fit_seconds for m in members if m.name in pool),
+            {"members": pool, "weights": weights},
+        )
 
     pers_te = np.repeat(wtest.last[:, None, :], H, axis=1)
     sv, ok = seasonal(test_s, wtest, targets)
@@ -523,17 +666,24 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         sel = ok[:, -1]
         seas.update(ratios(sv[sel], wtest.y[sel], wtest.last[sel], targets, hs))
     results["seasonal_yesterday"] = seas
-    results["persistence_mae"] = {t: {f"h{h}": float(np.abs(pers_te[:, h - 1, j] - wtest.y[:, h - 1, j]).mean()) for h in hs}
-                                  for j, t in enumerate(targets)}
+    results["persistence_mae"] = {
+        t: {f"h{h}": float(np.abs(pers_te[:, h - 1, j] - wtest.y[:, h - 1, j]).mean()) for h in hs} for j, t in enumerate(targets)
+    }
 
     onnx_report: dict[str, Any] = {}
     if args.onnx:
         from horizon_onnx import check_onnx
 
         onnx_report = check_onnx(tr, shape, members, wtest, Path(args.onnx), (pool, ens_w[True]) if "persistence" not in pool else None)
-    return {"data": str(data), "test": str(test_path), "horizon": H, "window": args.window,
-            "windows": {"fit": n - n_val, "val": n_val, "test": int(wtest.x.shape[0]), "test_h1": int(wtest1.x.shape[0])},
-            "results": results, "onnx": onnx_report}
+    return {
+        "data": str(data),
+        "test": str(test_path),
+        "horizon": H,
+        "window": args.window,
+        "windows": {"fit": n - n_val, "val": n_val, "test": int(wtest.x.shape[0]), "test_h1": int(wtest1.x.shape[0])},
+        "results": results,
+        "onnx": onnx_report,
+    }
 
 
 def main() -> int:
@@ -548,9 +698,16 @@ def main() -> int:
     p.add_argument("--lgbm-lr", type=float, default=0.05)
     p.add_argument("--lgbm-leaves", type=int, default=31)
     p.add_argument("--no-lgbm", action="store_true")
+    p.add_argument(
+        "--stack-h", default="", help="also a stacked LightGBM (step as a feature) trained on these steps, e.g. 1,2,3,5,8,12,17,23,30"
+    )
     p.add_argument("--pool", default="ridge_tod,lgbm,gru", help="ensemble members (those fitted)")
     p.add_argument("--persistence-member", action="store_true")
     p.add_argument("--lgbm-min-child", type=int, default=20)
+    p.add_argument("--seed", type=int, default=42, help="LightGBM random_state")
+    p.add_argument("--lgbm-colsample", type=float, default=0.8)
+    p.add_argument("--lgbm-max-bin", type=int, default=255)
+    p.add_argument("--ridge-low-alpha", type=float, default=0.0, help="> 0: also a ridge member with this one alpha (the anchors used 1)")
     p.add_argument("--ridge-cv", type=int, default=0, help="> 1: choose ridge alphas by blocked K-fold CV over the train windows")
     p.add_argument("--lgbm-seeds", type=int, default=1, help="average this many LightGBM fits (bagging seeds) per model")
     p.add_argument("--ridge-alphas", default="0.1,1,10,100,1000,10000", help="ridge penalties tried (chosen per output on validation)")
