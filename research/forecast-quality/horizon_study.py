@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "functions" / "train" / "src"))
 from flts_train.data import Series, Windows, make_windows, read_csv
 from flts_train.shape import Shape
 
