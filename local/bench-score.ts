@@ -65,12 +65,18 @@ async function makeParquet(path: string, rows: number): Promise<void> {
   }
 }
 
+interface Run {
+  seconds: number;
+  n: number;
+}
+
 interface Scored {
   identifier: string;
   files: ModelFiles;
   pointer: PromotionPointer;
-  /** Every run's seconds and forecasts, and the median run's seconds by part. */
-  runs: { seconds: number; n: number }[];
+  /** Every run's seconds and forecasts, the median run's, and its seconds by part. */
+  runs: Run[];
+  median: Run;
   parts: Record<string, number>;
 }
 
@@ -95,7 +101,7 @@ async function scoreWith(
   await writePointer(ctx.s3, buckets.promotion, pointer);
   const claim = await stageScoringObject(ctx.s3, buckets.processed, identifier, HASH, parquet);
   const hidden = files.card.hyperparameters.hidden_size;
-  const runs: { seconds: number; n: number }[] = [];
+  const runs: Run[] = [];
   const first = timings.length;
   for (let r = 0; r < RUNS; r++) {
     const evaluation = await scoreClaimCheck(claim, ctx);
@@ -110,7 +116,8 @@ async function scoreWith(
     identifier,
     files,
     pointer,
-    runs: [runs[median] as Scored["runs"][number], ...runs],
+    runs,
+    median: runs[median] as Run,
     parts: timings[first + median] ?? {},
   };
 }
@@ -148,7 +155,7 @@ async function jsonBatch(scored: Scored): Promise<{ rps: number; errors: number 
 }
 
 function figures(scored: Scored) {
-  const [median, ...runs] = scored.runs as [Scored["runs"][number], ...Scored["runs"]];
+  const { median, runs } = scored;
   return {
     forecasts_per_s: round(median.n / median.seconds),
     forecasts: median.n,

@@ -17,18 +17,23 @@ import { functionByName } from "../manifest.ts";
 import { currentHost, lazyStageContext, type StageContext } from "./context.ts";
 import { describeIssues, isPermanent, parseContract } from "./contracts.ts";
 import { type DeadRecord, publishToDlq } from "./dlq.ts";
-import { createLogger } from "./log.ts";
+import { createLogger, type Logger } from "./log.ts";
 import { type ObjectRef, parseS3Event } from "./s3-event.ts";
+
+/** The EMF metrics of one pipeline function (namespace POWERTOOLS_METRICS_NAMESPACE, else FLTS/Pipeline). */
+export function pipelineMetrics(service: string, logger?: Logger): Metrics {
+  return new Metrics({
+    namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? PIPELINE_NAMESPACE,
+    serviceName: service,
+    // its warnings ("No application metrics to publish") as structured log lines, not bare console text
+    ...(logger ? { logger } : {}),
+  });
+}
 
 /** Logger, EMF metrics and X-Ray tracer of one function (tracing is inert outside Lambda). */
 function powertools(service: string) {
   const logger = createLogger(service);
-  const metrics = new Metrics({
-    namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? PIPELINE_NAMESPACE,
-    serviceName: service,
-    // its warnings ("No application metrics to publish") as structured log lines, not bare console text
-    logger,
-  });
+  const metrics = pipelineMetrics(service, logger);
   const tracer = new Tracer({ serviceName: service });
   return { logger, metrics, tracer };
 }

@@ -2,17 +2,15 @@
  * The monitor's EMF metric: one `LiveErrorRatio` datum per target with a ratio, dimensions
  * `service`, `identifier` and `target`, for the dashboard's live-ratio widget (infra/metrics.ts).
  */
-import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { LIVE_ERROR_RATIO, PIPELINE_NAMESPACE } from "../../infra/metrics.ts";
+import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { LIVE_ERROR_RATIO } from "../../infra/metrics.ts";
 import type { PerformanceEvalMessage } from "../common/contracts.ts";
+import { pipelineMetrics } from "../common/lambda.ts";
 
 let metrics: Metrics | undefined;
 
 function monitorMetrics(): Metrics {
-  metrics ??= new Metrics({
-    namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? PIPELINE_NAMESPACE,
-    serviceName: "monitor",
-  });
+  metrics ??= pipelineMetrics("monitor");
   return metrics;
 }
 
