@@ -20,7 +20,7 @@ export const PREPROCESS_SETTINGS = {
   TEST_FRACTION: setting.number(0.2, { min: 0, max: 1, exclusiveMin: true }),
   MIN_ROWS: setting.integer(50, { min: 1 }),
   WINDOW: setting.integer(10, { min: 1 }),
-  HORIZON: setting.integer(1, { min: 1 }),
+  HORIZON: setting.integer(30, { min: 1 }),
   STEP_SECONDS: setting.number(120, { min: 0, exclusiveMin: true }),
   GAP_TOLERANCE_SECONDS: setting.number(360, { min: 0, exclusiveMin: true }),
   EXTRA_HASH_SALT: setting.text(""),

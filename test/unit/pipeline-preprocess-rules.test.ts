@@ -13,7 +13,7 @@ const dir = mkdtempSync(join(tmpdir(), "flts-rules-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const config = (env: Record<string, string> = {}) => ({
-  ...loadPreprocessSettings({ MIN_ROWS: "2", WINDOW: "1", ...env }).base,
+  ...loadPreprocessSettings({ MIN_ROWS: "2", WINDOW: "1", HORIZON: "1", ...env }).base,
   split: { kind: "fraction" as const, test_fraction: 0.25 },
 });
 
