@@ -13,9 +13,18 @@ import pyarrow.parquet as pq
 from .finite import FLOAT32_MAX
 from .shape import Shape
 
+VALIDATION_FRACTION = 0.15
+
 
 class DataError(ValueError):
     """Input data that cannot be trained on."""
+
+
+def validation_split(n_windows: int, fraction: float = VALIDATION_FRACTION) -> int:
+    """Index of the first validation window: the last ``max(1, round(fraction·n))`` train windows are held out."""
+    if n_windows < 2:
+        raise DataError(f"{n_windows} train window(s) cannot be split into a fit part and a validation slice")
+    return n_windows - min(n_windows - 1, max(1, round(n_windows * fraction)))
 
 
 @dataclass(frozen=True)

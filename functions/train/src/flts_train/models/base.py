@@ -27,6 +27,16 @@ class FitJob:
     max_epochs: int | None
     overrides: dict[str, Any] = field(default_factory=dict)  # hyperparameters set by the caller
     time_budget_seconds: float | None = None
+    quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)  # levels of the ``q`` output, ascending
+
+
+@dataclass(frozen=True)
+class ValidationPredictions:
+    """The fit-part model's predictions for the validation slice (the last train windows, ``data.validation_split``)."""
+
+    start: int  # index of the first validation window among the train windows
+    y: np.ndarray  # [n_val, horizon, n_targets] float32
+    out_of_sample: bool  # False when the model early-stopped or selected on this slice, or saw it in training
 
 
 @dataclass(frozen=True)
@@ -41,10 +51,14 @@ class Fitted:
     epochs: int
     train_seconds: float
     export_seconds: float
+    # The native model's ``q`` [n, h, k, nq] (the parity reference of the graph's ``q``); None: the graph has no ``q``
+    # (accepted only until every strategy exports quantiles).
+    predict_quantiles: Callable[[Windows], np.ndarray] | None = None
+    validation: ValidationPredictions | None = None
 
 
 class Strategy(Protocol):
-    """One model family: fit on the train windows, export the graph (inputs ``x``, ``t``; output ``y``)."""
+    """One model family: fit on the train windows, export the graph (inputs ``x``, ``t``; outputs ``y``, ``q``)."""
 
     def fit(self, job: FitJob) -> Fitted: ...
 

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data import DataError, Windows
+from ..data import DataError, Windows, validation_split
 from ..finite import require_finite_loss
 from ..shape import Shape
 from .rnn import CELLS, Forecaster, RnnHyper, build_model
@@ -114,8 +114,7 @@ def fit(
     configure_threads()
     set_seeds(seed)
     device = pick_device(device_request)
-    n_val = max(1, round(n * hp.val_fraction))
-    n_fit = n - n_val
+    n_fit = validation_split(n, hp.val_fraction)
     # Time-ordered split: the validation tail is the latest windows; statistics come from the fit part.
     fit_w = Windows(train.x[:n_fit], train.t[:n_fit], train.y[:n_fit], train.last[:n_fit])
     model = build_model(kind, fit_w, shape, hp).to(device)
