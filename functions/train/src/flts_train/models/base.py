@@ -28,6 +28,7 @@ class FitJob:
     overrides: dict[str, Any] = field(default_factory=dict)  # hyperparameters set by the caller
     time_budget_seconds: float | None = None
     quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)  # levels of the ``q`` output, ascending
+    members: tuple[Member, ...] = ()  # an ENSEMBLE run's member runs (members.load_members), else empty
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,18 @@ class ValidationPredictions:
     start: int  # index of the first validation window among the train windows
     y: np.ndarray  # [n_val, horizon, n_targets] float32
     out_of_sample: bool  # False when the model early-stopped or selected on this slice, or saw it in training
+
+
+@dataclass(frozen=True)
+class Member:
+    """A finished run an ENSEMBLE combines: its graph, card and stored validation predictions."""
+
+    run_id: str
+    model_type: str
+    onnx_bytes: bytes
+    card: dict[str, Any]
+    validation: ValidationPredictions | None
+    validation_problem: str | None = None  # why ``validation`` is None
 
 
 @dataclass(frozen=True)
