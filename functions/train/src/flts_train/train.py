@@ -17,7 +17,7 @@ from . import log, metrics
 from .data import DataError, Series, Windows, make_windows, resolve_columns
 from .finite import require_finite_loss, require_finite_predictions
 from .models import STRATEGIES
-from .models.base import FitJob, Fitted
+from .models.base import FitJob, Fitted, Member
 from .shape import Shape
 from .spec import Params
 
@@ -58,6 +58,7 @@ def train_model(
     params: Params,
     hyper_overrides: dict[str, Any] | None = None,
     time_budget_seconds: float | None = None,
+    members: tuple[Member, ...] = (),
 ) -> TrainOutcome:
     strategy = STRATEGIES.get(model_type)
     if strategy is None:
@@ -86,6 +87,7 @@ def train_model(
             params.max_epochs,
             dict(hyper_overrides or {}),
             time_budget_seconds,
+            members=members,
         )
     )
     pred = checked_predictions(model_type, shape.targets, fitted, wtest)
