@@ -1,21 +1,42 @@
 /** The JSON of forecasts: predictions as objects, and the hot path's answer written as text. */
-import type { LoadedModel } from "./model.ts";
+import type { Forecast, LoadedModel } from "./model.ts";
 import { toIsoUtc } from "./timestamps.ts";
 
-export type Prediction = Record<string, string | number>;
+/** Per target and level (its decimal text, e.g. "0.1"): the step's quantile. */
+export type StepQuantiles = Record<string, Record<string, number | null>>;
+export type Prediction = Record<string, string | number | StepQuantiles>;
 
-export function toPredictions(
-  y: Float32Array,
-  t: Float64Array,
-  targets: readonly string[],
-  modelHorizon: number,
-  horizon: number,
-): Prediction[] {
+/** Which parts of one window's forecast to answer, and how they are laid out. */
+export interface AnswerLayout {
+  targets: readonly string[];
+  modelHorizon: number;
+  horizon: number;
+  /** Levels to answer from `q` (`[horizon, targets, levels]` per window); empty: no quantiles. */
+  levels: readonly number[];
+}
+
+const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
+
+export function toPredictions(forecast: Forecast, t: Float64Array, layout: AnswerLayout): Prediction[] {
+  const { targets, levels } = layout;
+  const { y, q } = forecast;
   const width = targets.length;
-  const out: Prediction[] = new Array(horizon);
-  for (let k = 0; k < horizon && k < modelHorizon; k++) {
+  const nq = q ? levels.length : 0;
+  const steps = Math.min(layout.horizon, layout.modelHorizon);
+  const out: Prediction[] = new Array(steps);
+  for (let k = 0; k < steps; k++) {
     const row: Prediction = { ts: toIsoUtc(t[k] as number) };
     for (let j = 0; j < width; j++) row[targets[j] as string] = y[k * width + j] as number;
+    if (q && nq > 0) {
+      const quantiles: StepQuantiles = {};
+      for (let j = 0; j < width; j++) {
+        const byLevel: Record<string, number | null> = {};
+        for (let l = 0; l < nq; l++)
+          byLevel[String(levels[l])] = finiteOrNull(q[(k * width + j) * nq + l] as number);
+        quantiles[targets[j] as string] = byLevel;
+      }
+      row.quantiles = quantiles;
+    }
     out[k] = row;
   }
   return out;
@@ -30,6 +51,10 @@ interface AnswerText {
   identifierJson: string;
   /** Per target: `,"<target>":` */
   targets: string[];
+  /** Per target: `"<target>":{` (inside `"quantiles":{...}`). */
+  quantileTargets: string[];
+  /** Per level: `"<level>":` */
+  levels: string[];
 }
 
 const answerTexts = new WeakMap<LoadedModel, AnswerText>();
@@ -43,21 +68,31 @@ export function answerText(model: LoadedModel): AnswerText {
       identifier: scope,
       identifierJson: JSON.stringify(scope),
       targets: model.card.targets.map((target) => `,${JSON.stringify(target)}:`),
+      quantileTargets: model.card.targets.map((target) => `${JSON.stringify(target)}:{`),
+      levels: model.quantiles.map((level) => `${JSON.stringify(String(level))}:`),
     };
     answerTexts.set(model, text);
   }
   return text;
 }
 
-/** `[{"ts":"<ISO>","<target>":v,...},...]` exactly as JSON.stringify writes toPredictions' result. */
+/**
+ * `[{"ts":"<ISO>","<target>":v,...[,"quantiles":{...}]},...]` exactly as JSON.stringify writes
+ * toPredictions' result; quantiles only when `withQuantiles` and the forecast has them.
+ */
 export function predictionsJson(
-  y: Float32Array,
+  forecast: Forecast,
   t: Float64Array,
-  targetKeys: readonly string[],
+  text: AnswerText,
   modelHorizon: number,
   horizon: number,
+  withQuantiles: boolean,
 ): string {
+  const { y } = forecast;
+  const q = withQuantiles ? forecast.q : null;
+  const targetKeys = text.targets;
   const width = targetKeys.length;
+  const nq = text.levels.length;
   // resolveHorizon keeps `horizon` within the model's.
   const steps = Math.min(horizon, modelHorizon);
   let out = "[";
@@ -66,6 +101,19 @@ export function predictionsJson(
     for (let j = 0; j < width; j++) {
       const v = y[k * width + j] as number;
       out += `${targetKeys[j]}${Number.isFinite(v) ? v : "null"}`;
+    }
+    if (q && nq > 0) {
+      out += `,"quantiles":{`;
+      for (let j = 0; j < width; j++) {
+        out += `${j === 0 ? "" : ","}${text.quantileTargets[j]}`;
+        const base = (k * width + j) * nq;
+        for (let l = 0; l < nq; l++) {
+          const v = q[base + l] as number;
+          out += `${l === 0 ? "" : ","}${text.levels[l]}${Number.isFinite(v) ? v : "null"}`;
+        }
+        out += "}";
+      }
+      out += "}";
     }
     out += "}";
   }

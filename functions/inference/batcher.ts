@@ -2,7 +2,7 @@
  * Micro-batching: jobs queued for one model are stacked along the batch axis into a single ONNX run
  * and split back. One run at a time per model; jobs that arrive meanwhile form the next batch.
  */
-import type { Forecaster } from "./model.ts";
+import type { Forecast, QuantileForecaster } from "./model.ts";
 import { queueFull, queueTimeout } from "./problem.ts";
 
 /** Queue capacity shared by every model's batcher, counted in windows. */
@@ -36,6 +36,8 @@ export interface BatcherSettings {
   xSize: number;
   tSize: number;
   ySize: number;
+  /** Floats per window in `q`; 0 for a model without quantiles. */
+  qSize: number;
 }
 
 export type BatchObserver = (batch: { windows: number; jobs: number }) => void;
@@ -45,7 +47,7 @@ interface Job {
   x: Float32Array;
   t: Float64Array;
   enqueuedAt: number;
-  resolve: (y: Float32Array) => void;
+  resolve: (forecast: Forecast) => void;
   reject: (error: unknown) => void;
 }
 
@@ -57,7 +59,7 @@ export class MicroBatcher {
   private tBuffer: Float64Array;
 
   constructor(
-    private readonly forecast: Forecaster,
+    private readonly forecast: QuantileForecaster,
     private readonly settings: BatcherSettings,
     private readonly budget: QueueBudget,
     private readonly observe: BatchObserver = () => {},
@@ -71,7 +73,7 @@ export class MicroBatcher {
   }
 
   /** Forecasts for `rows` windows (`x`: rows × xSize, `t`: rows × tSize); 429 when the queue is full. */
-  submit(x: Float32Array, t: Float64Array, rows: number): Promise<Float32Array> {
+  submit(x: Float32Array, t: Float64Array, rows: number): Promise<Forecast> {
     if (!this.budget.take(rows)) return Promise.reject(queueFull(1));
     return new Promise((resolve, reject) => {
       this.queue.push({ rows, x, t, enqueuedAt: performance.now(), resolve, reject });
@@ -118,7 +120,7 @@ export class MicroBatcher {
   }
 
   private async execute(batch: Job[]): Promise<void> {
-    const { xSize, tSize, ySize } = this.settings;
+    const { xSize, tSize, ySize, qSize } = this.settings;
     let windows = 0;
     for (const job of batch) windows += job.rows;
     try {
@@ -139,11 +141,18 @@ export class MicroBatcher {
         t = this.tBuffer.subarray(0, windows * tSize);
       }
       this.observe({ windows, jobs: batch.length });
-      const y = await this.forecast(x, t, windows);
+      const { y, q } = await this.forecast(x, t, windows);
+      if (y.length !== windows * ySize || (q ? q.length : 0) !== windows * qSize) {
+        throw new Error(`a run of ${windows} windows answered ${y.length} y and ${q?.length ?? 0} q values`);
+      }
       let row = 0;
       for (const job of batch) {
-        job.resolve(y.subarray(row * ySize, (row + job.rows) * ySize));
-        row += job.rows;
+        const end = row + job.rows;
+        job.resolve({
+          y: y.subarray(row * ySize, end * ySize),
+          q: q?.subarray(row * qSize, end * qSize) ?? null,
+        });
+        row = end;
       }
     } catch (error) {
       for (const job of batch) job.reject(error);

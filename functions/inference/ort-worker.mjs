@@ -26,10 +26,12 @@ async function handle(message) {
       const feeds = {};
       for (const input of message.inputs)
         feeds[input.name] = new ort.Tensor(input.type, input.data, input.dims);
-      const out = await session.run(feeds, [message.output]);
-      const y = out[message.output];
-      if (!y) throw new Error(`no output ${message.output}`);
-      return y.data;
+      const out = await session.run(feeds, message.outputs);
+      return message.outputs.map((/** @type {string} */ name) => {
+        const tensor = out[name];
+        if (!tensor) throw new Error(`no output ${name}`);
+        return tensor.data;
+      });
     }
     case "release": {
       await sessions.get(message.session)?.release();

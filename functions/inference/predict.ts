@@ -4,13 +4,14 @@ import { VOLUME_COLUMNS } from "../common/contracts.ts";
 import { answerText, type Prediction, predictionsJson, toPredictions } from "./answer.ts";
 import type { ForecastRecord } from "./inference-log.ts";
 import type { Lru } from "./lru.ts";
-import type { LoadedModel } from "./model.ts";
+import type { Forecast, LoadedModel } from "./model.ts";
 import type { ModelRegistry, Serving } from "./registry.ts";
 import {
   type PredictBody,
   parseBatchBody,
   parsePredictBody,
   readWindow,
+  requireQuantiles,
   resolveHorizon,
   type WindowShape,
 } from "./request.ts";
@@ -36,8 +37,8 @@ export interface BatchResponse {
 
 export interface PredictDeps {
   registry: ModelRegistry;
-  /** Forecasts by run and input digest; null disables caching. */
-  cache: Lru<string, Float32Array> | null;
+  /** Forecasts (`y` and any `q`) by run and input digest; null disables caching. */
+  cache: Lru<string, Forecast> | null;
   maxBatchWindows: number;
   onCacheHit: () => void;
   record: (record: ForecastRecord) => void;
@@ -74,18 +75,20 @@ export class Predictor {
       const { model } = serving;
       const card = model.card;
       const horizon = resolveHorizon(request.horizon, card.horizon);
+      requireQuantiles(request.quantiles, model.quantiles, model.identity.run_id);
       const x = new Float32Array(model.xSize);
       const lastTs = readWindow(request.data, this.shapeOf(model), "data", x, 0);
       const t = stepTimes(lastTs, card.horizon, card.step_seconds);
       const key = this.deps.cache ? `${model.identity.run_id}:${digest(x, t)}` : null;
-      let y = key ? this.deps.cache?.get(key) : undefined;
-      const cached = y !== undefined;
-      if (y === undefined) {
-        y = await serving.batcher.submit(x, t, 1);
-        if (key) this.deps.cache?.set(key, y.slice());
+      let forecast = key ? this.deps.cache?.get(key) : undefined;
+      const cached = forecast !== undefined;
+      if (forecast === undefined) {
+        forecast = await serving.batcher.submit(x, t, 1);
+        if (key) this.deps.cache?.set(key, { y: forecast.y.slice(), q: forecast.q?.slice() ?? null });
       } else this.deps.onCacheHit();
       const text = answerText(model);
-      const answer = `${text.head}${identifier === text.identifier ? text.identifierJson : JSON.stringify(identifier)},"predictions":${predictionsJson(y, t, text.targets, card.horizon, horizon)}}`;
+      const predictions = predictionsJson(forecast, t, text, card.horizon, horizon, request.quantiles);
+      const answer = `${text.head}${identifier === text.identifier ? text.identifierJson : JSON.stringify(identifier)},"predictions":${predictions}}`;
       // Logged only once the answer is built: a request that fails never leaves a record.
       this.deps.record({
         at: Date.now(),
@@ -100,7 +103,7 @@ export class Predictor {
         window: card.window,
         last_ts: lastTs,
         t,
-        y,
+        y: forecast.y,
         horizon,
         latency_ms: performance.now() - started,
         cached,
@@ -120,6 +123,7 @@ export class Predictor {
       const { model } = serving;
       const card = model.card;
       const horizon = resolveHorizon(request.horizon, card.horizon);
+      requireQuantiles(request.quantiles, model.quantiles, model.identity.run_id);
       const rows = request.windows.length;
       const x = new Float32Array(rows * model.xSize);
       const t = new Float64Array(rows * card.horizon);
@@ -136,15 +140,22 @@ export class Predictor {
         lastTs.push(last);
         t.set(stepTimes(last, card.horizon, card.step_seconds), i * card.horizon);
       }
-      const y = await serving.batcher.submit(x, t, rows);
+      const { y, q } = await serving.batcher.submit(x, t, rows);
       const latency = performance.now() - started;
+      const layout = {
+        targets: card.targets,
+        modelHorizon: card.horizon,
+        horizon,
+        levels: request.quantiles ? model.quantiles : [],
+      };
       const windowOf = (i: number) => ({
         y: y.subarray(i * model.ySize, (i + 1) * model.ySize),
+        q: q?.subarray(i * model.qSize, (i + 1) * model.qSize) ?? null,
         t: t.subarray(i * card.horizon, (i + 1) * card.horizon),
       });
       const forecasts = lastTs.map((_, i) => {
         const w = windowOf(i);
-        return { predictions: toPredictions(w.y, w.t, card.targets, card.horizon, horizon) };
+        return { predictions: toPredictions(w, w.t, layout) };
       });
       // Logged only once every answer is built: a request that fails never leaves a record.
       lastTs.forEach((last, i) => {

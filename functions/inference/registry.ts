@@ -246,8 +246,8 @@ export class ModelRegistry {
       { intraOpThreads: this.settings.intraOpThreads, worker: this.settings.ortWorker },
     );
     const batcher = new MicroBatcher(
-      model.forecast,
-      { ...this.settings.batching, xSize: model.xSize, tSize: card.horizon, ySize: model.ySize },
+      model.forecastAll,
+      { ...this.settings.batching, ...model.sizes },
       this.budget,
       ({ windows, jobs }) => {
         this.metrics.batchSize.observe(windows);

@@ -13,6 +13,8 @@ const FLOAT32_MAX = 3.4028234663852886e38;
 export interface Envelope {
   identifier: string | undefined;
   horizon: number | undefined;
+  /** Whether the answer carries each forecast's quantiles (`"quantiles": true`). */
+  quantiles: boolean;
 }
 
 export interface PredictBody extends Envelope {
@@ -55,12 +57,15 @@ export function parseRequestId(value: string | undefined): string | undefined {
 }
 
 function parseEnvelope(body: Record<string, unknown>): Envelope {
-  const { horizon } = body;
+  const { horizon, quantiles } = body;
   const identifier = parseIdentifier(body.identifier);
   if (horizon !== undefined && (typeof horizon !== "number" || !Number.isInteger(horizon) || horizon < 1)) {
     throw invalidField("horizon", "must be a positive integer");
   }
-  return { identifier, horizon };
+  if (quantiles !== undefined && typeof quantiles !== "boolean") {
+    throw invalidField("quantiles", "must be true or false");
+  }
+  return { identifier, horizon, quantiles: quantiles === true };
 }
 
 function requireBody(body: unknown): Record<string, unknown> {
@@ -70,10 +75,10 @@ function requireBody(body: unknown): Record<string, unknown> {
 
 export function parsePredictBody(body: unknown): PredictBody {
   const record = requireBody(body);
-  const { identifier, horizon } = parseEnvelope(record);
+  const envelope = parseEnvelope(record);
   const data = record.data;
   if (!isRecord(data)) throw invalidField("data", "must be an object of equal-length arrays");
-  return { identifier, horizon, data };
+  return { ...envelope, data };
 }
 
 export function parseBatchBody(body: unknown, maxWindows: number): BatchBody {
@@ -164,4 +169,14 @@ export function resolveHorizon(requested: number | undefined, modelHorizon: numb
     throw invalidField("horizon", `the model forecasts at most ${modelHorizon} steps, got ${requested}`);
   }
   return requested;
+}
+
+/** Refuses `"quantiles": true` for a model whose card lists no quantile levels. */
+export function requireQuantiles(wanted: boolean, levels: readonly number[], runId: string): void {
+  if (wanted && levels.length === 0) {
+    throw invalidField(
+      "quantiles",
+      `the serving model ${runId} has no quantile output (its card lists no quantiles)`,
+    );
+  }
 }

@@ -22,7 +22,8 @@ export interface Feed {
 export interface ForecastSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  run(inputs: Feed[], output: string): Promise<Float32Array>;
+  /** The named outputs' data, in the order asked. */
+  run(inputs: Feed[], outputs: readonly string[]): Promise<Float32Array[]>;
   release(): Promise<void>;
 }
 
@@ -42,11 +43,11 @@ async function createLocalSession(onnx: Uint8Array, options: SessionOptions): Pr
   return {
     inputNames: session.inputNames,
     outputNames: session.outputNames,
-    async run(inputs, output) {
+    async run(inputs, outputs) {
       const feeds: Record<string, ort.Tensor> = {};
       for (const input of inputs) feeds[input.name] = new ort.Tensor(input.type, input.data, input.dims);
-      const out = await session.run(feeds, [output]);
-      return out[output]?.data as Float32Array;
+      const out = await session.run(feeds, outputs as string[]);
+      return outputs.map((name) => out[name]?.data as Float32Array);
     },
     release: () => session.release(),
   };
@@ -113,7 +114,7 @@ class SessionHost {
     return {
       inputNames: names.inputNames,
       outputNames: names.outputNames,
-      run: (inputs, output) => this.call<Float32Array>({ op: "run", session, inputs, output }),
+      run: (inputs, outputs) => this.call<Float32Array[]>({ op: "run", session, inputs, outputs }),
       release: () => this.call<void>({ op: "release", session }),
     };
   }

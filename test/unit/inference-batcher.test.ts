@@ -42,14 +42,12 @@ function batcher(settings: { maxBatch?: number; windowMs?: number; ttlMs?: numbe
   const runs: { windows: number; jobs: number }[] = [];
   const budget = new QueueBudget(settings.queueMax ?? 1000);
   const b = new MicroBatcher(
-    model.forecast,
+    model.forecastAll,
     {
       maxBatch: settings.maxBatch ?? 64,
       windowMs: settings.windowMs ?? 0,
       ttlMs: settings.ttlMs ?? 10_000,
-      xSize: model.xSize,
-      tSize: card.horizon,
-      ySize: model.ySize,
+      ...model.sizes,
     },
     budget,
     (run) => runs.push(run),
@@ -70,8 +68,9 @@ describe("MicroBatcher", () => {
     const { b, runs, budget } = batcher();
     const ys = await Promise.all(expected.x.map((_, i) => b.submit(xOf(i), tOf(i), 1)));
     expect(runs).toEqual([{ windows: 8, jobs: 8 }]);
-    ys.forEach((y, i) => {
+    ys.forEach(({ y, q }, i) => {
       expectForecast(y, i);
+      expect(q).toBeNull();
     });
     expect(budget.used).toBe(0);
   });
@@ -89,10 +88,10 @@ describe("MicroBatcher", () => {
     };
     const [a, c, d] = await Promise.all([pair(0), pair(2), b.submit(xOf(4), tOf(4), 1)]);
     expect(runs.map((r) => r.windows)).toEqual([2, 3]);
-    expectForecast((a as Float32Array).subarray(0, model.ySize), 0);
-    expectForecast((a as Float32Array).subarray(model.ySize), 1);
-    expectForecast((c as Float32Array).subarray(model.ySize), 3);
-    expectForecast(d as Float32Array, 4);
+    expectForecast(a.y.subarray(0, model.ySize), 0);
+    expectForecast(a.y.subarray(model.ySize), 1);
+    expectForecast(c.y.subarray(model.ySize), 3);
+    expectForecast(d.y, 4);
   });
 
   it("rejects with 429 and Retry-After when the shared queue is full", async () => {
@@ -119,7 +118,7 @@ describe("MicroBatcher", () => {
     const budget = new QueueBudget(10);
     const failing = new MicroBatcher(
       () => Promise.reject(new Error("boom")),
-      { maxBatch: 8, windowMs: 0, ttlMs: 1000, xSize: model.xSize, tSize: 1, ySize: model.ySize },
+      { maxBatch: 8, windowMs: 0, ttlMs: 1000, ...model.sizes },
       budget,
     );
     const jobs = [failing.submit(xOf(0), tOf(0), 1), failing.submit(xOf(1), tOf(1), 1)];
