@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .base import Strategy
+from .ensemble_strategy import Ensemble
 from .prophet_strategy import Prophet
 from .rnn_strategy import Recurrent
 
@@ -10,4 +11,5 @@ STRATEGIES: dict[str, Strategy] = {
     "GRU": Recurrent("GRU"),
     "LSTM": Recurrent("LSTM"),
     "PROPHET": Prophet(),
+    "ENSEMBLE": Ensemble(),
 }

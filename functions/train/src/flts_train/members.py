@@ -1,0 +1,74 @@
+"""An ENSEMBLE run's members from S3: each finished run's graph, card and stored validation predictions.
+
+The member artifacts live in the job's artifacts bucket under ``runs/<member run_id>/``. A missing graph or card fails
+the run (the evaluation named a run that did not finish); a missing or unreadable ``validation.npz`` only leaves the
+member without validation predictions, for the strategy to exclude with the reason.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import s3io
+from .models.base import Member, ValidationPredictions
+
+VALIDATION_KEYS = ("y", "start", "out_of_sample")
+
+
+def run_prefix(run_id: str) -> str:
+    return f"runs/{run_id}/"
+
+
+def parse_validation(data: bytes, source: str) -> ValidationPredictions:
+    """``validation.npz`` (numpy savez: ``y`` [n_val, horizon, n_targets], ``start`` int, ``out_of_sample`` bool)."""
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            missing = [k for k in VALIDATION_KEYS if k not in npz.files]
+            if missing:
+                raise ValueError(f"{source}: lacks {', '.join(missing)} (has {', '.join(npz.files) or 'nothing'})")
+            y, start, oos = npz["y"], npz["start"], npz["out_of_sample"]
+    except ValueError:
+        raise
+    except Exception as exc:  # zipfile / numpy raise several types for a damaged file
+        raise ValueError(f"{source}: not a readable .npz file ({exc})") from exc
+    if y.ndim != 3 or not np.issubdtype(y.dtype, np.floating):
+        raise ValueError(f"{source}: y must be a float array [n_val, horizon, n_targets], got {y.dtype} {list(y.shape)}")
+    if start.ndim != 0 or not np.issubdtype(start.dtype, np.integer) or int(start) < 0:
+        raise ValueError(f"{source}: start must be a non-negative integer, got {start.dtype} {start.tolist()}")
+    if oos.ndim != 0 or oos.dtype != np.bool_:
+        raise ValueError(f"{source}: out_of_sample must be a boolean, got {oos.dtype} {oos.tolist()}")
+    return ValidationPredictions(start=int(start), y=y.astype(np.float32), out_of_sample=bool(oos))
+
+
+def _card(data: bytes, source: str) -> dict[str, Any]:
+    try:
+        card = json.loads(data)
+    except ValueError as exc:
+        raise ValueError(f"{source}: not JSON ({exc})") from exc
+    if not isinstance(card, dict):
+        raise ValueError(f"{source}: not a JSON object")
+    return card
+
+
+def load_member(s3: Any, bucket: str, run_id: str, model_type: str) -> Member:
+    prefix = run_prefix(run_id)
+    onnx_bytes = s3io.get_bytes(s3, bucket, prefix + "model.onnx")
+    card = _card(s3io.get_bytes(s3, bucket, prefix + "model.json"), s3io.uri(bucket, prefix + "model.json"))
+    source = s3io.uri(bucket, prefix + "validation.npz")
+    try:
+        validation = parse_validation(s3io.get_bytes(s3, bucket, prefix + "validation.npz"), source)
+    except s3io.ObjectMissing:
+        return Member(run_id, model_type, onnx_bytes, card, None, f"no validation predictions ({source} does not exist)")
+    except ValueError as exc:
+        return Member(run_id, model_type, onnx_bytes, card, None, str(exc))
+    return Member(run_id, model_type, onnx_bytes, card, validation)
+
+
+def load_members(s3: Any, bucket: str, refs: Sequence[tuple[str, str]]) -> tuple[Member, ...]:
+    """``refs``: (run_id, model_type) per member, in the job spec's order."""
+    return tuple(load_member(s3, bucket, run_id, model_type) for run_id, model_type in refs)
