@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .base import Strategy
 from .ensemble_strategy import Ensemble
+from .linear_strategy import Linear
 from .prophet_strategy import Prophet
 from .rnn_strategy import Recurrent
 
@@ -11,5 +12,6 @@ STRATEGIES: dict[str, Strategy] = {
     "GRU": Recurrent("GRU"),
     "LSTM": Recurrent("LSTM"),
     "PROPHET": Prophet(),
+    "LINEAR": Linear(),
     "ENSEMBLE": Ensemble(),
 }
