@@ -6,7 +6,9 @@ Python-side outputs y: PyTorch for GRU/LSTM, Prophet.predict for Prophet).
 Run from the repository root:
   python functions/train/scripts/make_fixtures.py
   python functions/train/scripts/make_fixtures.py --only GRU --hidden 64 --out test/fixtures/models/gru64
-(the second: the production-sized GRU the batch-scoring bench reports beside the small fixture)
+  python functions/train/scripts/make_fixtures.py --only LINEAR --horizon 30 --out test/fixtures/models/linear30
+(the second: the production-sized GRU the batch-scoring bench reports beside the small fixture; the third: the
+horizon-30 model with quantiles `q` the inference tests and bench serve; expected.json then also holds `q`)
 """
 
 from __future__ import annotations
@@ -46,14 +48,15 @@ def main() -> None:
     parser.add_argument("--only", choices=MODEL_TYPES, help="one model type (default: all)")
     parser.add_argument("--hidden", type=int, help="hidden_size of the recurrent types (default: 16)")
     parser.add_argument("--out", type=Path, help="the folder of the one model (with --only)")
+    parser.add_argument("--horizon", type=int, default=1, help="forecast steps (default: 1)")
     args = parser.parse_args()
     if args.out is not None and args.only is None:
         parser.error("--out needs --only")
     types = [args.only] if args.only else list(MODEL_TYPES)
     full = read_csv(str(DATA / "PobleSec.csv"))
     train, test = _slice(full, 0, N_TRAIN), _slice(full, N_TRAIN, N_TRAIN + 600)
-    params = Params(window=10, horizon=1, max_epochs=3, seed=7)
-    config_hash = hashlib.sha256(b"flts fixture: PobleSec rows 0..4000, window 10, horizon 1").hexdigest()
+    params = Params(window=10, horizon=args.horizon, max_epochs=3, seed=7)
+    config_hash = hashlib.sha256(f"flts fixture: PobleSec rows 0..4000, window 10, horizon {args.horizon}".encode()).hexdigest()
     claim = {
         "bucket": "processed-data",
         "object_key": f"PobleSec/{config_hash}/train.parquet",
@@ -72,7 +75,9 @@ def main() -> None:
         pick = np.linspace(0, w.x.shape[0] - 1, N_CASES).round().astype(int)
         x = w.x[pick].astype(np.float32)
         t = w.t[pick].astype(np.float64)
-        y = o.fitted.predict(Windows(x=x.astype(np.float64), t=t, y=w.y[pick], last=w.last[pick]))
+        picked = Windows(x=x.astype(np.float64), t=t, y=w.y[pick], last=w.last[pick])
+        y = o.fitted.predict(picked)
+        q = o.fitted.predict_quantiles(picked) if o.fitted.predict_quantiles else None
         run_id = f"fixture-{model_type.lower()}"
         fit_s, export_s = o.fitted.train_seconds, o.fitted.export_seconds
         card = model_card(
@@ -92,6 +97,11 @@ def main() -> None:
             "t": t.tolist(),
             "y": np.asarray(y, dtype=np.float64).tolist(),
         }
+        if q is not None:
+            # The card's levels (the trainer's default until card.py writes them itself).
+            card.setdefault("quantiles", list(getattr(params, "quantiles", (0.1, 0.5, 0.9))))
+            expected["shapes"]["q"] = list(q.shape)
+            expected["q"] = np.asarray(q, dtype=np.float64).tolist()
         d = args.out if args.out is not None else OUT / model_type.lower()
         d.mkdir(parents=True, exist_ok=True)
         (d / "model.onnx").write_bytes(o.fitted.onnx_bytes)
