@@ -100,7 +100,7 @@ class _Ridge:
         return w, self.y_mean - self.x_mean @ w
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Choice:
     alpha: np.ndarray  # [horizon * n_targets] the chosen penalty
     tod: np.ndarray  # [horizon * n_targets] bool: with time-of-day features
@@ -120,6 +120,8 @@ def _best_alpha(fit: Windows, val: Windows, stats: Stats, tmask: np.ndarray, alp
         mae = np.abs(pred - val.y.reshape(n_val, -1)).mean(axis=0)
         better = mae < best.val_mae
         best.val_mae[better], best.alpha[better], best.val_raw[:, better] = mae[better], a, pred[:, better]
+    if not np.all(np.isfinite(best.val_mae)):
+        raise RuntimeError(f"LINEAR validation MAE is not finite for {int((~np.isfinite(best.val_mae)).sum())} output column(s)")
     return best
 
 
