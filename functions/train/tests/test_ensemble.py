@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from math import comb
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,14 +13,16 @@ import pytest
 from onnx import helper, numpy_helper
 
 from conftest import frame_to_series, synthetic_frame
-from flts_train.data import Series, Windows, make_windows, validation_split
+from flts_train.data import Series, Windows, make_windows, read_csv, validation_split
 from flts_train.models import conformal, ensemble_weights
 from flts_train.models.base import FitJob, Member, ValidationPredictions
 from flts_train.models.ensemble_strategy import Ensemble, EnsembleError
+from flts_train.models.linear_strategy import Linear
 from flts_train.shape import Shape
 from flts_train.spec import Params
 from flts_train.train import onnx_session, train_model
 
+DATA = Path(__file__).resolve().parents[3] / "data"
 LEVELS = (0.1, 0.5, 0.9)
 PARAMS = Params(window=8, horizon=5, targets=("down", "up"))
 
@@ -206,3 +209,22 @@ def test_unusable_members_are_excluded_with_the_reason(train: Series, members: t
     assert "no quantile output 'q'" in reasons["no-q"]
     with pytest.raises(EnsembleError, match=r"at least 2 usable members, 1 of 3 .*in-sample \(LINEAR\): its validation"):
         Ensemble().fit(fit_job(train, (a, bad[1], bad[2])))
+
+
+def test_on_real_data_a_trained_linear_member_and_a_ridge_beat_each_alone_on_validation() -> None:
+    whole = read_csv(str(DATA / "PobleSec.csv"))
+    train = Series(whole.times[:2500], whole.columns, whole.values[:2500])
+    job = fit_job(train, ())
+    linear = Linear().fit(dataclasses.replace(job, model_type="LINEAR"))
+    assert linear.validation is not None
+    real = Member("lin-real", "LINEAR", linear.onnx_bytes, card(job.shape, "lin-real"), linear.validation)
+    ridge = ridge_member(train, job.shape, "ridge", [job.shape.features.index(t) for t in job.shape.targets], 1.0)
+    test = Series(whole.times[2500:3000], whole.columns, whole.values[2500:3000])
+    outcome = train_model("ENSEMBLE", train, test, PARAMS, members=(real, ridge))
+    assert [m["run_id"] for m in outcome.fitted.hyperparameters["members"]] == ["lin-real", "ridge"]
+    assert outcome.fitted.validation is not None
+    truth = job.train_windows.y[linear.validation.start :]
+    mae = {name: np.abs(y - truth).mean(axis=0) for name, y in (("ens", outcome.fitted.validation.y), ("lin", real.validation.y))}
+    assert ridge.validation is not None
+    best_single = np.minimum(mae["lin"], np.abs(ridge.validation.y - truth).mean(axis=0))
+    assert (mae["ens"] <= best_single * (1 + 1e-5)).all()  # a single member is a grid point of every step's search
