@@ -224,7 +224,7 @@ def test_on_real_data_a_trained_linear_member_and_a_ridge_beat_each_alone_on_val
     assert [m["run_id"] for m in outcome.fitted.hyperparameters["members"]] == ["lin-real", "ridge"]
     assert outcome.fitted.validation is not None
     truth = job.train_windows.y[linear.validation.start :]
-    mae = {name: np.abs(y - truth).mean(axis=0) for name, y in (("ens", outcome.fitted.validation.y), ("lin", real.validation.y))}
+    mae = {name: np.abs(y - truth).mean(axis=0) for name, y in (("ens", outcome.fitted.validation.y), ("lin", linear.validation.y))}
     assert ridge.validation is not None
     best_single = np.minimum(mae["lin"], np.abs(ridge.validation.y - truth).mean(axis=0))
     assert (mae["ens"] <= best_single * (1 + 1e-5)).all()  # a single member is a grid point of every step's search
