@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .base import Strategy
 from .ensemble_strategy import Ensemble
+from .gbdt_strategy import Gbdt
 from .linear_strategy import Linear
 from .prophet_strategy import Prophet
 from .rnn_strategy import Recurrent
@@ -13,5 +14,6 @@ STRATEGIES: dict[str, Strategy] = {
     "LSTM": Recurrent("LSTM"),
     "PROPHET": Prophet(),
     "LINEAR": Linear(),
+    "GBDT": Gbdt(),
     "ENSEMBLE": Ensemble(),
 }

@@ -1,0 +1,206 @@
+"""The fitted GBDT (LightGBM boosters and what maps their output to ``y``) and its one ONNX graph.
+
+The change in g space at step 1 is ``blend·direct + (1 - blend)·stacked``, at later steps the stacked model's;
+``y = g⁻¹(g(last) + change)``; ``q`` from conformal offsets on ``y``. ``predict`` computes the same in numpy from
+LightGBM's own predictions on the feature subgraph's output (the parity reference of the graph).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+
+from ..shape import Shape
+from . import conformal
+from .conformal import EXP_CAP
+from .gbdt_features import (
+    LAGS,
+    ML_OPSET,
+    OPSET,
+    TOD,
+    Features,
+    GraphBuilder,
+    add_feature_nodes,
+    direct_rows,
+    inv_g,
+    io_infos,
+    stacked_rows,
+)
+
+CONVERTER_OPSET = 15  # the highest main opset onnxmltools' LightGBM converter writes
+
+
+@dataclass(frozen=True)
+class GbdtModel:
+    shape: Shape
+    feature_log: np.ndarray  # [F] bool: g is log1p for this column
+    target_log: np.ndarray  # [T] bool
+    direct: list[list[lgb.LGBMRegressor]]  # per target, one booster per seed (averaged): step 1
+    stacked: list[lgb.LGBMRegressor] | None  # per target, every step (step number as a feature); None when horizon is 1
+    blend: np.ndarray  # [T] weight of the direct model at step 1
+    offsets: np.ndarray  # [H, T, nq] conformal offsets in g space
+
+    def step_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """[H, T] weights of the stacked and of the direct model's change at each step."""
+        h, k = self.shape.horizon, self.shape.n_targets
+        w_stacked, w_direct = np.ones((h, k)), np.zeros((h, k))
+        w_stacked[0], w_direct[0] = 1.0 - self.blend, self.blend
+        return w_stacked, w_direct
+
+
+def direct_change(models: list[lgb.LGBMRegressor], rows: np.ndarray) -> np.ndarray:
+    mean: np.ndarray = np.mean([np.asarray(m.predict(rows)) for m in models], axis=0)
+    return mean
+
+
+def stacked_change(model: lgb.LGBMRegressor, lags: np.ndarray, tod: np.ndarray) -> np.ndarray:
+    """[n, H] change of every step of each window."""
+    steps = tuple(range(1, tod.shape[1] + 1))
+    return np.asarray(model.predict(stacked_rows(lags, tod, steps))).reshape(lags.shape[0], len(steps))
+
+
+def native_predict(model: GbdtModel, features: Features, x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """``y`` [n, H, T] from LightGBM's predictions on the graph's own features."""
+    lags, tod = features(x, t)
+    rows = direct_rows(lags, tod)
+    direct = np.stack([direct_change(ms, rows) for ms in model.direct], axis=-1)  # [n, T]
+    change = np.repeat(direct[:, None, :], model.shape.horizon, axis=1)
+    if model.stacked is not None:
+        stacked = np.stack([stacked_change(m, lags, tod) for m in model.stacked], axis=-1)  # [n, H, T]
+        w_stacked, w_direct = model.step_weights()
+        change = stacked * w_stacked + direct[:, None, :] * w_direct
+    return inv_g(features.base(lags)[:, None, :] + change, model.target_log)
+
+
+def _converted(model: lgb.LGBMRegressor, n_columns: int) -> onnx.ModelProto:
+    from onnxmltools import convert_lightgbm
+    from onnxmltools.convert.common.data_types import FloatTensorType
+
+    converted: onnx.ModelProto = convert_lightgbm(
+        model, initial_types=[("input", FloatTensorType([None, n_columns]))], target_opset=CONVERTER_OPSET
+    )
+    exact_thresholds(converted, model.booster_.dump_model()["tree_info"])
+    return converted
+
+
+def _float32_below(threshold: float) -> float:
+    """The largest float32 <= ``threshold``: for a float32 x, x <= threshold exactly when x <= this."""
+    v = np.float32(threshold)
+    return float(np.nextafter(v, np.float32(-np.inf)) if float(v) > threshold else v)
+
+
+def exact_thresholds(converted: onnx.ModelProto, trees: list[dict[str, Any]]) -> None:
+    """Rewrites the converter's thresholds (rounded to the nearest float32, so a float32 feature just above LightGBM's
+    double threshold could take the other branch) as the float32 just below, walking LightGBM's dump beside the graph."""
+    node = next(n for n in converted.graph.node if n.op_type == "TreeEnsembleRegressor")
+    attrs = {a.name: a for a in node.attribute}
+    index = {(t, n): i for i, (t, n) in enumerate(zip(attrs["nodes_treeids"].ints, attrs["nodes_nodeids"].ints, strict=True))}
+    values = list(attrs["nodes_values"].floats)
+    modes, features = attrs["nodes_modes"].strings, attrs["nodes_featureids"].ints
+    true_ids, false_ids = attrs["nodes_truenodeids"].ints, attrs["nodes_falsenodeids"].ints
+    for k, tree in enumerate(trees):
+        stack: list[tuple[dict[str, Any], int]] = [(tree["tree_structure"], 0)]
+        while stack:
+            split, node_id = stack.pop()
+            i = index[(k, node_id)]
+            if "split_feature" not in split:
+                if modes[i] != b"LEAF":
+                    raise RuntimeError(f"converted tree {k} node {node_id} is not the leaf LightGBM has")
+                continue
+            if modes[i] != b"BRANCH_LEQ" or split["decision_type"] != "<=" or features[i] != split["split_feature"]:
+                raise RuntimeError(f"converted tree {k} node {node_id} does not match LightGBM's split")
+            values[i] = _float32_below(float(split["threshold"]))
+            stack += [(split["left_child"], true_ids[i]), (split["right_child"], false_ids[i])]
+    del attrs["nodes_values"].floats[:]
+    attrs["nodes_values"].floats.extend(values)
+
+
+def _embed(b: GraphBuilder, model: lgb.LGBMRegressor, n_columns: int, prefix: str, feed: str) -> str:
+    """The booster's converted nodes in ``b`` (names prefixed), reading ``feed``; returns its output [rows, 1]."""
+    sub = onnx.compose.add_prefix(_converted(model, n_columns), prefix)
+    inp, out = str(sub.graph.input[0].name), str(sub.graph.output[0].name)
+    for node in sub.graph.node:
+        node.input[:] = [feed if i == inp else i for i in node.input]
+        b.nodes.append(node)
+    b.inits.extend(sub.graph.initializer)
+    return out
+
+
+def _direct_nodes(b: GraphBuilder, model: GbdtModel) -> str:
+    """[B, T] change at step 1 from the direct boosters."""
+    wf = model.shape.window * model.shape.n_features
+    first_tod = b.op(
+        "Squeeze", [b.op("Slice", [TOD, b.const([0], np.int64), b.const([1], np.int64), b.const([1], np.int64)]), b.const([1], np.int64)]
+    )
+    rows = b.op("Concat", [LAGS, first_tod], axis=1)
+    cols = []
+    for j, seeds in enumerate(model.direct):
+        outs = [_embed(b, m, wf + 2, f"gbdt_d{j}s{s}_", rows) for s, m in enumerate(seeds)]
+        cols.append(outs[0] if len(outs) == 1 else b.op("Div", [b.op("Sum", outs), b.const(float(len(outs)))]))
+    return b.op("Concat", cols, axis=1)
+
+
+def _stacked_nodes(b: GraphBuilder, model: GbdtModel, stacked: list[lgb.LGBMRegressor]) -> str:
+    """[B, H, T] change at every step from the stacked boosters (rows window-major, as ``stacked_rows``)."""
+    h, k, wf = model.shape.horizon, model.shape.n_targets, model.shape.window * model.shape.n_features
+    lags = b.op("Expand", [b.op("Reshape", [LAGS, b.const([-1, 1, wf], np.int64)]), b.const([1, h, 1], np.int64)])
+    batch = b.op("Shape", ["x"], start=0, end=1)
+    step_shape = b.op("Concat", [batch, b.const([h, 1], np.int64)], axis=0)
+    steps = b.op("Expand", [b.const(np.arange(1, h + 1, dtype=np.float32).reshape(1, h, 1)), step_shape])
+    rows = b.op("Reshape", [b.op("Concat", [lags, TOD, steps], axis=2), b.const([-1, wf + 3], np.int64)])
+    cols = [_embed(b, m, wf + 3, f"gbdt_s{j}_", rows) for j, m in enumerate(stacked)]
+    return b.op("Reshape", [b.op("Concat", cols, axis=1), b.const([-1, h, k], np.int64)])
+
+
+def build_graph(model: GbdtModel) -> onnx.ModelProto:
+    shape = model.shape
+    b = GraphBuilder()
+    add_feature_nodes(b, shape, model.feature_log)
+    direct = b.op("Unsqueeze", [_direct_nodes(b, model), b.const([1], np.int64)])  # [B, 1, T]
+    if model.stacked is None:
+        change = b.op("Expand", [direct, b.const([1, shape.horizon, 1], np.int64)])
+    else:
+        w_stacked, w_direct = model.step_weights()
+        stacked = _stacked_nodes(b, model, model.stacked)
+        change = b.op("Add", [b.op("Mul", [stacked, b.const(w_stacked)]), b.op("Mul", [direct, b.const(w_direct)])])
+    offset = (shape.window - 1) * shape.n_features
+    base = b.op("Gather", [LAGS, b.const([offset + j for j in shape.target_idx], np.int64)], axis=1)  # [B, T]
+    yg = b.op("Add", [b.op("Unsqueeze", [base, b.const([1], np.int64)]), change])
+    mask = model.target_log.astype(np.float32)
+    expm1 = b.op("Sub", [b.op("Exp", [b.op("Min", [yg, b.const(EXP_CAP)])]), b.const(1.0)])
+    b.op("Add", [b.op("Mul", [expm1, b.const(mask)]), b.op("Mul", [yg, b.const(1.0 - mask)])], output="y")
+    q_nodes, q_inits = conformal.onnx_nodes("y", model.offsets, model.target_log)
+    b.nodes.extend(q_nodes)
+    b.inits.extend(q_inits)
+    nq = model.offsets.shape[-1]
+    outs = [
+        helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", shape.horizon, shape.n_targets]),
+        helper.make_tensor_value_info("q", TensorProto.FLOAT, ["batch", shape.horizon, shape.n_targets, nq]),
+    ]
+    graph = helper.make_graph(b.nodes, "gbdt", io_infos(shape), outs, b.inits)
+    opsets = [helper.make_opsetid("", OPSET), helper.make_opsetid("ai.onnx.ml", ML_OPSET)]
+    onnx_model = helper.make_model(graph, opset_imports=opsets, producer_name="flts_train")
+    onnx_model.ir_version = 8
+    onnx.checker.check_model(onnx_model)
+    return onnx_model
+
+
+def graph_ops(model: onnx.ModelProto) -> list[str]:
+    return sorted({n.op_type for n in model.graph.node})
+
+
+def describe(model: GbdtModel) -> dict[str, Any]:
+    """Card fields of the fitted boosters."""
+    trees = {f"direct_{t}": [int(m.n_estimators) for m in ms] for t, ms in zip(model.shape.targets, model.direct, strict=True)}
+    if model.stacked is not None:
+        trees.update({f"stacked_{t}": [int(m.n_estimators)] for t, m in zip(model.shape.targets, model.stacked, strict=True)})
+    return {
+        "trees": trees,
+        "step1_direct_weight": {t: float(w) for t, w in zip(model.shape.targets, model.blend, strict=True)},
+        "log1p_features": [f for f, m in zip(model.shape.features, model.feature_log.tolist(), strict=True) if m],
+    }
