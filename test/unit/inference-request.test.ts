@@ -7,6 +7,7 @@ import {
   parsePredictBody,
   parseRequestId,
   readWindow,
+  requireQuantiles,
   resolveHorizon,
 } from "../../functions/inference/request.ts";
 import { timeBounds, toIsoUtc, toUnixSeconds, YEAR_10000 } from "../../functions/inference/timestamps.ts";
@@ -136,6 +137,24 @@ describe("request envelopes", () => {
     expect(fieldOf(() => parseBatchBody({ windows: [{}, {}, {}] }, 2))).toBe("windows");
     expect(fieldOf(() => parseBatchBody({ windows: {} }, 2))).toBe("windows");
     expect(fieldOf(() => parseBatchBody({ windows: [{}, 5] }, 2))).toBe("windows[1]");
+  });
+
+  it("reads quantiles as a boolean (default false) and refuses anything else naming quantiles", () => {
+    expect(parsePredictBody({ data: {} }).quantiles).toBe(false);
+    expect(parsePredictBody({ data: {}, quantiles: true }).quantiles).toBe(true);
+    expect(parsePredictBody({ data: {}, quantiles: false }).quantiles).toBe(false);
+    expect(parseBatchBody({ windows: [{}], quantiles: true }, 2).quantiles).toBe(true);
+    for (const bad of ["true", 1, 0, null, [], {}, [0.1, 0.9]]) {
+      expect(fieldOf(() => parsePredictBody({ data: {}, quantiles: bad }))).toBe("quantiles");
+      expect(fieldOf(() => parseBatchBody({ windows: [{}], quantiles: bad }, 2))).toBe("quantiles");
+    }
+  });
+
+  it("refuses quantiles for a model without them, saying why", () => {
+    expect(() => requireQuantiles(true, [0.1, 0.5, 0.9], "run-q")).not.toThrow();
+    expect(() => requireQuantiles(false, [], "run-y")).not.toThrow();
+    expect(fieldOf(() => requireQuantiles(true, [], "run-y"))).toBe("quantiles");
+    expect(() => requireQuantiles(true, [], "run-y")).toThrow(/run-y has no quantile output/);
   });
 
   it("caps the horizon at the model's", () => {
