@@ -1,4 +1,4 @@
-"""ONNX output equals the native model (PyTorch, Prophet.predict) on the same inputs: relative error < 1e-4."""
+"""ONNX outputs equal the native model's (PyTorch, Prophet.predict) on the same inputs: relative error < 1e-4."""
 
 from __future__ import annotations
 
@@ -33,21 +33,23 @@ def windows() -> Case:
 def test_rnn_onnx_matches_pytorch(kind: str, time_of_day: bool, windows: Case) -> None:
     _, shape, w = windows
     hp = rnn.RnnHyper(hidden_size=16, max_epochs=2, batch_size=64, time_of_day=time_of_day)
-    res = rnn_fit.fit(kind, w, shape, hp, seed=1)
+    res = rnn_fit.fit(kind, w, shape, hp, seed=1, quantiles=(0.1, 0.5, 0.9))
     assert torch_is_not_persistence(res.model, w)
     data = rnn.export_onnx(res.model)
     model = onnx.load_from_string(data)
     ops = {n.op_type for n in model.graph.node}
     assert kind in ops, f"no ONNX {kind} operator in {sorted(ops)}"
     assert [i.name for i in model.graph.input] == ["x", "t"]
-    assert [o.name for o in model.graph.output] == ["y"]
+    assert [o.name for o in model.graph.output] == ["y", "q"]
     sess = onnx_session(data)
     for n in (1, 5, 64):  # dynamic batch axis
         x, t = w.x[:n].astype(np.float32), w.t[:n]
-        got = sess.run(["y"], {"x": x, "t": t})[0]
+        got, got_q = sess.run(["y", "q"], {"x": x, "t": t})
         want = rnn.predict(res.model, x.astype(np.float64), t)
         assert got.shape == (n, 3, 2) and got.dtype == np.float32
+        assert got_q.shape == (n, 3, 2, 3) and got_q.dtype == np.float32
         assert rel_err(got, want) < REL
+        assert rel_err(got_q, rnn.predict_quantiles(res.model, x.astype(np.float64), t)) < REL
     # t carries the time of day into the graph (when enabled): shifting it by 6 h changes y
     shifted = sess.run(["y"], {"x": w.x[:8].astype(np.float32), "t": w.t[:8] + 6 * 3600.0})[0]
     base = sess.run(["y"], {"x": w.x[:8].astype(np.float32), "t": w.t[:8]})[0]

@@ -2,16 +2,19 @@
 
 The exported module maps raw inputs to raw outputs: optional log1p of volume columns, standardisation
 with train statistics, time-of-day features from ``t``, the recurrent encoder, a linear head that
-predicts the change from the last observed value in the transformed space, and the inverse transform.
-Training is in ``rnn_fit``.
+predicts the change from the last observed value in the transformed space, a quantile head (monotone
+by construction) in the same space, and the inverse transform. Training is in ``rnn_fit``.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
+import statistics
 import tempfile
 import warnings
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,7 +87,7 @@ class Forecaster(nn.Module):
     delta_std: torch.Tensor
     row_offsets: torch.Tensor
 
-    def __init__(self, kind: str, shape: Shape, hp: RnnHyper, scaling: Scaling) -> None:
+    def __init__(self, kind: str, shape: Shape, hp: RnnHyper, scaling: Scaling, levels: Sequence[float]) -> None:
         super().__init__()
         self.kind = kind
         self.shape = shape
@@ -114,14 +117,15 @@ class Forecaster(nn.Module):
         # Start as persistence: the head predicts the mean change (zero normalised delta).
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
+        self.quantiles = QuantileHead(hp.hidden_size, shape.horizon, shape.n_targets, levels)
 
     def transform(self, x: torch.Tensor) -> torch.Tensor:
         """log1p of volume columns (clamped at 0), identity elsewhere: [..., n_features]."""
         logged = torch.log(torch.relu(x) + 1.0)
         return self.feat_log * logged + (1.0 - self.feat_log) * x
 
-    def normalised_delta(self, x: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(predicted normalised change [B, H, T], transformed last target value [B, T])."""
+    def normalised_delta(self, x: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Predicted normalised change: point [B, H, T], quantiles [B, H, T, Q]; transformed last target value [B, T]."""
         g = self.transform(x)
         z = (g - self.feat_mean) / self.feat_std
         if self.time_of_day:
@@ -129,18 +133,70 @@ class Forecaster(nn.Module):
             phase = (torch.remainder(rows, DAY) * (2.0 * math.pi / DAY)).to(torch.float32)
             z = torch.cat([z, torch.sin(phase).unsqueeze(-1), torch.cos(phase).unsqueeze(-1)], dim=-1)
         out, _ = self.rnn(z)
-        d = self.head(out[:, -1, :]).reshape(-1, self.horizon, self.n_targets)
+        last = out[:, -1, :]
+        d = self.head(last).reshape(-1, self.horizon, self.n_targets)
         base = torch.index_select(g[:, -1, :], 1, self.target_idx)
-        return d, base
+        return d, self.quantiles(last, d), base
 
     def inverse(self, d: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+        """Raw values of normalised changes d [B, H, T] from the transformed last values base [B, T]."""
         yg = base.unsqueeze(1) + d * self.delta_std + self.delta_mean
-        # exp only of the log-space targets, clamped so no float32 overflow; identity elsewhere
-        return self.tgt_log * (torch.exp(torch.clamp(yg, max=80.0)) - 1.0) + (1.0 - self.tgt_log) * yg
+        return self._untransform(yg, self.tgt_log)
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        d, base = self.normalised_delta(x, t)
-        return self.inverse(d, base)
+    def inverse_quantiles(self, qd: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+        """Raw quantiles [B, H, T, Q] of normalised quantile changes qd [B, H, T, Q]."""
+        yg = base[:, None, :, None] + qd * self.delta_std[:, None] + self.delta_mean[:, None]
+        return self._untransform(yg, self.tgt_log[:, None])
+
+    @staticmethod
+    def _untransform(yg: torch.Tensor, log_mask: torch.Tensor) -> torch.Tensor:
+        # exp only of the log-space targets, clamped so no float32 overflow; identity elsewhere
+        return log_mask * (torch.exp(torch.clamp(yg, max=80.0)) - 1.0) + (1.0 - log_mask) * yg
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(y [B, H, T], q [B, H, T, Q]) in raw units."""
+        d, qd, base = self.normalised_delta(x, t)
+        return self.inverse(d, base), self.inverse_quantiles(qd, base)
+
+
+class QuantileHead(nn.Module):
+    """Quantile changes that never cross: the level nearest 0.5 is the point plus a learned shift, the others
+    step away from it by softplus increments (cumulated by one constant matrix, so the graph stays plain MatMul).
+
+    It starts as a normal distribution around the point with unit spread (the normalised change's pooled std).
+    """
+
+    steps: torch.Tensor
+
+    def __init__(self, hidden_size: int, horizon: int, n_targets: int, levels: Sequence[float]) -> None:
+        super().__init__()
+        if not levels or any(not 0.0 < p < 1.0 for p in levels) or any(b <= a for a, b in itertools.pairwise(levels)):
+            raise ValueError(f"quantile levels must be ascending in (0, 1), got {list(levels)}")
+        nq = len(levels)
+        self.horizon, self.n_targets, self.nq = horizon, n_targets, nq
+        self.anchor = min(range(nq), key=lambda i: abs(levels[i] - 0.5))
+        a = self.anchor
+        steps = torch.zeros(nq, nq)  # q_j = anchor + sum_i softplus(r_i) * steps[i, j]
+        for j in range(nq):
+            for i in range(nq):
+                steps[i, j] = 1.0 if a < i <= j else (-1.0 if j <= i < a else 0.0)
+        self.register_buffer("steps", steps)
+        self.linear = nn.Linear(hidden_size, horizon * n_targets * nq)
+        z = [statistics.NormalDist().inv_cdf(p) for p in levels]
+        init = [z[a] if i == a else _softplus_inverse(abs(z[i] - z[i + 1 if i < a else i - 1])) for i in range(nq)]
+        nn.init.zeros_(self.linear.weight)
+        with torch.no_grad():
+            self.linear.bias.copy_(torch.tensor(init, dtype=torch.float32).repeat(horizon * n_targets))
+
+    def forward(self, hidden: torch.Tensor, point: torch.Tensor) -> torch.Tensor:
+        r: torch.Tensor = self.linear(hidden).reshape(-1, self.horizon, self.n_targets, self.nq)
+        a = self.anchor
+        centre = point.detach().unsqueeze(-1) + r[..., a : a + 1]  # the point head learns from its own loss only
+        return centre + torch.matmul(nn.functional.softplus(r), self.steps)
+
+
+def _softplus_inverse(v: float) -> float:
+    return math.log(math.expm1(max(v, 1e-6)))
 
 
 def _feature_stats(x_rows: np.ndarray, hp: RnnHyper) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -159,7 +215,7 @@ def _g(v: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.where(mask > 0, np.log1p(np.maximum(v, 0)), v)
 
 
-def build_model(kind: str, train: Windows, shape: Shape, hp: RnnHyper) -> Forecaster:
+def build_model(kind: str, train: Windows, shape: Shape, hp: RnnHyper, levels: Sequence[float]) -> Forecaster:
     rows = train.x.reshape(-1, train.x.shape[-1])
     log_mask, mean, std = _feature_stats(rows, hp)
     tmask = log_mask[shape.target_idx]
@@ -168,24 +224,35 @@ def build_model(kind: str, train: Windows, shape: Shape, hp: RnnHyper) -> Foreca
     delta_std = np.where(delta_std > 1e-12, delta_std, 1.0)
     # Bias-free deltas: the mean change over the train windows is ~0 and a non-zero offset only adds drift.
     delta_mean = np.zeros(shape.n_targets, dtype=dg.dtype)
-    return Forecaster(kind, shape, hp, Scaling(log_mask, mean, std, delta_mean, delta_std))
+    return Forecaster(kind, shape, hp, Scaling(log_mask, mean, std, delta_mean, delta_std), levels)
 
 
 def predict(model: Forecaster, x: np.ndarray, t: np.ndarray, batch: int = 4096) -> np.ndarray:
+    """The point forecast y [n, H, T]."""
+    return _predict(model, x, t, 0, batch)
+
+
+def predict_quantiles(model: Forecaster, x: np.ndarray, t: np.ndarray, batch: int = 4096) -> np.ndarray:
+    """The quantile forecast q [n, H, T, Q]."""
+    return _predict(model, x, t, 1, batch)
+
+
+def _predict(model: Forecaster, x: np.ndarray, t: np.ndarray, output: int, batch: int) -> np.ndarray:
     model.eval()
     outs = []
     with torch.no_grad():
         for i in range(0, x.shape[0], batch):
             xb = torch.tensor(x[i : i + batch], dtype=torch.float32)
             tb = torch.tensor(t[i : i + batch], dtype=torch.float64)
-            outs.append(model(xb, tb).numpy())
+            outs.append(model(xb, tb)[output].numpy())
     if not outs:
-        return np.zeros((0, model.horizon, model.n_targets), dtype=np.float32)
+        tail = (model.horizon, model.n_targets) + ((model.quantiles.nq,) if output else ())
+        return np.zeros((0, *tail), dtype=np.float32)
     return np.concatenate(outs, axis=0)
 
 
 def export_onnx(model: Forecaster) -> bytes:
-    """The raw-in, raw-out graph with inputs x, t and output y (dynamic batch)."""
+    """The raw-in, raw-out graph with inputs x, t and outputs y, q (dynamic batch)."""
     model = model.cpu().eval()
     shape = model.shape
     x = torch.zeros(2, shape.window, shape.n_features, dtype=torch.float32)
@@ -200,8 +267,8 @@ def export_onnx(model: Forecaster) -> bytes:
                 path,
                 dynamo=False,
                 input_names=["x", "t"],
-                output_names=["y"],
-                dynamic_axes={"x": {0: "batch"}, "t": {0: "batch"}, "y": {0: "batch"}},
+                output_names=["y", "q"],
+                dynamic_axes={"x": {0: "batch"}, "t": {0: "batch"}, "y": {0: "batch"}, "q": {0: "batch"}},
                 opset_version=OPSET,
                 do_constant_folding=True,
             )

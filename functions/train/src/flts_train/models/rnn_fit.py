@@ -6,7 +6,7 @@ import copy
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +32,7 @@ class FitResult:
     device: str
     hyper: RnnHyper
     history: list[dict[str, float]]
+    val_start: int  # the first validation window (the tail early stopping selects on)
 
 
 def pick_device(requested: str) -> torch.device:
@@ -73,10 +74,17 @@ def _loss_fn(hp: RnnHyper) -> Loss:
     raise ValueError(f"unknown loss {hp.loss!r}")
 
 
+def pinball(q: torch.Tensor, target: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
+    """Mean pinball loss of quantiles q [..., Q] at ``levels`` [Q] against target [...]."""
+    err = target.unsqueeze(-1) - q
+    return torch.mean(torch.maximum(levels * err, (levels - 1.0) * err))
+
+
 def _objective(
-    model: Forecaster, hp: RnnHyper, y_scale: torch.Tensor
+    model: Forecaster, hp: RnnHyper, y_scale: torch.Tensor, levels: torch.Tensor
 ) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]:
-    """The loss of a batch, in the normalised delta space or (``loss_space`` raw) in scaled raw units."""
+    """The loss of a batch, in the normalised delta space or (``loss_space`` raw) in scaled raw units: the
+    point loss plus the quantiles' pinball loss."""
     base_loss = _loss_fn(hp)
     tmask = model.tgt_log
 
@@ -86,11 +94,13 @@ def _objective(
         return (g_y - g_last - model.delta_mean) / model.delta_std
 
     def loss_of(x: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        d, base = model.normalised_delta(x, t)
+        d, qd, base = model.normalised_delta(x, t)
         if hp.loss_space == "raw":
-            pred = model.inverse(d, base)
-            return base_loss(pred / y_scale, y / y_scale)
-        return base_loss(d, target_delta(x, y))
+            scale = y_scale[:, None]
+            point = base_loss(model.inverse(d, base) / y_scale, y / y_scale)
+            return point + pinball(model.inverse_quantiles(qd, base) / scale, y / y_scale, levels)
+        target = target_delta(x, y)
+        return base_loss(d, target) + pinball(qd, target, levels)
 
     return loss_of
 
@@ -102,6 +112,7 @@ def fit(
     hp: RnnHyper,
     seed: int,
     *,
+    quantiles: Sequence[float],
     device_request: str = "auto",
     on_epoch: Callable[[dict[str, float]], None] | None = None,
     time_budget_seconds: float | None = None,
@@ -117,7 +128,7 @@ def fit(
     n_fit = validation_split(n, hp.val_fraction)
     # Time-ordered split: the validation tail is the latest windows; statistics come from the fit part.
     fit_w = Windows(train.x[:n_fit], train.t[:n_fit], train.y[:n_fit], train.last[:n_fit])
-    model = build_model(kind, fit_w, shape, hp).to(device)
+    model = build_model(kind, fit_w, shape, hp, quantiles).to(device)
 
     def tensors(sl: slice) -> Batch:
         return (
@@ -128,7 +139,8 @@ def fit(
 
     y_scale = torch.tensor(train.y[:n_fit].reshape(-1, shape.n_targets).std(axis=0), dtype=torch.float32, device=device)
     y_scale = torch.where(y_scale > 0, y_scale, torch.ones_like(y_scale))
-    loss_of = _objective(model, hp, y_scale)
+    levels = torch.tensor(list(quantiles), dtype=torch.float32, device=device)
+    loss_of = _objective(model, hp, y_scale, levels)
     loop = _Loop(kind, model, hp, seed, loss_of, on_epoch)
     epoch = loop.run(tensors(slice(0, n_fit)), tensors(slice(n_fit, n)), time_budget_seconds)
     model.load_state_dict(loop.best_state)
@@ -141,6 +153,7 @@ def fit(
         device=device.type,
         hyper=hp,
         history=loop.history,
+        val_start=n_fit,
     )
 
 

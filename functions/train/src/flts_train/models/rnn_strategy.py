@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import onnx
 
 from .. import log, tracking
-from .base import FitJob, Fitted, timed
+from .base import FitJob, Fitted, ValidationPredictions, timed
 
 
 class Recurrent:
@@ -29,6 +30,7 @@ class Recurrent:
                 job.shape,
                 hp,
                 job.seed,
+                quantiles=job.quantiles,
                 device_request=job.device,
                 on_epoch=on_epoch,
                 time_budget_seconds=job.time_budget_seconds,
@@ -53,15 +55,22 @@ class Recurrent:
                 "log1p_features": [f for f, m in zip(job.shape.features, res.model.feat_log.tolist(), strict=True) if m > 0],
                 "target_mode": "delta_from_last_in_transformed_space",
                 "opset": rnn.OPSET,
+                "quantile_head": "point_plus_softplus_steps_pinball",
             }
         )
+        w = job.train_windows
+        val = slice(res.val_start, w.x.shape[0])
+        val_y = rnn.predict(res.model, w.x[val], w.t[val]).astype(np.float32)
         return Fitted(
             onnx_bytes=model_bytes,
             predict=lambda w: rnn.predict(res.model, w.x, w.t),
+            predict_quantiles=lambda w: rnn.predict_quantiles(res.model, w.x, w.t),
             reference="torch",
             hyperparameters=hyper,
             device=res.device,
             epochs=res.epochs,
             train_seconds=fit_clock.seconds,
             export_seconds=export_clock.seconds,
+            # early stopping selected the epoch on this slice: in sample for ensemble weighting
+            validation=ValidationPredictions(start=res.val_start, y=val_y, out_of_sample=False),
         )
