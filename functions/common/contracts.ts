@@ -8,6 +8,7 @@ export * from "./contracts/decision.ts";
 export * from "./contracts/dlq.ts";
 export * from "./contracts/errors.ts";
 export {
+  DISPATCHED_MODEL_TYPES,
   ErrorMetrics,
   Identifier as IdentifierField,
   MODEL_TYPES,

@@ -1,6 +1,6 @@
 /** evaluate settings (the manifest lists the table). */
 import {
-  MODEL_TYPES,
+  DISPATCHED_MODEL_TYPES,
   type ModelType,
   PROMOTION_POLICIES,
   type PromotionPolicy,
@@ -23,7 +23,7 @@ import type { ScoreWeights } from "./scoring.ts";
 export const EVALUATE_TIMEOUT_SECONDS = 300;
 
 /** The model types train-dispatch launches, evaluate waits for and the sweeper watches. */
-export const EXPECTED_MODEL_TYPES = modelTypes(MODEL_TYPES);
+export const EXPECTED_MODEL_TYPES = modelTypes(DISPATCHED_MODEL_TYPES);
 
 export const EVALUATE_SETTINGS = {
   EXPECTED_MODEL_TYPES,

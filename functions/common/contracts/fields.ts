@@ -1,7 +1,9 @@
 /** Field schemas the contracts share: names, hashes, URIs, model types, run statuses and error metrics. */
 import { z } from "zod";
 
-export const MODEL_TYPES = ["GRU", "LSTM", "PROPHET"] as const;
+export const MODEL_TYPES = ["GRU", "LSTM", "PROPHET", "LINEAR", "GBDT", "ENSEMBLE"] as const;
+/** The types train-dispatch starts for a fresh data set (an ENSEMBLE runs only when evaluate asks). */
+export const DISPATCHED_MODEL_TYPES = ["GRU", "LSTM", "PROPHET", "LINEAR", "GBDT"] as const;
 export const ModelType = z.enum(MODEL_TYPES);
 export type ModelType = z.infer<typeof ModelType>;
 

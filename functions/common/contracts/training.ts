@@ -1,7 +1,7 @@
 /** Training runs: the trainer's job spec and parameters, and the documents a run leaves in model-artifacts. */
 import { z } from "zod";
 import { PerTargetMetrics, RunId, RunStatus, runFields, S3Uri } from "./fields.ts";
-import { ModelTrainingMessage, TrainingDataMessage } from "./messages.ts";
+import { EnsembleRequest, ModelTrainingMessage, TrainingDataMessage } from "./messages.ts";
 
 /** Column names of the processed Parquet: distinct, never `time` (the index). */
 const ColumnNames = z
@@ -26,6 +26,13 @@ export const TrainParams = z.object({
     .max(2 ** 32 - 1)
     .default(42),
   device: z.enum(["auto", "cpu", "cuda"]).default("auto"),
+  /** Levels of the model's `q` output. */
+  quantiles: z
+    .array(z.number().gt(0).lt(1))
+    .min(1)
+    .max(9)
+    .refine((qs) => qs.every((q, i) => i === 0 || q > (qs[i - 1] as number)), "must be strictly ascending")
+    .default([0.1, 0.5, 0.9]),
 });
 export type TrainParams = z.infer<typeof TrainParams>;
 
@@ -40,6 +47,8 @@ export const TrainerJobSpec = z
     training_data: TrainingDataMessage,
     artifacts: z.object({ bucket: z.string().min(1), prefix: z.string().regex(/^runs\/[^/]+\/$/) }),
     params: TrainParams.partial().strict().default({}),
+    /** An ENSEMBLE's members (required for ENSEMBLE, refused for every other type). */
+    ensemble: EnsembleRequest.optional(),
   })
   .superRefine((spec, ctx) => {
     const defaults = TrainParams.parse({});
@@ -47,6 +56,11 @@ export const TrainerJobSpec = z
     const missing = targets.filter((t) => spec.params.features && !spec.params.features.includes(t));
     const issue = (path: (string | number)[], message: string) =>
       ctx.addIssue({ code: "custom", path, message });
+    if ((spec.model_type === "ENSEMBLE") !== (spec.ensemble !== undefined))
+      issue(
+        ["ensemble"],
+        spec.ensemble ? "is only for model_type ENSEMBLE" : "is required for model_type ENSEMBLE",
+      );
     if (spec.training_data.config_hash !== spec.config_hash)
       issue(["training_data", "config_hash"], "must equal config_hash");
     if (missing.length)
@@ -92,6 +106,13 @@ export const ModelCard = z.looseObject({
   device: z.string(),
   epochs: z.number().int().nonnegative().nullable().default(null),
   timings: z.record(z.string(), z.number()).default({}),
+  /** Levels of the `q` output, ascending ([]: no `q`, e.g. older cards). */
+  quantiles: z.array(z.number().gt(0).lt(1)).default([]),
+  /** The validation predictions the run left (validation.npz); null or absent: none. */
+  validation: z
+    .object({ n_windows: z.number().int().nonnegative(), out_of_sample: z.boolean() })
+    .nullable()
+    .default(null),
   created_at: z.string(),
 });
 export type ModelCard = z.infer<typeof ModelCard>;

@@ -9,16 +9,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from itertools import pairwise
 from typing import Any
 
-from .models import STRATEGIES
-
-MODEL_TYPES = tuple(STRATEGIES)
+# The contracts' MODEL_TYPES (functions/common/contracts/fields.ts); models.STRATEGIES has a strategy for each.
+MODEL_TYPES = ("GRU", "LSTM", "PROPHET", "LINEAR", "GBDT", "ENSEMBLE")
+ENSEMBLE = "ENSEMBLE"
 DEVICES = ("auto", "cpu", "cuda")
+MAX_QUANTILES = 9
+ENSEMBLE_MEMBERS = (2, 8)
 # Patterns match the whole value (re.fullmatch), as the zod contract's do.
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # also identifiers
 _RUN_PREFIX = re.compile(r"runs/[^/]+/")
+_GENERATION = re.compile(r"[0-9a-f]{16}")
 _MAX_SAFE_INT = 2**53 - 1  # JSON numbers beyond this are not integers to the TS side
 
 
@@ -66,6 +70,21 @@ class Params:
     max_epochs: int | None = None
     seed: int = 42
     device: str = "auto"
+    quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)
+
+
+@dataclass(frozen=True)
+class EnsembleMember:
+    run_id: str
+    model_type: str
+
+
+@dataclass(frozen=True)
+class EnsembleSpec:
+    """What an ENSEMBLE run combines: distinct runs of one evaluation generation."""
+
+    generation: str
+    members: tuple[EnsembleMember, ...]
 
 
 @dataclass(frozen=True)
@@ -78,6 +97,7 @@ class JobSpec:
     training_data: TrainingData
     artifacts: Artifacts
     params: Params
+    ensemble: EnsembleSpec | None = None
 
 
 def _obj(value: Any, name: str) -> dict[str, Any]:
@@ -147,6 +167,17 @@ def _device(value: Any, name: str) -> str:
     return str(value)
 
 
+def _quantiles(value: Any, name: str) -> tuple[float, ...]:
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_QUANTILES:
+        raise SpecError(name, f"must be a list of 1 to {MAX_QUANTILES} quantile levels, got {value!r}")
+    for i, q in enumerate(value):
+        if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0 < q < 1:
+            raise SpecError(f"{name}[{i}]", f"must be a number strictly between 0 and 1, got {q!r}")
+    if any(b <= a for a, b in pairwise(value)):
+        raise SpecError(name, f"must be strictly ascending, got {value!r}")
+    return tuple(float(q) for q in value)
+
+
 # How each parameter is read; ``None`` is a value only where the contract allows null.
 _PARAMS: dict[str, Callable[[Any, str], Any]] = {
     "window": lambda v, n: _int(v, n, 1, 10_000),
@@ -158,6 +189,7 @@ _PARAMS: dict[str, Callable[[Any, str], Any]] = {
     "max_epochs": lambda v, n: None if v is None else _int(v, n, 1, 100_000),
     "seed": lambda v, n: _int(v, n, 0, 2**32 - 1),
     "device": _device,
+    "quantiles": _quantiles,
 }
 
 
@@ -200,6 +232,29 @@ def _artifacts(d: dict[str, Any]) -> Artifacts:
     return Artifacts(bucket=_str(ad, "bucket", "artifacts."), prefix=_str(ad, "prefix", "artifacts.", _RUN_PREFIX))
 
 
+def _ensemble_member(raw: Any, path: str) -> EnsembleMember:
+    m = _obj(raw, path)
+    model_type = _str(m, "model_type", f"{path}.")
+    if model_type not in MODEL_TYPES:
+        raise SpecError(f"{path}.model_type", f"must be one of {', '.join(MODEL_TYPES)}, got {model_type!r}")
+    if model_type == ENSEMBLE:
+        raise SpecError(f"{path}.model_type", "must not be ENSEMBLE (an ensemble cannot be a member of an ensemble)")
+    return EnsembleMember(run_id=_str(m, "run_id", f"{path}.", _RUN_ID), model_type=model_type)
+
+
+def _ensemble(raw: Any) -> EnsembleSpec:
+    d = _obj(raw, "ensemble")
+    generation = _str(d, "generation", "ensemble.", _GENERATION)
+    members = _required(d, "members", "ensemble.")
+    low, high = ENSEMBLE_MEMBERS
+    if not isinstance(members, list) or not low <= len(members) <= high:
+        raise SpecError("ensemble.members", f"must be a list of {low} to {high} members")
+    out = tuple(_ensemble_member(m, f"ensemble.members[{i}]") for i, m in enumerate(members))
+    if len({m.run_id for m in out}) != len(out):
+        raise SpecError("ensemble.members", "must not repeat a run_id")
+    return EnsembleSpec(generation, out)
+
+
 def parse_job(raw: Any) -> JobSpec:
     """Validates a job spec (already decoded from JSON) and returns it typed."""
     d = _obj(raw, "(root)")
@@ -213,7 +268,12 @@ def parse_job(raw: Any) -> JobSpec:
     training_data = _training_data(d, config_hash)
     artifacts = _artifacts(d)
     params = parse_params(d["params"]) if "params" in d else Params()
-    return JobSpec(1, run_id, model_type, identifier, config_hash, training_data, artifacts, params)
+    if model_type == ENSEMBLE and "ensemble" not in d:
+        raise SpecError("ensemble", "is required when model_type is ENSEMBLE")
+    if model_type != ENSEMBLE and "ensemble" in d:
+        raise SpecError("ensemble", f"is only for model_type ENSEMBLE, not {model_type}")
+    ensemble = _ensemble(d["ensemble"]) if "ensemble" in d else None
+    return JobSpec(1, run_id, model_type, identifier, config_hash, training_data, artifacts, params, ensemble)
 
 
 def best_effort_ids(raw: Any) -> tuple[str | None, str | None, tuple[str, str] | None]:
