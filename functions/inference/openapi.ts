@@ -19,14 +19,21 @@ const Window = z
 const Envelope = {
   identifier: z.string().optional().describe("default: the service's MODEL_IDENTIFIER"),
   horizon: z.number().int().positive().optional().describe("steps to return, at most the model's horizon"),
+  quantiles: z
+    .boolean()
+    .optional()
+    .describe("true: each step also carries its quantiles (a 400 when the model's card lists none)"),
 };
 
 const PredictRequest = z.object({ data: Window, ...Envelope });
 const BatchRequest = z.object({ windows: z.array(Window).min(1), ...Envelope });
+const StepQuantiles = z
+  .record(z.string(), z.record(z.string(), z.number().nullable()))
+  .describe('per target, per level of the model card\'s `quantiles` (e.g. "0.1"): the value in raw units');
 const Prediction = z
-  .object({ ts: z.string().describe("ISO 8601 UTC") })
+  .object({ ts: z.string().describe("ISO 8601 UTC"), quantiles: StepQuantiles.optional() })
   .catchall(z.number())
-  .describe("one forecast step: a value per target in raw units");
+  .describe("one forecast step: a value per target in raw units; `quantiles` when asked for");
 const Answer = {
   status: z.literal("SUCCESS"),
   run_id: z.string(),
@@ -132,6 +139,11 @@ const OPERATIONS: Record<OperationId, Operation> = {
     examples: [
       { summary: "a window of the model's features", body: { data: exampleData }, status: 200 },
       { summary: "a window without ts", body: { data: { down: [1] } }, status: 400 },
+      {
+        summary: "quantiles that is not a boolean",
+        body: { data: exampleData, quantiles: "yes" },
+        status: 400,
+      },
     ],
   },
   predictBatch: {

@@ -15,12 +15,14 @@ import { pollUntil } from "../poll.ts";
 
 applyLocalServiceEnv();
 
-export type FixtureType = "gru" | "lstm" | "prophet";
+export type FixtureType = "gru" | "lstm" | "prophet" | "linear30";
 
 export interface Expected {
   x: number[][][];
   t: number[][];
   y: number[][][];
+  /** `[window, horizon, target, level]`, for a model with quantiles. */
+  q?: number[][][][];
 }
 
 export const fixtureDir = (type: FixtureType): string => join(repoRoot, "test", "fixtures", "models", type);
