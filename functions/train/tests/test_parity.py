@@ -66,17 +66,19 @@ def test_prophet_onnx_matches_predict(windows: Case) -> None:
     s, shape, w = windows
     models = [pe.fit_prophet(s.times, s.select([name])[:, 0], pe.ProphetHyper(), seed=0) for name in ("down", "up")]
     assert all(m.changepoints_t is not None and len(m.changepoints_t) > 0 for m in models)
-    graph = pe.build_graph(models, shape)
+    offsets = np.sort(np.random.default_rng(1).normal(0.0, 1e5, (3, 2, 3)), axis=-1)
+    graph = pe.build_graph(models, shape, offsets)
     sess = onnx_session(graph.SerializeToString())
     # inside the training range (overlapping windows, shuffled), and 30 days ahead (past the last changepoint)
     t_in = w.t[np.random.default_rng(0).permutation(w.t.shape[0])[:200]]
     t_out = w.t[::7] + 30 * 86400.0
     for t in (t_in, t_out):
         x = np.zeros((t.shape[0], 12, shape.n_features), dtype=np.float32)
-        got = sess.run(["y"], {"x": x, "t": t})[0]
+        got, got_q = sess.run(["y", "q"], {"x": x, "t": t})
         want = np.stack([pe.prophet_predict(m, t) for m in models], axis=-1)
         assert got.shape == (t.shape[0], 3, 2)
         assert rel_err(got, want) < REL
+        assert rel_err(got_q, want[..., None] + offsets) < REL
 
 
 def test_prophet_multiplicative_seasonality_parity() -> None:

@@ -2,7 +2,7 @@
 
 The graph reproduces ``Prophet.predict(...)["yhat"]`` for linear or flat trend and additive or
 multiplicative seasonalities without extra regressors or holidays (what the trainer fits). All arithmetic
-is float64; the output is cast to float32.
+is float64; the output is cast to float32. With offsets, ``q = y + offset`` per step, target and level.
 """
 
 from __future__ import annotations
@@ -159,8 +159,9 @@ def _extract(m: Any) -> _Extract:
     )
 
 
-def build_graph(models: list[Any], shape: Shape, name: str = "prophet") -> onnx.ModelProto:
-    """One graph for every target: y[b, h, j] = yhat_j(t[b, h])."""
+def build_graph(models: list[Any], shape: Shape, offsets: np.ndarray | None = None, name: str = "prophet") -> onnx.ModelProto:
+    """One graph for every target: y[b, h, j] = yhat_j(t[b, h]); with ``offsets`` [H, T, Q] (ascending along Q)
+    also q[b, h, j, l] = y[b, h, j] + offsets[h, j, l]."""
     ex = [_extract(m) for m in models]
     nodes: list[onnx.NodeProto] = []
     inits: list[onnx.TensorProto] = []
@@ -241,8 +242,16 @@ def build_graph(models: list[Any], shape: Shape, name: str = "prophet") -> onnx.
     nodes.append(helper.make_node("Cast", ["y64"], ["y"], to=TensorProto.FLOAT))
     x_in = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", shape.window, shape.n_features])
     t_in = helper.make_tensor_value_info("t", TensorProto.DOUBLE, ["batch", shape.horizon])
-    y_out = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", shape.horizon, len(models)])
-    graph = helper.make_graph(nodes, name, [x_in, t_in], [y_out], initializer=inits)
+    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", shape.horizon, len(models)])]
+    if offsets is not None:
+        # in float64 before the cast, so q is float32 rounding of y + offset even where the two nearly cancel
+        const("q_offsets", offsets)
+        nodes.append(helper.make_node("Unsqueeze", ["y64", "axes_last"], ["y64_4"]))
+        nodes.append(helper.make_node("Add", ["y64_4", "q_offsets"], ["q64"]))
+        nodes.append(helper.make_node("Cast", ["q64"], ["q"], to=TensorProto.FLOAT))
+        q_dims: list[str | int] = ["batch", shape.horizon, len(models), int(offsets.shape[-1])]
+        outputs.append(helper.make_tensor_value_info("q", TensorProto.FLOAT, q_dims))
+    graph = helper.make_graph(nodes, name, [x_in, t_in], outputs, initializer=inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="flts_train")
     model.ir_version = 8
     onnx.checker.check_model(model)

@@ -1,4 +1,9 @@
-"""Prophet: one fit per target, one graph for every target."""
+"""Prophet: one fit per target, one graph for every target.
+
+Its quantiles are the point plus raw-unit offsets: split-conformal quantiles of the residuals on the validation
+slice of the train windows. Prophet fitted those rows too (its residuals there are in sample), and its forecast does
+not depend on the window, so the offsets stand in for its observation noise (``sigma_obs``) without a normal shape.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,8 @@ import time
 import numpy as np
 
 from .. import log
-from ..data import Windows
+from ..data import Windows, validation_split
+from . import conformal
 from .base import FitJob, Fitted, timed
 
 
@@ -22,17 +28,24 @@ class Prophet:
                 t_fit = time.monotonic()
                 models.append(pe.fit_prophet(job.train.times, job.train.select([name])[:, 0], hp, job.seed))
                 log.info("prophet_fit", target=name, seconds=round(time.monotonic() - t_fit, 3), index=j)
-        with timed() as export_clock:
-            model_bytes = pe.build_graph(models, job.shape).SerializeToString()
 
         def predict(w: Windows) -> np.ndarray:
             return np.stack([pe.prophet_predict(m, w.t) for m in models], axis=-1)
 
+        raw = np.zeros(job.shape.n_targets, dtype=bool)  # offsets in raw units: q = y + offset
+        w = job.train_windows
+        start = validation_split(w.x.shape[0])
+        val = Windows(w.x[start:], w.t[start:], w.y[start:], w.last[start:])
+        offsets = conformal.offsets(predict(val), val.y, raw, job.quantiles)
+        with timed() as export_clock:
+            model_bytes = pe.build_graph(models, job.shape, offsets).SerializeToString()
+
         return Fitted(
             onnx_bytes=model_bytes,
             predict=predict,
+            predict_quantiles=lambda w: conformal.apply(predict(w), offsets, raw),
             reference="prophet.predict",
-            hyperparameters={**hp.to_dict(), "opset": pe.OPSET},
+            hyperparameters={**hp.to_dict(), "opset": pe.OPSET, "quantile_offsets": "validation_slice_residuals_raw"},
             device="cpu",
             epochs=0,
             train_seconds=fit_clock.seconds,
