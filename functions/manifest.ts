@@ -168,7 +168,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       readwrite("artifacts", EVALUATIONS_PREFIX),
       readwrite("promotion"),
     ],
-    produces: [TOPICS.modelSelected],
+    // training-data: the claim check again, asking train-dispatch for the generation's ENSEMBLE.
+    produces: [TOPICS.modelSelected, TOPICS.trainingData],
     settings: EVALUATE_SETTINGS,
   },
   {

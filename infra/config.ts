@@ -111,7 +111,14 @@ const DEV: Defaults = {
     maxPollers: 3,
   },
   trainers: {
-    backends: { GRU: "ecs", LSTM: "ecs", PROPHET: "lambda" },
+    backends: {
+      GRU: "ecs",
+      LSTM: "ecs",
+      PROPHET: "lambda",
+      LINEAR: "lambda",
+      GBDT: "lambda",
+      ENSEMBLE: "lambda",
+    },
     lambdaMemoryMb: 4096,
     lambdaTimeoutMinutes: 15,
     fargateCpu: 2048,

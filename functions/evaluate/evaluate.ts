@@ -2,6 +2,7 @@
  * evaluate: on every `model-training` message, record the run's status; once every expected type for
  * (identifier, config_hash) is terminal (or EVAL_DEADLINE_SECONDS passed) score every successful
  * candidate, the persistence baseline and the current champion on the same test windows, and decide.
+ * Before deciding it may ask for an ENSEMBLE of the generation and wait for it (ensemble-request.ts).
  * The decision is written once (conditional put), so a redelivered event never promotes twice.
  * Reading and scoring: gather.ts; the scoreboard, the policy and the record are pure (scoreboard.ts,
  * policy.ts, record.ts).
@@ -10,6 +11,7 @@ import type { StageContext } from "../common/context.ts";
 import { EvaluationDecision, type ModelTrainingMessage } from "../common/contracts.ts";
 import { evaluationKeys } from "../common/keys.ts";
 import { exists, getJson, getJsonIfExists, putIfAbsent } from "../common/s3.ts";
+import { ENSEMBLE, ensembleStep } from "./ensemble-request.ts";
 import { gatherEvidence } from "./gather.ts";
 import { applyPolicy } from "./policy.ts";
 import { finalizeDecision } from "./promote.ts";
@@ -47,7 +49,10 @@ function logScoreboard(ctx: StageContext, decision: EvaluationDecision): void {
   });
 }
 
-/** Scores everything and decides (no side effects but reads, the per-window series and the log line). */
+/**
+ * Scores everything and decides (no side effects but reads, the per-window series and the log line).
+ * `ensembleRunId`: the generation's ENSEMBLE, one more run of the generation (a row even if it failed).
+ */
 export async function decide(
   ctx: StageContext,
   identifier: string,
@@ -56,13 +61,15 @@ export async function decide(
   deadlinePassed: boolean,
   settings: EvaluateSettings,
   now = new Date(),
+  ensembleRunId: string | null = null,
 ): Promise<EvaluationDecision> {
   const { latest, generation } = currentGeneration(settings.expected, runs);
   const runIds = latest.map((r) => r.run_id);
+  if (ensembleRunId) runIds.push(ensembleRunId);
   const evidence = await gatherEvidence(ctx, identifier, configHash, runs, settings);
   const { test, baseline, champion, previous } = evidence;
   const scoreboard = buildScoreboard({
-    expected: settings.expected,
+    expected: ensembleRunId ? [...settings.expected, ENSEMBLE] : settings.expected,
     runs,
     latest: new Set(runIds),
     scored: evidence.scored,
@@ -121,7 +128,7 @@ export async function evaluateMessage(
     });
     return { status: "waiting", identifier, config_hash, pending: ready.pending };
   }
-  const { generation } = currentGeneration(settings.expected, runs);
+  const { generation, latest } = currentGeneration(settings.expected, runs);
   if (await exists(s3, bucket, evaluationKeys.publishedFor(identifier, config_hash, generation))) {
     logger.info("evaluate_duplicate_ignored", {
       identifier,
@@ -135,7 +142,30 @@ export async function evaluateMessage(
   const decisionKey = evaluationKeys.decisionFor(identifier, config_hash, generation);
   let decision = await getJsonIfExists(s3, bucket, decisionKey, EvaluationDecision);
   if (!decision) {
-    const candidate = await decide(ctx, identifier, config_hash, runs, ready.deadlinePassed, settings);
+    const g = { identifier, configHash: config_hash, generation, latest, runs };
+    const ensemble = await ensembleStep(ctx, g, settings);
+    if (ensemble.step === "wait") {
+      logger.info("evaluate_waiting", {
+        identifier,
+        config_hash,
+        run_id: message.run_id,
+        status: message.status,
+        pending: [ENSEMBLE],
+        ensemble_run_id: ensemble.runId,
+      });
+      return { status: "waiting", identifier, config_hash, pending: [ENSEMBLE] };
+    }
+    const deadlinePassed = ready.deadlinePassed || ensemble.deadlinePassed;
+    const candidate = await decide(
+      ctx,
+      identifier,
+      config_hash,
+      runs,
+      deadlinePassed,
+      settings,
+      new Date(),
+      ensemble.runId,
+    );
     if (await putIfAbsent(s3, bucket, decisionKey, JSON.stringify(candidate))) {
       decision = candidate;
     } else {

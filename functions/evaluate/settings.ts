@@ -31,6 +31,8 @@ export const EVALUATE_SETTINGS = {
   SCORE_WEIGHTS: pairs(),
   PROMOTION_POLICY: oneOf(PROMOTION_POLICIES, "beat_baseline_and_champion"),
   PROMOTE_GLOBAL: flag(false),
+  /** Ask train-dispatch for an ENSEMBLE of each generation's members (ensemble-request.ts). */
+  BUILD_ENSEMBLE: flag(true),
   /** Unset: no MLflow tracking (functions/evaluate/tracking.ts checks the URL). */
   MLFLOW_TRACKING_URI: text(""),
   MLFLOW_EXPERIMENT_NAME: text("flts"),
@@ -43,6 +45,8 @@ export interface EvaluateSettings {
   policy: PromotionPolicy;
   /** Also point `global/current.json` at each promotion. */
   promoteGlobal: boolean;
+  /** Ask for an ENSEMBLE of the generation's out-of-sample members before deciding. */
+  buildEnsemble: boolean;
   /** MLflow server ("" when tracking is off) and experiment. */
   trackingUri: string;
   experimentName: string;
@@ -77,6 +81,7 @@ export const loadEvaluateSettings: (env?: Env) => EvaluateSettings = perEnv((env
     weights: parseWeights(s.SCORE_WEIGHTS),
     policy: s.PROMOTION_POLICY,
     promoteGlobal: s.PROMOTE_GLOBAL,
+    buildEnsemble: s.BUILD_ENSEMBLE,
     trackingUri: s.MLFLOW_TRACKING_URI,
     experimentName: s.MLFLOW_EXPERIMENT_NAME,
   };

@@ -4,7 +4,8 @@
  * sweeper publishes again the newest `model-training` status evaluate recorded for the group. To
  * evaluate that is a redelivery (its status is already recorded), so it re-checks readiness, finds the
  * deadline passed and decides (or finishes the publication) by the rules it already has; live runs are
- * left alone and reported MISSING, as the deadline means. A nudge marker per generation keeps a group
+ * left alone and reported MISSING, as the deadline means; so is an ENSEMBLE evaluate asked for that is not
+ * terminal EVAL_DEADLINE_SECONDS after it was first seen (ensemble-request.ts). A nudge marker per generation keeps a group
  * from being nudged more often than once per evaluate timeout.
  */
 import { z } from "zod";
@@ -13,6 +14,7 @@ import { ModelTrainingMessage, RunStatusRecord, TOPICS } from "../common/contrac
 import { publish } from "../common/kafka.ts";
 import { EVALUATIONS_PREFIX, evaluationKeys, parseEvaluationKey } from "../common/keys.ts";
 import { exists, getJsonIfExists, listKeys, putJson } from "../common/s3.ts";
+import { ensembleOverdue } from "../evaluate/ensemble-request.ts";
 import { currentGeneration, loadRunStates, type RunState, readiness } from "../evaluate/state.ts";
 import type { SweepSettings } from "./settings.ts";
 
@@ -32,6 +34,8 @@ interface GroupKeys {
   terminal: Set<string>;
   decisions: Set<string>;
   published: Set<string>;
+  /** Generations whose ENSEMBLE evaluate asked for. */
+  asked: Set<string>;
 }
 
 /** Groups of `evaluations/<identifier>/<config_hash>/…` keys, from one listing. */
@@ -51,22 +55,25 @@ export function groupEvaluationKeys(keys: readonly string[]): GroupKeys[] {
         terminal: new Set(),
         decisions: new Set(),
         published: new Set(),
+        asked: new Set(),
       };
       groups.set(id, g);
     }
     if (entry.kind === "status") (entry.status === "RUNNING" ? g.running : g.terminal).add(entry.runId);
     if (entry.kind === "decision") g.decisions.add(entry.generation);
     if (entry.kind === "published") g.published.add(entry.generation);
+    if (entry.kind === "ensemble") g.asked.add(entry.generation);
   }
   return [...groups.values()];
 }
 
-/** Could need the sweeper: a run still RUNNING, nothing published yet, or a decision not published. */
+/** Could need the sweeper: a run still RUNNING, nothing published yet, a decision not published or an ENSEMBLE not decided. */
 export function mayNeedNudge(g: GroupKeys): boolean {
   return (
     [...g.running].some((r) => !g.terminal.has(r)) ||
     g.published.size === 0 ||
-    [...g.decisions].some((d) => !g.published.has(d))
+    [...g.decisions].some((d) => !g.published.has(d)) ||
+    [...g.asked].some((a) => !g.decisions.has(a))
   );
 }
 
@@ -100,11 +107,14 @@ export async function enforceDeadlines(
     if (await exists(ctx.s3, bucket, evaluationKeys.publishedFor(g.identifier, g.configHash, generation)))
       continue;
     const ready = readiness(settings.expected, runs, settings.deadlineSeconds, now);
+    const group = { identifier: g.identifier, configHash: g.configHash, generation, runs };
     const reason = ready.deadlinePassed
       ? `evaluation deadline passed (EVAL_DEADLINE_SECONDS=${settings.deadlineSeconds}) with ${ready.pending.join(", ")} pending`
       : g.decisions.has(generation)
         ? "decision written but not published"
-        : null;
+        : ready.ready && (await ensembleOverdue(ctx.s3, bucket, group, settings.deadlineSeconds, now))
+          ? `evaluation deadline passed (EVAL_DEADLINE_SECONDS=${settings.deadlineSeconds}) with ENSEMBLE pending`
+          : null;
     if (!reason) continue;
     const key = evaluationKeys.nudgedFor(g.identifier, g.configHash, generation);
     const last = await getJsonIfExists(ctx.s3, bucket, key, Nudge);

@@ -1,5 +1,7 @@
 /**
- * train-dispatch: one run per expected model type for a `training-data` claim check. A conditional
+ * train-dispatch: one run per expected model type for a `training-data` claim check; for a claim check
+ * with `ensemble` (evaluate's ask) only that generation's ENSEMBLE, under `guards/<config_hash>/
+ * ENSEMBLE-<generation>.json` whatever SKIP_DUPLICATE_CONFIGS says (its run id is the generation's). A conditional
  * write of `guards/<config_hash>/<model_type>.json` makes the duplicate guard durable; then the job
  * spec and run record, `model-training` RUNNING, and the launch. A launch that fails writes `_FAILED`,
  * so train-complete reports it and evaluation is never left waiting. A claim check whose objects do
@@ -10,6 +12,7 @@ import { randomBytes } from "node:crypto";
 import type { StageContext } from "../common/context.ts";
 import {
   DispatchGuard,
+  type EnsembleRequest,
   type ModelTrainingMessage,
   ModelTrainingMessage as ModelTrainingSchema,
   type ModelType,
@@ -24,6 +27,7 @@ import {
 import { publish } from "../common/kafka.ts";
 import { guardKeys, runKeys, sidecarKey } from "../common/keys.ts";
 import { exists, getJson, getJsonIfExists, putIfAbsent, putJson, s3Uri } from "../common/s3.ts";
+import { ENSEMBLE, ensembleRunId } from "../evaluate/ensemble-request.ts";
 import { failRun, inspectRun } from "../sweeper/lease.ts";
 import { launcherFor } from "./backends.ts";
 import { type Backend, type DispatchSettings, loadDispatchSettings } from "./settings.ts";
@@ -74,6 +78,113 @@ async function checkClaimObjects(ctx: StageContext, claim: TrainingDataMessage):
     );
 }
 
+interface RunToLaunch {
+  claim: TrainingDataMessage;
+  type: ModelType;
+  runId: string;
+  createdAt: string;
+  params: Partial<TrainParams>;
+}
+
+/** Job spec, run record, `model-training` RUNNING, then the launch (a failed one writes `_FAILED`). */
+async function launchRun(
+  ctx: StageContext,
+  settings: DispatchSettings,
+  run: RunToLaunch,
+): Promise<DispatchedRun> {
+  const { s3, logger } = ctx;
+  const artifacts = ctx.config.storage.buckets.artifacts;
+  const { type, runId, createdAt, params } = run;
+  // The job's training_data is the data set's claim check; an ENSEMBLE's members go in `ensemble`.
+  const { ensemble, ...claim } = run.claim;
+  const backend = settings.backends[type];
+  const artifactUri = s3Uri(artifacts, runKeys.prefix(runId));
+  const spec = TrainerJobSpec.parse({
+    v: 1,
+    run_id: runId,
+    model_type: type,
+    identifier: claim.identifier,
+    config_hash: claim.config_hash,
+    training_data: claim,
+    artifacts: { bucket: artifacts, prefix: runKeys.prefix(runId) },
+    params,
+    ...(ensemble ? { ensemble } : {}),
+  });
+  const record: RunRecord = RunRecord.parse({
+    run_id: runId,
+    model_type: type,
+    identifier: claim.identifier,
+    config_hash: claim.config_hash,
+    backend,
+    status: "RUNNING",
+    artifact_uri: artifactUri,
+    training_data: claim,
+    created_at: createdAt,
+  });
+  await putJson(s3, artifacts, runKeys.job(runId), spec);
+  await putJson(s3, artifacts, runKeys.record(runId), record);
+  const running: ModelTrainingMessage = {
+    operation: `Trained: ${type}`,
+    status: "RUNNING",
+    run_id: runId,
+    model_type: type,
+    config_hash: claim.config_hash,
+    identifier: claim.identifier,
+    artifact_uri: artifactUri,
+    metrics: null,
+    error: null,
+  };
+  await publish(ctx.producer, TOPICS.modelTraining, ModelTrainingSchema, running, claim.identifier);
+  try {
+    const info = await launcherFor(backend, ctx.env).launch(spec);
+    logger.info("trainer_launched", { run_id: runId, model_type: type, backend, handle: info.handle });
+    return { model_type: type, run_id: runId, backend, launched: true, error: null };
+  } catch (error) {
+    const message = `launch on backend '${backend}' failed: ${(error as Error).message}`;
+    logger.error("trainer_launch_failed", { run_id: runId, model_type: type, backend, error: message });
+    await putJson(s3, artifacts, runKeys.failed(runId), { run_id: runId, model_type: type, error: message });
+    return { model_type: type, run_id: runId, backend, launched: false, error: message };
+  }
+}
+
+/** Evaluate's ask: the generation's one ENSEMBLE, guarded once (a redelivered ask is skipped). */
+async function dispatchEnsemble(
+  ctx: StageContext,
+  settings: DispatchSettings,
+  claim: TrainingDataMessage & { ensemble: EnsembleRequest },
+  params: Partial<TrainParams>,
+  result: DispatchResult,
+): Promise<void> {
+  const artifacts = ctx.config.storage.buckets.artifacts;
+  const { generation } = claim.ensemble;
+  const runId = ensembleRunId(claim.identifier, claim.config_hash, generation);
+  const createdAt = new Date().toISOString();
+  const guard: DispatchGuard = {
+    run_id: runId,
+    model_type: ENSEMBLE,
+    identifier: claim.identifier,
+    config_hash: claim.config_hash,
+    created_at: createdAt,
+  };
+  if (
+    !(await putIfAbsent(
+      ctx.s3,
+      artifacts,
+      guardKeys.ensemble(claim.config_hash, generation),
+      JSON.stringify(guard),
+    ))
+  ) {
+    ctx.logger.info("dispatch_skip_duplicate", {
+      model_type: ENSEMBLE,
+      config_hash: claim.config_hash,
+      run_id: runId,
+    });
+    result.skipped.push({ model_type: ENSEMBLE, run_id: runId });
+    return;
+  }
+  result.dispatched.push(await launchRun(ctx, settings, { claim, type: ENSEMBLE, runId, createdAt, params }));
+}
+
 export async function dispatchTraining(
   claim: TrainingDataMessage,
   ctx: StageContext,
@@ -92,7 +203,12 @@ export async function dispatchTraining(
     skipped: [],
   };
 
-  for (const type of settings.expected) {
+  if (claim.ensemble) {
+    await dispatchEnsemble(ctx, settings, { ...claim, ensemble: claim.ensemble }, params, result);
+    return result;
+  }
+  // ENSEMBLE only ever runs on evaluate's ask, even where EXPECTED_MODEL_TYPES names it.
+  for (const type of settings.expected.filter((t) => t !== ENSEMBLE)) {
     const runId = newRunId(claim.identifier, type, claim.config_hash);
     const createdAt = new Date().toISOString();
     if (settings.skipDuplicates) {
@@ -136,57 +252,7 @@ export async function dispatchTraining(
         continue;
       }
     }
-    const backend = settings.backends[type];
-    const artifactUri = s3Uri(artifacts, runKeys.prefix(runId));
-    const spec = TrainerJobSpec.parse({
-      v: 1,
-      run_id: runId,
-      model_type: type,
-      identifier: claim.identifier,
-      config_hash: claim.config_hash,
-      training_data: claim,
-      artifacts: { bucket: artifacts, prefix: runKeys.prefix(runId) },
-      params,
-    });
-    const record: RunRecord = RunRecord.parse({
-      run_id: runId,
-      model_type: type,
-      identifier: claim.identifier,
-      config_hash: claim.config_hash,
-      backend,
-      status: "RUNNING",
-      artifact_uri: artifactUri,
-      training_data: claim,
-      created_at: createdAt,
-    });
-    await putJson(s3, artifacts, runKeys.job(runId), spec);
-    await putJson(s3, artifacts, runKeys.record(runId), record);
-    const running: ModelTrainingMessage = {
-      operation: `Trained: ${type}`,
-      status: "RUNNING",
-      run_id: runId,
-      model_type: type,
-      config_hash: claim.config_hash,
-      identifier: claim.identifier,
-      artifact_uri: artifactUri,
-      metrics: null,
-      error: null,
-    };
-    await publish(ctx.producer, TOPICS.modelTraining, ModelTrainingSchema, running, claim.identifier);
-    try {
-      const info = await launcherFor(backend, ctx.env).launch(spec);
-      logger.info("trainer_launched", { run_id: runId, model_type: type, backend, handle: info.handle });
-      result.dispatched.push({ model_type: type, run_id: runId, backend, launched: true, error: null });
-    } catch (error) {
-      const message = `launch on backend '${backend}' failed: ${(error as Error).message}`;
-      logger.error("trainer_launch_failed", { run_id: runId, model_type: type, backend, error: message });
-      await putJson(s3, artifacts, runKeys.failed(runId), {
-        run_id: runId,
-        model_type: type,
-        error: message,
-      });
-      result.dispatched.push({ model_type: type, run_id: runId, backend, launched: false, error: message });
-    }
+    result.dispatched.push(await launchRun(ctx, settings, { claim, type, runId, createdAt, params }));
   }
   return result;
 }

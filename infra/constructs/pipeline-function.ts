@@ -13,7 +13,7 @@ import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { dlqTopic, MODEL_TYPES } from "../../functions/common/contracts.ts";
+import { DISPATCHED_MODEL_TYPES, dlqTopic } from "../../functions/common/contracts.ts";
 import type { FunctionSpec, KafkaTrigger, S3Trigger, ScheduleTrigger } from "../../functions/manifest.ts";
 import type { FltsConfig } from "../config.ts";
 import { PIPELINE_NAMESPACE } from "../metrics.ts";
@@ -50,7 +50,7 @@ export function commonEnvironment(
   return {
     ...bucketEnvironment(buckets),
     // The model types train-dispatch launches and evaluate waits for (the trainer backends' keys).
-    EXPECTED_MODEL_TYPES: MODEL_TYPES.join(","),
+    EXPECTED_MODEL_TYPES: DISPATCHED_MODEL_TYPES.join(","),
     KAFKA_AUTH: "iam",
     MSK_CLUSTER_ARN: cluster.clusterArn,
     KAFKA_CLIENT_ID: service,

@@ -53,7 +53,9 @@ describe("GPU training path", () => {
       const env =
         (fn?.[1].Properties.Environment as { Variables: Record<string, unknown> } | undefined)?.Variables ??
         {};
-      expect(env.TRAINER_BACKENDS).toBe("GRU=ecs,LSTM=ecs,PROPHET=lambda");
+      expect(env.TRAINER_BACKENDS).toBe(
+        "GRU=ecs,LSTM=ecs,PROPHET=lambda,LINEAR=lambda,GBDT=lambda,ENSEMBLE=lambda",
+      );
       expect(env.ECS_CAPACITY_PROVIDER_GRU).toBeDefined();
       expect(env.ECS_TASK_DEFINITION_GRU).toBeDefined();
       expect(env.ECS_CAPACITY_PROVIDER_PROPHET).toBeUndefined();

@@ -6,7 +6,7 @@
 import { Match } from "aws-cdk-lib/assertions";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dlqTopic, MODEL_TYPES } from "../../functions/common/contracts.ts";
+import { DISPATCHED_MODEL_TYPES, dlqTopic } from "../../functions/common/contracts.ts";
 import { type BucketRole, FUNCTIONS, type FunctionSpec, TRAINER } from "../../functions/manifest.ts";
 import { BUCKET_ENV } from "../../infra/constructs/bucket-access.ts";
 import { allStatements, asArray, resources, type Synthesized, synthFlts } from "./synth.ts";
@@ -64,13 +64,15 @@ describe("every manifest function", () => {
       const env = (props.Environment as { Variables: Record<string, unknown> }).Variables;
       for (const name of Object.values(BUCKET_ENV)) expect(env[name], name).toBeDefined();
       expect(env.KAFKA_AUTH).toBe("iam");
-      expect(env.EXPECTED_MODEL_TYPES).toBe(MODEL_TYPES.join(","));
+      expect(env.EXPECTED_MODEL_TYPES).toBe(DISPATCHED_MODEL_TYPES.join(","));
       expect(env.MSK_CLUSTER_ARN).toBeDefined();
       expect(env.FLTS_S3_ENDPOINT).toBeUndefined();
       expect(env.POWERTOOLS_SERVICE_NAME).toBe(spec.name);
       expect(env.POWERTOOLS_METRICS_NAMESPACE).toBe("FLTS/Pipeline");
       if (spec.launchesTrainers) {
-        expect(env.TRAINER_BACKENDS).toMatch(/^GRU=\w+,LSTM=\w+,PROPHET=\w+$/);
+        expect(env.TRAINER_BACKENDS).toMatch(
+          /^GRU=\w+,LSTM=\w+,PROPHET=\w+,LINEAR=\w+,GBDT=\w+,ENSEMBLE=\w+$/,
+        );
       }
     },
   );

@@ -281,6 +281,13 @@ describe("settings name the bad variable", () => {
 
   it("reads per-type trainer backends", () => {
     const s = loadDispatchSettings({ TRAINER_BACKENDS: "GRU=ecs,PROPHET=lambda", TRAINER_BACKEND: "local" });
-    expect(s.backends).toEqual({ GRU: "ecs", LSTM: "local", PROPHET: "lambda" });
+    expect(s.backends).toEqual({
+      GRU: "ecs",
+      LSTM: "local",
+      PROPHET: "lambda",
+      LINEAR: "local",
+      GBDT: "local",
+      ENSEMBLE: "local",
+    });
   });
 });

@@ -84,9 +84,16 @@ describe("sweeper key scans", () => {
         "decisions/0123456789abcdef.json",
         "decisions/fedcba9876543210.published.json",
       ),
+      // an ENSEMBLE asked for and never seen, an earlier generation published
+      ...g(
+        "asked",
+        "runs/r1.SUCCESS.json",
+        "decisions/fedcba9876543210.published.json",
+        "decisions/0123456789abcdef.ensemble.json",
+      ),
     ]);
     const need = Object.fromEntries(groups.map((x) => [x.identifier, mayNeedNudge(x)]));
-    expect(need).toEqual({ open: true, done: false, never: true, unpublished: true });
+    expect(need).toEqual({ open: true, done: false, never: true, unpublished: true, asked: true });
   });
 });
 

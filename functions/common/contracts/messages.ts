@@ -1,5 +1,6 @@
 /** The messages on the pipeline's topics (TOPICS), each the shape of the original FLTS services. */
 import { z } from "zod";
+import { GENERATION } from "../keys/segments.ts";
 import { ScoreboardEntry } from "./decision.ts";
 import {
   ConfigHash,
@@ -13,6 +14,26 @@ import {
   S3Uri,
 } from "./fields.ts";
 import { PreprocessReport } from "./preprocess.ts";
+
+/** One member of an ensemble: a successful run of the generation, never an ENSEMBLE itself. */
+export const EnsembleMember = z.object({
+  run_id: RunId,
+  model_type: ModelType.refine((t) => t !== "ENSEMBLE", "an ENSEMBLE cannot be a member of an ensemble"),
+});
+export type EnsembleMember = z.infer<typeof EnsembleMember>;
+
+/** What an ENSEMBLE run combines: 2 to 8 distinct runs of one evaluation generation (16 hex). */
+export const EnsembleRequest = z.object({
+  generation: z
+    .string()
+    .regex(new RegExp(`^${GENERATION}$`), "must be an evaluation generation (16 lowercase hex)"),
+  members: z
+    .array(EnsembleMember)
+    .min(2)
+    .max(8)
+    .refine((ms) => new Set(ms.map((m) => m.run_id)).size === ms.length, "must not repeat a run_id"),
+});
+export type EnsembleRequest = z.infer<typeof EnsembleRequest>;
 
 /** What a claim check of a processed data set carries besides its objects. */
 const dataSetFields = {
@@ -30,6 +51,8 @@ export const TrainingDataMessage = z.looseObject({
   ...dataSetFields,
   /** What preprocess did (optional: claim checks of the original services do not carry it). */
   report: PreprocessReport.optional(),
+  /** Set by evaluate: train only an ENSEMBLE of these members (optional: plain claim checks train every type). */
+  ensemble: EnsembleRequest.optional(),
 });
 export type TrainingDataMessage = z.infer<typeof TrainingDataMessage>;
 

@@ -53,6 +53,9 @@ export const guardKeys = {
   /** Attempt 1 holds `guards/<hash>/<type>.json`; a retry after a FAILED run holds `<type>.attempt-<n>.json`. */
   attempt: (configHash: string, type: string, attempt = 1) =>
     `${GUARDS_PREFIX}${configHash}/${type}${attempt === 1 ? "" : `.attempt-${attempt}`}.json`,
+  /** The one ENSEMBLE run of an evaluation generation (never retried: its run id is the generation's). */
+  ensemble: (configHash: string, generation: string) =>
+    `${GUARDS_PREFIX}${configHash}/ENSEMBLE-${generation}.json`,
 };
 
 const guardKey = matcher(`${GUARDS_PREFIX}(${HASH})/([A-Z0-9_]+)(?:\\.attempt-([1-9][0-9]*))?\\.json`);
@@ -89,6 +92,9 @@ export const evaluationKeys = {
     decisionFile(identifier, configHash, generation, ".nudged.json"),
   seriesFor: (identifier: string, configHash: string, generation: string) =>
     decisionFile(identifier, configHash, generation, ".series.bin"),
+  /** Write-once: evaluate asked for this generation's ENSEMBLE (members, when). */
+  ensembleFor: (identifier: string, configHash: string, generation: string) =>
+    decisionFile(identifier, configHash, generation, ".ensemble.json"),
 };
 
 type StatusName = "RUNNING" | "SUCCESS" | "FAILED";
@@ -96,20 +102,21 @@ type StatusName = "RUNNING" | "SUCCESS" | "FAILED";
 /** What one key under `evaluations/<identifier>/<config_hash>/` is. */
 export type EvaluationEntry =
   | { kind: "status"; runId: string; status: StatusName }
-  | { kind: "decision" | "published" | "nudged" | "series"; generation: string }
+  | { kind: "decision" | "published" | "nudged" | "series" | "ensemble"; generation: string }
   | { kind: "claim"; generation: string; slot: number }
   | { kind: "latest-decision" | "latest-published" };
 
 const evaluationKey = matcher(`${EVALUATIONS_PREFIX}(${NAME})/(${HASH})/(.+)`);
 const statusFile = matcher(`runs/(${NAME})\\.(RUNNING|SUCCESS|FAILED)\\.json`);
 const decisionEntry = matcher(
-  `decisions/(${GENERATION})(\\.json|\\.published\\.json|\\.nudged\\.json|\\.series\\.bin|\\.claim-[1-9][0-9]*\\.json)`,
+  `decisions/(${GENERATION})(\\.json|\\.published\\.json|\\.nudged\\.json|\\.series\\.bin|\\.ensemble\\.json|\\.claim-[1-9][0-9]*\\.json)`,
 );
 const DECISION_KINDS = {
   ".json": "decision",
   ".published.json": "published",
   ".nudged.json": "nudged",
   ".series.bin": "series",
+  ".ensemble.json": "ensemble",
 } as const;
 
 function evaluationEntry(rest: string): EvaluationEntry | null {
