@@ -27,7 +27,10 @@ export async function consoleFixture(env: Record<string, string> = {}): Promise<
   const ctx: StageContext = await testContext("console");
   const identifier = uniqueId("console");
   const result = await stageAndPreprocess(ctx, identifier);
-  const settings = loadEvaluateSettings({ PROMOTION_POLICY: "always" });
+  const settings = loadEvaluateSettings({
+    EXPECTED_MODEL_TYPES: "GRU,LSTM,PROPHET",
+    PROMOTION_POLICY: "always",
+  });
   let decision: EvaluationDecision | null = null;
   for (const type of ["GRU", "LSTM", "PROPHET"] as const) {
     const message = await placeFixtureRun(ctx, identifier, result.config_hash, result.claim, type);

@@ -358,7 +358,10 @@ describe("evaluate (real onnxruntime, real trained fixture models)", () => {
     const { result } = await preprocessSlice(id);
     if (result.status === "ignored") throw new Error("unexpected");
     const hash = result.config_hash;
-    const settings = loadEvaluateSettings({ PROMOTION_POLICY: "always" });
+    const settings = loadEvaluateSettings({
+      EXPECTED_MODEL_TYPES: "GRU,LSTM,PROPHET",
+      PROMOTION_POLICY: "always",
+    });
     const messages = [];
     for (const type of ["GRU", "LSTM", "PROPHET"] as const)
       messages.push(await placeFixtureRun(ctx, id, hash, result.claim, type));
