@@ -158,6 +158,7 @@ describe("model-artifacts keys", () => {
       RUN_FILES.onnx,
       RUN_FILES.card,
       RUN_FILES.metrics,
+      RUN_FILES.validation,
       RUN_FILES.success,
       RUN_FILES.failed,
     ])

@@ -117,11 +117,31 @@ export const ModelCard = z.looseObject({
 });
 export type ModelCard = z.infer<typeof ModelCard>;
 
-/** `runs/<run_id>/metrics.json`: the trainer's own test metrics. */
+/** Per target, the error of each forecast step (index 0 = one step ahead). */
+const PerStepMetrics = z.record(
+  z.string(),
+  z.object({ mae: z.array(z.number().nonnegative()), rmse: z.array(z.number().nonnegative()) }),
+);
+
+/** Per target: the share of test actuals inside the outermost quantile levels (null with one level) and pinball loss. */
+const IntervalMetrics = z.record(
+  z.string(),
+  z.looseObject({
+    levels: z.tuple([z.number(), z.number()]),
+    coverage: z.number().min(0).max(1).nullable(),
+    coverage_per_step: z.array(z.number().min(0).max(1)).nullable(),
+    pinball: z.number().nonnegative(),
+  }),
+);
+
+/** `runs/<run_id>/metrics.json`: the trainer's own test metrics (the per-step and interval fields are absent in older runs). */
 export const TrainerMetrics = z.looseObject({
   test: PerTargetMetrics,
   persistence: PerTargetMetrics,
   n_test_windows: z.number().int().nonnegative(),
+  per_step: PerStepMetrics.optional(),
+  persistence_per_step: PerStepMetrics.optional(),
+  intervals: IntervalMetrics.optional(),
 });
 export type TrainerMetrics = z.infer<typeof TrainerMetrics>;
 

@@ -13,6 +13,8 @@ export const RUN_FILES = {
   onnx: "model.onnx",
   card: "model.json",
   metrics: "metrics.json",
+  /** The fit-part model's validation-slice predictions (numpy savez: y, start, out_of_sample), when it made them. */
+  validation: "validation.npz",
   success: "_SUCCESS",
   failed: "_FAILED",
 } as const;
@@ -28,6 +30,7 @@ export const runKeys = {
   onnx: runFile(RUN_FILES.onnx),
   card: runFile(RUN_FILES.card),
   metrics: runFile(RUN_FILES.metrics),
+  validation: runFile(RUN_FILES.validation),
   success: runFile(RUN_FILES.success),
   failed: runFile(RUN_FILES.failed),
   marker: (runId: string, marker: RunMarker) => runFile(marker)(runId),

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from typing import Any
 
+import numpy as np
+
+from .models.base import ValidationPredictions
 from .spec import Params
 from .train import TrainOutcome
 from .versions import library_versions
@@ -15,7 +19,21 @@ def utc_now() -> str:
 
 
 def metrics_doc(o: TrainOutcome) -> dict[str, Any]:
-    return {"test": o.test, "persistence": o.persistence, "n_test_windows": o.n_test_windows}
+    return {
+        "test": o.test,
+        "persistence": o.persistence,
+        "n_test_windows": o.n_test_windows,
+        "per_step": o.per_step,
+        "persistence_per_step": o.persistence_per_step,
+        "intervals": o.intervals,
+    }
+
+
+def validation_npz(v: ValidationPredictions) -> bytes:
+    """``validation.npz``: ``y`` float32 [n_val, horizon, n_targets], ``start`` int, ``out_of_sample`` bool."""
+    buf = io.BytesIO()
+    np.savez(buf, y=v.y.astype(np.float32), start=np.int64(v.start), out_of_sample=np.bool_(v.out_of_sample))
+    return buf.getvalue()
 
 
 def model_card(
@@ -29,6 +47,7 @@ def model_card(
     timings: dict[str, float],
 ) -> dict[str, Any]:
     hyper = dict(o.fitted.hyperparameters)
+    v = o.fitted.validation
     hyper["seed"] = params.seed
     hyper["gap_tolerance_seconds"] = params.gap_tolerance_seconds
     return {
@@ -49,5 +68,7 @@ def model_card(
         "device": o.fitted.device,
         "epochs": o.fitted.epochs,
         "timings": {k: round(v, 4) for k, v in timings.items()},
+        "quantiles": list(o.quantiles),
+        "validation": None if v is None else {"n_windows": int(v.y.shape[0]), "out_of_sample": v.out_of_sample},
         "created_at": utc_now(),
     }

@@ -12,6 +12,7 @@ from . import heartbeat, log, s3io, tracking
 from .card import metrics_doc, model_card, utc_now
 from .data import read_parquet_bytes
 from .finite import NonFiniteError
+from .members import load_members
 from .spec import SpecError, best_effort_ids, parse_job
 from .train import train_model
 
@@ -66,7 +67,9 @@ def run_job(raw: Any, s3: Any = None, time_budget_seconds: float | None = None) 
         load_seconds = time.monotonic() - t_load
         log.info("data_loaded", train_rows=len(train), test_rows=len(test), load_seconds=round(load_seconds, 3))
         budget = None if time_budget_seconds is None else max(10.0, time_budget_seconds - (time.monotonic() - started))
-        outcome = train_model(spec.model_type, train, test, p, time_budget_seconds=budget)
+        refs = [(m.run_id, m.model_type) for m in spec.ensemble.members] if spec.ensemble else []
+        members = load_members(s3, spec.artifacts.bucket, refs)
+        outcome = train_model(spec.model_type, train, test, p, time_budget_seconds=budget, members=members)
         timings = {
             "load_seconds": load_seconds,
             "train_seconds": outcome.fitted.train_seconds,
