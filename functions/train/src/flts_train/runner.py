@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import heartbeat, log, s3io, tracking
-from .card import metrics_doc, model_card, utc_now
+from .card import metrics_doc, model_card, utc_now, validation_npz
 from .data import read_parquet_bytes
 from .finite import NonFiniteError
 from .members import load_members
@@ -89,6 +89,9 @@ def run_job(raw: Any, s3: Any = None, time_budget_seconds: float | None = None) 
         s3io.put_bytes(s3, bucket, prefix + "model.onnx", outcome.fitted.onnx_bytes, "application/octet-stream")
         s3io.put_json(s3, bucket, prefix + "model.json", card)
         s3io.put_json(s3, bucket, prefix + "metrics.json", metrics_doc(outcome))
+        if outcome.fitted.validation is not None:
+            data = validation_npz(outcome.fitted.validation)
+            s3io.put_bytes(s3, bucket, prefix + "validation.npz", data, "application/octet-stream")
         tracking.succeeded(card, metrics_doc(outcome), outcome.fitted.onnx_bytes)
         s3io.put_json(s3, bucket, prefix + "_SUCCESS", {"run_id": spec.run_id, "finished_at": utc_now()})
         log.info(
