@@ -26,16 +26,17 @@ def run_prefix(run_id: str) -> str:
 
 def parse_validation(data: bytes, source: str) -> ValidationPredictions:
     """``validation.npz`` (numpy savez: ``y`` [n_val, horizon, n_targets], ``start`` int, ``out_of_sample`` bool)."""
+    if not data.startswith(b"PK"):
+        raise ValueError(f"{source}: not a readable .npz file (not a zip archive)")
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            missing = [k for k in VALIDATION_KEYS if k not in npz.files]
-            if missing:
-                raise ValueError(f"{source}: lacks {', '.join(missing)} (has {', '.join(npz.files) or 'nothing'})")
-            y, start, oos = npz["y"], npz["start"], npz["out_of_sample"]
-    except ValueError:
-        raise
+            arrays = {k: npz[k] for k in npz.files}
     except Exception as exc:  # zipfile / numpy raise several types for a damaged file
         raise ValueError(f"{source}: not a readable .npz file ({exc})") from exc
+    missing = [k for k in VALIDATION_KEYS if k not in arrays]
+    if missing:
+        raise ValueError(f"{source}: lacks {', '.join(missing)} (has {', '.join(arrays) or 'nothing'})")
+    y, start, oos = arrays["y"], arrays["start"], arrays["out_of_sample"]
     if y.ndim != 3 or not np.issubdtype(y.dtype, np.floating):
         raise ValueError(f"{source}: y must be a float array [n_val, horizon, n_targets], got {y.dtype} {list(y.shape)}")
     if start.ndim != 0 or not np.issubdtype(start.dtype, np.integer) or int(start) < 0:
