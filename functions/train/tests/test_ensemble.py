@@ -17,6 +17,7 @@ from flts_train.data import Series, Windows, make_windows, read_csv, validation_
 from flts_train.models import conformal, ensemble_weights
 from flts_train.models.base import FitJob, Member, ValidationPredictions
 from flts_train.models.ensemble_strategy import Ensemble, EnsembleError
+from flts_train.models.gbdt_strategy import Gbdt
 from flts_train.models.linear_strategy import Linear
 from flts_train.shape import Shape
 from flts_train.spec import Params
@@ -228,3 +229,14 @@ def test_on_real_data_a_trained_linear_member_and_a_ridge_beat_each_alone_on_val
     assert ridge.validation is not None
     best_single = np.minimum(mae["lin"], np.abs(ridge.validation.y - truth).mean(axis=0))
     assert (mae["ens"] <= best_single * (1 + 1e-5)).all()  # a single member is a grid point of every step's search
+
+
+def test_a_gbdt_member_brings_its_ml_opset_into_the_graph(train: Series, members: tuple[Member, Member]) -> None:
+    job = dataclasses.replace(fit_job(train, ()), model_type="GBDT", overrides={"preset": "cheap", "max_rounds": 20, "stack_steps": [1, 5]})
+    gbdt = Gbdt().fit(job)
+    assert gbdt.validation is not None and gbdt.validation.out_of_sample
+    member = Member("gbdt", "GBDT", gbdt.onnx_bytes, card(job.shape, "gbdt"), gbdt.validation)
+    outcome = train_model("ENSEMBLE", train, series(300, seed=5), PARAMS, members=(member, members[1]))  # parity of y and q checked
+    opsets = {o.domain: o.version for o in onnx.load_from_string(outcome.fitted.onnx_bytes).opset_import}
+    assert opsets == {"": 17, "ai.onnx.ml": 3}
+    assert outcome.intervals["down"]["coverage"] is not None

@@ -94,7 +94,8 @@ def test_an_ensemble_run_combines_its_members(s3: Any, bucket: str) -> None:
     assert result.ok, result.error
     assert {"model.onnx", "model.json", "metrics.json", "validation.npz", "_SUCCESS"} <= keys(s3, bucket, "runs/ens-1/")
     card = get_json(s3, bucket, "runs/ens-1/model.json")
-    assert card["model_type"] == "ENSEMBLE"
+    assert card["model_type"] == "ENSEMBLE" and card["quantiles"] == [0.1, 0.5, 0.9]
+    assert a.validation is not None and card["validation"] == {"n_windows": a.validation.y.shape[0], "out_of_sample": False}
     assert card["hyperparameters"]["members"] == [{"run_id": "lin-a", "model_type": "LINEAR"}, {"run_id": "lin-b", "model_type": "LINEAR"}]
     assert [e["run_id"] for e in card["hyperparameters"]["excluded"]] == ["lin-c"]
     with np.load(io.BytesIO(s3.get_object(Bucket=bucket, Key="runs/ens-1/validation.npz")["Body"].read())) as npz:
