@@ -77,7 +77,7 @@ def native_predict(model: GbdtModel, features: Features, x: np.ndarray, t: np.nd
     return inv_g(features.base(lags)[:, None, :] + change, model.target_log)
 
 
-def _converted(model: lgb.LGBMRegressor, n_columns: int) -> onnx.ModelProto:
+def converted_booster(model: lgb.LGBMRegressor, n_columns: int) -> onnx.ModelProto:
     from onnxmltools import convert_lightgbm
     from onnxmltools.convert.common.data_types import FloatTensorType
 
@@ -122,7 +122,7 @@ def exact_thresholds(converted: onnx.ModelProto, trees: list[dict[str, Any]]) ->
 
 def _embed(b: GraphBuilder, model: lgb.LGBMRegressor, n_columns: int, prefix: str, feed: str) -> str:
     """The booster's converted nodes in ``b`` (names prefixed), reading ``feed``; returns its output [rows, 1]."""
-    sub = onnx.compose.add_prefix(_converted(model, n_columns), prefix)
+    sub = onnx.compose.add_prefix(converted_booster(model, n_columns), prefix)
     inp, out = str(sub.graph.input[0].name), str(sub.graph.output[0].name)
     for node in sub.graph.node:
         node.input[:] = [feed if i == inp else i for i in node.input]

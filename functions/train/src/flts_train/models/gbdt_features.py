@@ -22,6 +22,7 @@ ML_OPSET = 3
 DAY = 86400.0
 LAGS = "gbdt_lags"
 TOD = "gbdt_tod"
+ZERO_THRESHOLD = float(np.float32(1e-35))  # LightGBM's kZeroThreshold (a float literal): |x| at or below it reads as 0
 
 
 class GraphBuilder:
@@ -54,6 +55,11 @@ def g_graph(b: GraphBuilder, v: str, mask: np.ndarray) -> str:
     return b.op("Add", [b.op("Mul", [logged, b.const(keep)]), b.op("Mul", [v, b.const(1.0 - keep)])])
 
 
+def flush_tiny(b: GraphBuilder, v: str) -> str:
+    """0 where |v| <= ZERO_THRESHOLD, as LightGBM reads such a feature, so the graph's trees branch as LightGBM's."""
+    return b.op("Where", [b.op("Greater", [b.op("Abs", [v]), b.const(ZERO_THRESHOLD)]), v, b.const(0.0)])
+
+
 def add_feature_nodes(b: GraphBuilder, shape: Shape, log_mask: np.ndarray) -> None:
     """Nodes from the inputs ``x``, ``t`` to the tensors ``LAGS`` and ``TOD``."""
     w, wf = shape.window, shape.window * shape.n_features
@@ -61,14 +67,15 @@ def add_feature_nodes(b: GraphBuilder, shape: Shape, log_mask: np.ndarray) -> No
     last = b.op("Slice", [gx, b.const([w - 1], np.int64), b.const([w], np.int64), b.const([1], np.int64)])
     prev = b.op("Slice", [gx, b.const([0], np.int64), b.const([w - 1], np.int64), b.const([1], np.int64)])
     rel = b.op("Concat", [b.op("Sub", [prev, last]), last], axis=1)
-    b.op("Reshape", [rel, b.const([-1, wf], np.int64)], output=LAGS)
+    b.op("Reshape", [flush_tiny(b, rel), b.const([-1, wf], np.int64)], output=LAGS)
     days = b.op("Floor", [b.op("Div", ["t", b.const(DAY, np.float64)])])
     rem = b.op("Sub", ["t", b.op("Mul", [days, b.const(DAY, np.float64)])])
     phase = b.op("Cast", [b.op("Mul", [rem, b.const(2.0 * np.pi / DAY, np.float64)])], to=TensorProto.FLOAT)
     axis2 = b.const([2], np.int64)
     sin = b.op("Unsqueeze", [b.op("Sin", [phase]), axis2])
     cos = b.op("Unsqueeze", [b.op("Cos", [phase]), axis2])
-    b.op("Concat", [sin, cos], output=TOD, axis=2)
+    tod = b.op("Concat", [sin, cos], axis=2)
+    b.op("Identity", [flush_tiny(b, tod)], output=TOD)
 
 
 def io_infos(shape: Shape) -> list[onnx.ValueInfoProto]:

@@ -8,7 +8,8 @@ preset keeps the fit near 20 s on one thread (the research's measured trade-off)
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -46,10 +47,24 @@ class GbdtHyper:
     early_stopping_rounds: int = 50
     num_threads: int = 1
 
+    @staticmethod
+    def from_overrides(overrides: dict[str, Any]) -> GbdtHyper:
+        """The caller's hyperparameters, each checked (a ValueError names the first bad one)."""
+        known = {f.name for f in fields(GbdtHyper)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ValueError(f"GBDT hyperparameters: unknown {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        for name, value in overrides.items():
+            if value is None and name in PRESETS["full"]:
+                continue
+            problem = _problem(name, value)
+            if problem:
+                raise ValueError(f"GBDT hyperparameter {name}: must be {problem}, got {value!r}")
+        steps = overrides.get("stack_steps")
+        return GbdtHyper(**{**overrides, **({"stack_steps": tuple(steps)} if steps is not None else {})})
+
     def resolved(self, n_windows: int) -> GbdtHyper:
         """The preset's values filled in where not set; ``preset`` names the one used."""
-        if self.preset not in ("auto", *PRESETS):
-            raise ValueError(f"GBDT preset must be auto, full or cheap, got {self.preset!r}")
         name = self.preset if self.preset != "auto" else ("cheap" if n_windows > self.cheap_above_windows else "full")
         filled = {k: (PRESETS[name][k] if v is None else v) for k, v in asdict(self).items() if k in PRESETS[name]}
         return GbdtHyper(**{**asdict(self), **filled, "preset": name})
@@ -71,6 +86,27 @@ class GbdtHyper:
             "verbose": -1,
             "random_state": seed,
         }
+
+
+def _is_int(v: Any, low: int) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= low
+
+
+def _is_fraction(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and 0 < v <= 1
+
+
+def _problem(name: str, v: Any) -> str | None:
+    """What ``v`` must be for hyperparameter ``name``; None when it is fine."""
+    if name == "preset":
+        return None if v in ("auto", *PRESETS) else "auto, full or cheap"
+    if name == "stack_steps":
+        ok = isinstance(v, list | tuple) and len(v) > 0 and all(_is_int(s, 1) for s in v)
+        return None if ok else "a non-empty list of step numbers from 1"
+    if name in ("learning_rate", "colsample_bytree", "subsample"):
+        return None if _is_fraction(v) else "a number in (0, 1]"
+    low = {"cheap_above_windows": 0, "max_bin": 2, "num_leaves": 2}.get(name, 1)
+    return None if _is_int(v, low) else f"an integer from {low}"
 
 
 def train_steps(requested: tuple[int, ...], horizon: int) -> tuple[int, ...]:
@@ -119,7 +155,7 @@ class Gbdt:
             raise DataError(f"train data yields only {n} windows; GBDT needs at least {MIN_WINDOWS}")
         from . import gbdt_export as ge  # lightgbm and its converter load only for this type
 
-        hp = GbdtHyper(**job.overrides).resolved(n)
+        hp = GbdtHyper.from_overrides(job.overrides).resolved(n)
         start = validation_split(n)
         with timed() as fit_clock:
             feature_log = conformal.log_targets(job.train, shape.features)
