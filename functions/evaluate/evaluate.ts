@@ -13,11 +13,10 @@ import { evaluationKeys } from "../common/keys.ts";
 import { exists, getJson, getJsonIfExists, putIfAbsent } from "../common/s3.ts";
 import { ENSEMBLE, ensembleStep } from "./ensemble-request.ts";
 import { gatherEvidence } from "./gather.ts";
-import { applyPolicy } from "./policy.ts";
+import { applyPolicy, chooseCandidate } from "./policy.ts";
 import { finalizeDecision } from "./promote.ts";
 import { buildDecisionRecord } from "./record.ts";
 import { buildScoreboard } from "./scoreboard.ts";
-import { pickWinner } from "./scoring.ts";
 import { buildSeries, writeSeries } from "./series.ts";
 import { type EvaluateSettings, loadEvaluateSettings } from "./settings.ts";
 import { currentGeneration, loadRunStates, type RunState, readiness, recordStatus } from "./state.ts";
@@ -74,9 +73,10 @@ export async function decide(
     latest: new Set(runIds),
     scored: evidence.scored,
     baseline,
+    seasonal: evidence.seasonal,
     champion,
   });
-  const best = pickWinner(scoreboard.ranked);
+  const best = chooseCandidate(scoreboard.ranked, settings.policy);
   const outcome = applyPolicy({ policy: settings.policy, best, baseline, champion, previous });
   const artifacts = ctx.config.storage.buckets.artifacts;
   const decision = buildDecisionRecord({

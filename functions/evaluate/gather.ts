@@ -16,8 +16,10 @@ import {
 import { processedKeys, promotionKeys } from "../common/keys.ts";
 import { getBytes, getJson, getJsonIfExists, parseS3Uri } from "../common/s3.ts";
 import { modelUris } from "./record.ts";
-import { prepareTestSet, scoreBaseline, scoreModel, type TestSet } from "./score-run.ts";
+import { compareWithBaseline, prepareTestSet, scoreBaseline, scoreModel, type TestSet } from "./score-run.ts";
 import { type EntryBase, failedEntry, inScoringOrder, type ScoredRun } from "./scoreboard.ts";
+import type { ScoreRule } from "./scoring.ts";
+import { scoreSeasonal } from "./seasonal.ts";
 import type { CandidatePredictions } from "./series.ts";
 import type { EvaluateSettings } from "./settings.ts";
 import type { RunState } from "./state.ts";
@@ -26,7 +28,9 @@ import { readSeries } from "./windows.ts";
 export interface Evidence {
   test: TestSet;
   baseline: ScoreboardEntry;
-  /** Every SUCCESS run's row, by run id. */
+  /** Same time yesterday, on the windows that have it (never eligible, never gating). */
+  seasonal: ScoreboardEntry;
+  /** Every SUCCESS run's row, by run id, with its ratios to persistence and its quality gate. */
   scored: Map<string, ScoredRun>;
   /** The scope's pointer before this decision. */
   previous: PromotionPointer | null;
@@ -34,6 +38,13 @@ export interface Evidence {
   champion: ScoreboardEntry | null;
   /** The test predictions of every scored model, for the per-window series (series.ts). */
   predictions: CandidatePredictions[];
+}
+
+/** How every model is scored and judged: the rule, the baseline it is compared with, the gate's margin. */
+interface Scoring {
+  rule: ScoreRule;
+  baseline: ScoreboardEntry;
+  gateMargin: number;
 }
 
 async function loadTestSet(ctx: StageContext, meta: ProcessedMeta): Promise<TestSet> {
@@ -47,6 +58,7 @@ async function loadTestSet(ctx: StageContext, meta: ProcessedMeta): Promise<Test
       horizon: meta.config.horizon,
       targets: meta.targets,
       gapTolerance: meta.config.gap_tolerance_seconds,
+      stepSeconds: meta.config.step_seconds,
     });
     if (test.starts.length === 0) {
       throw new PermanentError(
@@ -77,16 +89,16 @@ async function scoreStored(
   base: EntryBase & { kind: "candidate" | "champion" },
   uris: { model_uri: string; card_uri: string },
   test: TestSet,
-  settings: EvaluateSettings,
+  scoring: Scoring,
   predictions: CandidatePredictions[],
 ): Promise<{ entry: ScoreboardEntry; card: ModelCard | null }> {
   const { run_id, model_type, kind } = base;
   try {
     const { card, bytes } = await loadModel(ctx, uris);
-    const entry = await scoreModel(base, card, bytes, test, settings.weights, (pred) =>
+    const entry = await scoreModel(base, card, bytes, test, scoring.rule, (pred) =>
       predictions.push({ run_id, model_type, pred, kind }),
     );
-    return { entry, card };
+    return { entry: compareWithBaseline(entry, scoring.baseline, scoring.gateMargin), card };
   } catch (error) {
     const what = kind === "champion" ? "the champion" : "the model";
     return {
@@ -100,12 +112,12 @@ async function scoreCandidate(
   ctx: StageContext,
   run: RunState,
   test: TestSet,
-  settings: EvaluateSettings,
+  scoring: Scoring,
   predictions: CandidatePredictions[],
 ): Promise<ScoredRun> {
   const base = { run_id: run.run_id, model_type: run.model_type, kind: "candidate" as const };
   const uris = modelUris(ctx.config.storage.buckets.artifacts, run.run_id);
-  const { entry, card } = await scoreStored(ctx, base, uris, test, settings, predictions);
+  const { entry, card } = await scoreStored(ctx, base, uris, test, scoring, predictions);
   return { entry, created_at: card?.created_at ?? run.first_seen };
 }
 
@@ -124,12 +136,14 @@ export async function gatherEvidence(
     ProcessedMeta,
   );
   const test = await loadTestSet(ctx, meta);
-  const baseline = scoreBaseline(test, settings.weights);
+  const rule: ScoreRule = { weights: settings.weights, horizonWeighting: settings.horizonWeighting };
+  const baseline = scoreBaseline(test, rule);
+  const scoring: Scoring = { rule, baseline, gateMargin: settings.gateMargin };
   const predictions: CandidatePredictions[] = [];
   const scored = new Map<string, ScoredRun>();
   for (const run of inScoringOrder(runs)) {
     if (run.status === "SUCCESS")
-      scored.set(run.run_id, await scoreCandidate(ctx, run, test, settings, predictions));
+      scored.set(run.run_id, await scoreCandidate(ctx, run, test, scoring, predictions));
   }
   const previous = await getJsonIfExists(
     s3,
@@ -141,7 +155,8 @@ export async function gatherEvidence(
   let champion: ScoreboardEntry | null = null;
   if (previous && !runs.some((r) => r.run_id === previous.run_id)) {
     const base = { run_id: previous.run_id, model_type: previous.model_type, kind: "champion" as const };
-    champion = (await scoreStored(ctx, base, previous, test, settings, predictions)).entry;
+    champion = (await scoreStored(ctx, base, previous, test, scoring, predictions)).entry;
   }
-  return { test, baseline, scored, previous, champion, predictions };
+  const seasonal = scoreSeasonal(test, rule);
+  return { test, baseline, seasonal, scored, previous, champion, predictions };
 }

@@ -1,7 +1,8 @@
 /**
  * Pure: the scoreboard of one generation from what gather.ts scored. One row per run (scored, or
  * FAILED / MISSING / REFUSED with the reason), one per expected type no run reported, the
- * persistence baseline, and the current champion when it was scored beside the candidates.
+ * persistence baseline, the seasonal baseline, and the current champion when it was scored beside
+ * the candidates.
  */
 import type { ModelType, ScoreboardEntry } from "../common/contracts.ts";
 import { rankable } from "./scoring.ts";
@@ -40,6 +41,8 @@ export interface ScoreboardInput {
   /** Every SUCCESS run, by run id. */
   scored: ReadonlyMap<string, ScoredRun>;
   baseline: ScoreboardEntry;
+  /** Same time yesterday (seasonal.ts): reported, never ranked. */
+  seasonal?: ScoreboardEntry;
   champion: ScoreboardEntry | null;
 }
 
@@ -89,6 +92,7 @@ export function buildScoreboard(input: ScoreboardInput): Scoreboard {
       );
   }
   rows.push(input.baseline);
+  if (input.seasonal) rows.push(input.seasonal);
   if (input.champion) rows.push(input.champion);
   return { rows, ranked };
 }

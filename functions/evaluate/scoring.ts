@@ -2,12 +2,121 @@
  * Pure scoring: error metrics in raw units, the persistence baseline, the composite score of
  * std-normalised errors, and the choice of a winner. No I/O here.
  */
-import type { ErrorMetrics, PerTargetMetrics, ScoreboardEntry } from "../common/contracts.ts";
+import type {
+  ErrorMetrics,
+  PerHorizonMetrics,
+  PerTargetMetrics,
+  RatioToPersistence,
+  ScoreboardEntry,
+} from "../common/contracts.ts";
 
 export interface ScoreWeights {
   rmse: number;
   mae: number;
   mse: number;
+}
+
+/** How the composite weighs forecast steps: all equal, step s by 1/s, or step 1 alone. */
+export const HORIZON_WEIGHTINGS = ["uniform", "inverse", "first"] as const;
+export type HorizonWeighting = (typeof HORIZON_WEIGHTINGS)[number];
+
+export interface ScoreRule {
+  weights: ScoreWeights;
+  horizonWeighting: HorizonWeighting;
+}
+
+/** The steps (1-based) the decision summarises ratios and intervals at, those within the horizon. */
+export function reportSteps(horizon: number): number[] {
+  return [1, 5, 15, 30].filter((s) => s <= horizon);
+}
+
+/** The weight of each step (index 0 = step 1), summing to 1. */
+export function stepWeights(weighting: HorizonWeighting, horizon: number): number[] {
+  const raw = Array.from({ length: horizon }, (_, i) =>
+    weighting === "uniform" ? 1 : weighting === "inverse" ? 1 / (i + 1) : i === 0 ? 1 : 0,
+  );
+  const sum = raw.reduce((a, b) => a + b, 0);
+  return raw.map((w) => w / sum);
+}
+
+/** Per target, MAE, MSE and RMSE at each step (index 0 = step 1); `pred`, `truth` [n, horizon, k]. */
+export function perStepMetrics(
+  pred: ArrayLike<number>,
+  truth: ArrayLike<number>,
+  targets: readonly string[],
+  horizon: number,
+): Record<string, ErrorMetrics[]> {
+  if (pred.length !== truth.length)
+    throw new Error(`prediction has ${pred.length} values, truth ${truth.length}`);
+  const k = targets.length;
+  const n = pred.length / (k * horizon);
+  if (!Number.isInteger(n) || n === 0)
+    throw new Error(`cannot score ${pred.length} values over ${horizon} steps and ${k} targets`);
+  const out: Record<string, ErrorMetrics[]> = {};
+  targets.forEach((name, j) => {
+    out[name] = Array.from({ length: horizon }, (_, h) => {
+      let abs = 0;
+      let sq = 0;
+      for (let w = 0; w < n; w++) {
+        const i = (w * horizon + h) * k + j;
+        const e = (pred[i] as number) - (truth[i] as number);
+        abs += Math.abs(e);
+        sq += e * e;
+      }
+      return { mae: abs / n, mse: sq / n, rmse: Math.sqrt(sq / n) };
+    });
+  });
+  return out;
+}
+
+/** The decision record's per-horizon figures (MAE and RMSE of every step). */
+export function perHorizon(perStep: Record<string, ErrorMetrics[]>): PerHorizonMetrics {
+  const out: PerHorizonMetrics = {};
+  for (const [name, steps] of Object.entries(perStep))
+    out[name] = { mae: steps.map((m) => m.mae), rmse: steps.map((m) => m.rmse) };
+  return out;
+}
+
+/** The composite score of each step (compositeScore), weighted over steps by the rule. */
+export function horizonScore(
+  perStep: Record<string, ErrorMetrics[]>,
+  stds: Record<string, number>,
+  rule: ScoreRule,
+): number {
+  const names = Object.keys(perStep);
+  const horizon = perStep[names[0] as string]?.length ?? 0;
+  if (horizon === 0) throw new Error("no metrics to score");
+  const w = stepWeights(rule.horizonWeighting, horizon);
+  let total = 0;
+  w.forEach((weight, h) => {
+    if (weight === 0) return;
+    const atStep: PerTargetMetrics = {};
+    for (const name of names) atStep[name] = (perStep[name] as ErrorMetrics[])[h] as ErrorMetrics;
+    total += weight * compositeScore(atStep, stds, rule.weights);
+  });
+  return total;
+}
+
+const ratio = (a: number, b: number): number | null => (b > 0 ? a / b : a === 0 ? 1 : null);
+
+/** Per target, MAE and RMSE over the baseline's at the report steps (null where the baseline's is 0). */
+export function ratioToPersistence(
+  entry: PerHorizonMetrics,
+  baseline: PerHorizonMetrics,
+): RatioToPersistence {
+  const out: RatioToPersistence = {};
+  for (const [name, m] of Object.entries(entry)) {
+    const b = baseline[name];
+    if (!b) continue;
+    const steps: RatioToPersistence[string] = {};
+    for (const s of reportSteps(m.mae.length))
+      steps[String(s)] = {
+        mae: ratio(m.mae[s - 1] as number, b.mae[s - 1] as number),
+        rmse: ratio(m.rmse[s - 1] as number, b.rmse[s - 1] as number),
+      };
+    out[name] = steps;
+  }
+  return out;
 }
 
 /**

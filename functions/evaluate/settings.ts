@@ -17,7 +17,7 @@ import {
   perEnv,
   text,
 } from "../common/settings.ts";
-import type { ScoreWeights } from "./scoring.ts";
+import { HORIZON_WEIGHTINGS, type HorizonWeighting, type ScoreWeights } from "./scoring.ts";
 
 /** evaluate's Lambda timeout; the sweeper nudges a group again only after it (functions/sweeper/settings.ts). */
 export const EVALUATE_TIMEOUT_SECONDS = 300;
@@ -29,6 +29,9 @@ export const EVALUATE_SETTINGS = {
   EXPECTED_MODEL_TYPES,
   EVAL_DEADLINE_SECONDS: number(3600, { min: 0 }),
   SCORE_WEIGHTS: pairs(),
+  HORIZON_WEIGHTING: oneOf(HORIZON_WEIGHTINGS, "uniform"),
+  /** A candidate whose MAE for a target at a step exceeds persistence's by more than this fraction is not eligible. */
+  GATE_MARGIN: number(0, { min: 0 }),
   PROMOTION_POLICY: oneOf(PROMOTION_POLICIES, "beat_baseline_and_champion"),
   PROMOTE_GLOBAL: flag(false),
   /** Ask train-dispatch for an ENSEMBLE of each generation's members (ensemble-request.ts). */
@@ -42,6 +45,8 @@ export interface EvaluateSettings {
   expected: ModelType[];
   deadlineSeconds: number;
   weights: ScoreWeights;
+  horizonWeighting: HorizonWeighting;
+  gateMargin: number;
   policy: PromotionPolicy;
   /** Also point `global/current.json` at each promotion. */
   promoteGlobal: boolean;
@@ -79,6 +84,8 @@ export const loadEvaluateSettings: (env?: Env) => EvaluateSettings = perEnv((env
     expected: s.EXPECTED_MODEL_TYPES,
     deadlineSeconds: s.EVAL_DEADLINE_SECONDS,
     weights: parseWeights(s.SCORE_WEIGHTS),
+    horizonWeighting: s.HORIZON_WEIGHTING,
+    gateMargin: s.GATE_MARGIN,
     policy: s.PROMOTION_POLICY,
     promoteGlobal: s.PROMOTE_GLOBAL,
     buildEnsemble: s.BUILD_ENSEMBLE,

@@ -116,7 +116,8 @@ describe("applyPolicy", () => {
     const outcome = policy({ policy: "always", best: candidate("new", 2) });
     expect(outcome).toEqual({
       promote: true,
-      reason: "GRU new wins with score 2.000000 (baseline 1.000000; policy always)",
+      reason:
+        "GRU new wins with score 2.000000 (baseline 1.000000; policy always: baseline and quality gate bypassed)",
     });
   });
 

@@ -18,12 +18,13 @@ describe.each(["gru", "lstm", "prophet"])("%s fixture model", (name) => {
   it("reproduces the trainer's outputs for its sample windows", async () => {
     const n = expected.x.length;
     const inputs = { n, x: Float32Array.from(expected.x.flat(2)), t: Float64Array.from(expected.t.flat()) };
-    const y = await predict(readFileSync(join(fixtures, name, "model.onnx")), inputs, {
+    const { y, q } = await predict(readFileSync(join(fixtures, name, "model.onnx")), inputs, {
       window: card.window,
       nFeatures: card.features.length,
       horizon: card.horizon,
       nTargets: card.targets.length,
     });
+    expect(q).toBeNull();
     const want = expected.y.flat(2);
     expect(y.length).toBe(want.length);
     want.forEach((v, i) => {
@@ -45,5 +46,22 @@ describe.each(["gru", "lstm", "prophet"])("%s fixture model", (name) => {
         nTargets: card.targets.length + 1,
       }),
     ).rejects.toThrow(/expected \[1, 1, 3\]/);
+  });
+
+  it("refuses a card that lists quantile levels for a model without a 'q' output", async () => {
+    const inputs = {
+      n: 1,
+      x: new Float32Array(card.window * card.features.length),
+      t: new Float64Array(card.horizon),
+    };
+    await expect(
+      predict(readFileSync(join(fixtures, name, "model.onnx")), inputs, {
+        window: card.window,
+        nFeatures: card.features.length,
+        horizon: card.horizon,
+        nTargets: card.targets.length,
+        nQuantiles: 3,
+      }),
+    ).rejects.toThrow(/lists 3 quantile level\(s\) but the model has no output 'q'/);
   });
 });

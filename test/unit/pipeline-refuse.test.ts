@@ -8,7 +8,7 @@ import { nonFinite, pickWinner, rankable } from "../../functions/evaluate/scorin
 import type { Series } from "../../functions/evaluate/windows.ts";
 
 const fixtures = join(import.meta.dirname, "..", "fixtures", "models");
-const weights = { rmse: 0.5, mae: 0.3, mse: 0.2 };
+const rule = { weights: { rmse: 0.5, mae: 0.3, mse: 0.2 }, horizonWeighting: "uniform" as const };
 
 function series(times: number[], features: string[]): Series {
   const columns = new Map<string, Float64Array>();
@@ -31,7 +31,7 @@ async function scoreProphetAt(times: number[]): Promise<ScoreboardEntry> {
     gapTolerance: 360,
   });
   const base = { run_id: "r-prophet", model_type: "PROPHET", kind: "candidate" as const };
-  return scoreModel(base, card, readFileSync(join(dir, "model.onnx")), test, weights);
+  return scoreModel(base, card, readFileSync(join(dir, "model.onnx")), test, rule);
 }
 
 describe("a candidate with non-finite test predictions", () => {
