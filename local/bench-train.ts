@@ -1,9 +1,13 @@
 /**
- * `npm run bench:train -- --data <train csv> --test <test csv> [--models GRU,LSTM,PROPHET] [--max-epochs N]`
+ * `npm run bench:train -- --data <train csv> --test <test csv> [--models GRU,LSTM,PROPHET,LINEAR,GBDT] [--horizon 30]
+ *  [--max-epochs N]`
  *
- * Trains every model type with the Python trainer (CUDA when present, CPU otherwise) on the CSV files,
- * streams the trainer's JSON log lines to stderr, and prints as its LAST stdout line one JSON object:
- * `{"models": [{"model_type", "device", "train_seconds", "epochs", "test": {...}, "persistence": {...}}]}`.
+ * Trains each model type with the Python trainer (CUDA when present, CPU otherwise) on the CSV files (ENSEMBLE, listed
+ * last, combines the types before it), streams the trainer's JSON log lines to stderr, then a table per model type and
+ * target: MAE and RMSE ratio to persistence and the outermost quantiles' interval coverage at steps 1, 5, 15 and 30
+ * (those within the horizon), and train seconds. Its LAST stdout line is one JSON object:
+ * `{"horizon", "report_steps", "models": [{"model_type", "device", "train_seconds", "epochs", "test", "persistence",
+ * "quantiles", "steps": {target: {"h1": {"mae_ratio", "rmse_ratio", "coverage"}}}}]}`.
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -12,14 +16,48 @@ import { parseArgs } from "node:util";
 import { repoRoot } from "./paths.ts";
 import { ensureTrainerVenv, trainerDir, venvPython } from "./python-env.ts";
 
+interface StepFigures {
+  mae_ratio: number;
+  rmse_ratio: number;
+  coverage: number | null;
+}
+interface BenchModel {
+  model_type: string;
+  device: string;
+  train_seconds: number;
+  epochs: number | null;
+  steps: Record<string, Record<string, StepFigures>>;
+}
 interface BenchSummary {
-  models: Array<{ model_type: string; device: string; train_seconds: number; epochs: number | null }>;
+  report_steps: number[];
+  models: BenchModel[];
+}
+
+const DEFAULT_MODELS = "GRU,LSTM,PROPHET,LINEAR,GBDT";
+
+/** One row per model type and target: ratios and coverage at each report step. */
+function table(summary: BenchSummary): string {
+  const fixed = (v: number | null) => (v === null ? "-" : v.toFixed(3));
+  const head = ["model", "target", "train s"];
+  for (const h of summary.report_steps) head.push(`mae h${h}`, `rmse h${h}`, `cov h${h}`);
+  const rows = [head];
+  for (const m of summary.models)
+    for (const [target, steps] of Object.entries(m.steps)) {
+      const row = [m.model_type, target, m.train_seconds.toFixed(1)];
+      for (const h of summary.report_steps) {
+        const f = steps[`h${h}`];
+        row.push(fixed(f?.mae_ratio ?? null), fixed(f?.rmse_ratio ?? null), fixed(f?.coverage ?? null));
+      }
+      rows.push(row);
+    }
+  const widths = head.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows.map((r) => r.map((c, i) => c.padStart(widths[i] ?? 0)).join("  ")).join("\n");
 }
 
 function usage(message: string): never {
   console.error(`bench:train: ${message}`);
   console.error(
-    "usage: npm run bench:train -- --data <train csv> --test <test csv> [--models GRU,LSTM,PROPHET] [--max-epochs N] [--device auto|cpu|cuda] [--step-seconds S]",
+    `usage: npm run bench:train -- --data <train csv> --test <test csv> [--models ${DEFAULT_MODELS}[,ENSEMBLE]] [--horizon 30] [--max-epochs N] [--device auto|cpu|cuda] [--step-seconds S]`,
   );
   process.exit(2);
 }
@@ -30,7 +68,8 @@ async function main(): Promise<number> {
     options: {
       data: { type: "string" },
       test: { type: "string" },
-      models: { type: "string", default: "GRU,LSTM,PROPHET" },
+      models: { type: "string", default: DEFAULT_MODELS },
+      horizon: { type: "string", default: "30" },
       "max-epochs": { type: "string" },
       device: { type: "string", default: "auto" },
       seed: { type: "string" },
@@ -44,7 +83,10 @@ async function main(): Promise<number> {
   for (const file of [data, test]) if (!existsSync(file)) usage(`no such file: ${file}`);
 
   const venv = await ensureTrainerVenv((line) => console.error(`[venv] ${line}`));
+  const horizon = values.horizon ?? "30";
+  if (!/^[1-9][0-9]*$/.test(horizon)) usage(`--horizon must be a positive integer, got ${horizon}`);
   const args = ["-m", "flts_train", "bench", "--data", data, "--test", test, "--models", values.models ?? ""];
+  args.push("--horizon", horizon);
   if (values["max-epochs"]) args.push("--max-epochs", values["max-epochs"]);
   if (values.device) args.push("--device", values.device);
   if (values.seed) args.push("--seed", values.seed);
@@ -72,13 +114,16 @@ async function main(): Promise<number> {
     return 1;
   }
   const summary = JSON.parse(last) as BenchSummary;
-  if (!Array.isArray(summary.models)) {
-    console.error("bench:train: the trainer's summary has no 'models' list");
+  if (!Array.isArray(summary.models) || !Array.isArray(summary.report_steps)) {
+    console.error("bench:train: the trainer's summary has no 'models' or 'report_steps' list");
     return 1;
   }
   for (const m of summary.models) {
     console.error(`[bench] ${m.model_type}: ${m.train_seconds}s on ${m.device}, epochs ${m.epochs}`);
   }
+  console.error(
+    `[bench] ratio to persistence (MAE, RMSE) and the outermost quantiles' interval coverage per step:\n${table(summary)}`,
+  );
   process.stdout.write(`${JSON.stringify(summary)}\n`);
   return 0;
 }

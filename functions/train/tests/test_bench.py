@@ -32,9 +32,9 @@ def test_bench_prints_summary_last(tmp_path: Path) -> None:
             "--test",
             str(tmp_path / "test.csv"),
             "--models",
-            "GRU,PROPHET",
-            "--max-epochs",
-            "2",
+            "LINEAR,GBDT,ENSEMBLE",
+            "--horizon",
+            "6",
         ],
         env={**os.environ, "PYTHONPATH": SRC},
         capture_output=True,
@@ -43,12 +43,15 @@ def test_bench_prints_summary_last(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert [m["model_type"] for m in summary["models"]] == ["GRU", "PROPHET"]
+    assert summary["horizon"] == 6 and summary["report_steps"] == [1, 5]
+    assert [m["model_type"] for m in summary["models"]] == ["LINEAR", "GBDT", "ENSEMBLE"]
     for m in summary["models"]:
-        assert set(m) == {"model_type", "device", "train_seconds", "epochs", "test", "persistence"}
-        assert m["device"] in ("cpu", "cuda") and m["train_seconds"] > 0
+        assert set(m) == {"model_type", "device", "train_seconds", "epochs", "test", "persistence", "quantiles", "steps"}
+        assert m["device"] in ("cpu", "cuda") and m["train_seconds"] > 0 and m["quantiles"] == [0.1, 0.5, 0.9]
         for part in ("test", "persistence"):
             assert set(m[part]) == {"down", "up"}
             assert all(set(v) == {"mae", "rmse"} and v["mae"] > 0 and v["rmse"] >= v["mae"] for v in m[part].values())
-    assert summary["models"][0]["epochs"] in (1, 2) and summary["models"][1]["epochs"] == 0
+        for per_step in m["steps"].values():
+            assert set(per_step) == {"h1", "h5"}
+            assert all(v["mae_ratio"] > 0 and v["rmse_ratio"] > 0 and 0 <= v["coverage"] <= 1 for v in per_step.values())
     assert any(json.loads(line)["msg"] == "bench_model" for line in proc.stderr.splitlines() if line.startswith("{"))

@@ -7,7 +7,7 @@ import json
 import os
 
 from . import log
-from .spec import MODEL_TYPES
+from .bench import DEFAULT_HORIZON, DEFAULT_MODELS
 
 
 def _load_job(path: str | None) -> object:
@@ -29,14 +29,15 @@ def _load_job(path: str | None) -> object:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="flts_train", description="FLTS trainer (GRU, LSTM, Prophet -> ONNX)")
+    parser = argparse.ArgumentParser(prog="flts_train", description="FLTS trainer (GRU, LSTM, Prophet, linear, GBDT, ensemble -> ONNX)")
     sub = parser.add_subparsers(dest="command", required=True)
     run_p = sub.add_parser("run", help="run one job spec (S3 in, S3 out)")
     run_p.add_argument("--job", help="job spec JSON file (default: env FLTS_TRAIN_JOB)")
-    bench_p = sub.add_parser("bench", help="train every model type on CSV files and print a JSON summary")
+    bench_p = sub.add_parser("bench", help="train model types on CSV files and print a JSON summary")
     bench_p.add_argument("--data", required=True, help="train CSV")
     bench_p.add_argument("--test", required=True, help="test CSV")
-    bench_p.add_argument("--models", default=",".join(MODEL_TYPES))
+    bench_p.add_argument("--models", default=",".join(DEFAULT_MODELS), help="comma-separated; ENSEMBLE (last) combines the others")
+    bench_p.add_argument("--horizon", type=int, default=DEFAULT_HORIZON, help="forecast steps")
     bench_p.add_argument("--max-epochs", type=int, default=None)
     bench_p.add_argument("--seed", type=int, default=42)
     bench_p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
