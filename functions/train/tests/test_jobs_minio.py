@@ -14,8 +14,9 @@ import numpy as np
 import onnxruntime as ort
 
 from conftest import parquet_bytes, s3_env, synthetic_frame
-from flts_train.data import make_windows, read_parquet_bytes
+from flts_train.data import make_windows, read_parquet_bytes, validation_split
 from flts_train.lambda_handler import handler
+from flts_train.members import parse_validation
 from flts_train.metrics import per_target
 from flts_train.shape import Shape
 
@@ -94,7 +95,7 @@ def test_round_trip_gru_via_cli(s3: Any, bucket: str, tmp_path: Path) -> None:
     proc = run_cli(spec, tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     prefix = f"runs/{run_id}/"
-    assert keys(s3, bucket, prefix) == {"model.onnx", "model.json", "metrics.json", "_SUCCESS"}
+    assert keys(s3, bucket, prefix) == {"model.onnx", "model.json", "metrics.json", "validation.npz", "_SUCCESS"}
     done = get_json(s3, bucket, prefix + "_SUCCESS")
     assert done["run_id"] == run_id and done["finished_at"].endswith("Z")
     card = get_json(s3, bucket, prefix + "model.json")
@@ -108,6 +109,18 @@ def test_round_trip_gru_via_cli(s3: Any, bucket: str, tmp_path: Path) -> None:
     assert {"torch", "onnx", "onnxruntime", "prophet"} <= set(card["library_versions"])
     metrics = get_json(s3, bucket, prefix + "metrics.json")
     assert metrics["test"] == card["metrics"]["test"] and metrics["persistence"] == card["metrics"]["persistence"]
+    assert card["quantiles"] == [0.1, 0.5, 0.9]
+    assert all(len(metrics["per_step"][t]["mae"]) == 2 == len(metrics["persistence_per_step"][t]["rmse"]) for t in ("down", "up"))
+    assert all(0 <= metrics["intervals"][t]["coverage"] <= 1 for t in ("down", "up"))
+    # validation.npz: the fit-part model's predictions of the train windows' validation slice, as the card says
+    n_train = make_windows(
+        read_parquet_bytes(s3.get_object(Bucket=bucket, Key=spec["training_data"]["object_key"])["Body"].read(), "train"),
+        Shape(6, 2, tuple(card["features"]), ("down", "up"), 120.0),
+        360.0,
+    ).x.shape[0]
+    v = parse_validation(s3.get_object(Bucket=bucket, Key=prefix + "validation.npz")["Body"].read(), "validation.npz")
+    assert v.start == validation_split(n_train) and v.y.shape == (n_train - v.start, 2, 2)
+    assert card["validation"] == {"n_windows": n_train - v.start, "out_of_sample": v.out_of_sample}
     # The stored model reproduces the stored metrics from the raw test Parquet.
     series = read_parquet_bytes(test_bytes, "test")
     w = make_windows(series, Shape(6, 2, tuple(card["features"]), ("down", "up"), 120.0), 360.0)
