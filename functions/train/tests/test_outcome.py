@@ -14,6 +14,7 @@ from flts_train import metrics, train
 from flts_train.card import metrics_doc, model_card, validation_npz
 from flts_train.data import Series, read_csv
 from flts_train.members import parse_validation
+from flts_train.models import STRATEGIES
 from flts_train.models.base import FitJob, Fitted, ValidationPredictions
 from flts_train.models.linear_strategy import Linear
 from flts_train.spec import Params
@@ -85,7 +86,7 @@ class Altered:
 
 
 def run_altered(monkeypatch: pytest.MonkeyPatch, split: tuple[Series, Series], change: Any, params: Params = PARAMS) -> None:
-    monkeypatch.setitem(train.STRATEGIES, "LINEAR", Altered(change))
+    monkeypatch.setitem(STRATEGIES, "LINEAR", Altered(change))
     train.train_model("LINEAR", *split, params)
 
 
@@ -101,7 +102,7 @@ def test_q_of_the_wrong_shape_is_refused(monkeypatch: pytest.MonkeyPatch, split:
         def fit(self, job: FitJob) -> Fitted:
             return Linear().fit(dataclasses.replace(job, quantiles=(0.1, 0.5, 0.9)))
 
-    monkeypatch.setitem(train.STRATEGIES, "LINEAR", ThreeLevels())
+    monkeypatch.setitem(STRATEGIES, "LINEAR", ThreeLevels())
     with pytest.raises(RuntimeError, match=r"output q has shape \[\d+, 4, 2, 3\], expected \[\d+, 4, 2, 2\]"):
         train.train_model("LINEAR", *split, dataclasses.replace(PARAMS, quantiles=(0.1, 0.9)))
 
