@@ -11,6 +11,9 @@
  *   `test/fixtures/data/PobleSecSlice.csv`, as written there), so every answer is a real ONNX forecast.
  * - batch: `POST /predict/batch` with 64 windows per request at concurrency 8.
  * - ceiling_one_process (when WORKERS > 1): the bare route in one process, for reference.
+ * - quantiles_h30: "horizon 30 + quantiles, one window, unloaded" (local/bench/quantiles.ts): the
+ *   LINEAR horizon-30 fixture in one process, `/predict` with `"quantiles": true` at concurrency 1,
+ *   p50/p99 latency. `--quantiles-only` runs just this scenario.
  * After 2 s of warm-up each, the sides alternate in 5 rounds (BENCH_SECONDS per side in
  * all, default 10) so load from other processes falls on all alike; then batch runs BENCH_SECONDS.
  * Inference logs are on, as in production; afterwards the bench deletes them (about half a GB a run)
@@ -26,6 +29,7 @@ import { createS3Client, deletePrefix } from "../functions/common/s3.ts";
 import { loadInferenceConfig } from "../functions/inference/config.ts";
 import { startChild, stopChild, waitReady } from "./bench/children.ts";
 import { type Load, load, percentile, round } from "./bench/load.ts";
+import { benchQuantiles } from "./bench/quantiles.ts";
 import { batchBodies, csvWindows } from "./bench/windows.ts";
 import { repoRoot } from "./paths.ts";
 import { readModelDir, uploadModel, writePointer } from "./seed-model.ts";
@@ -119,8 +123,14 @@ async function main(): Promise<void> {
   await ensureLocalServices(log);
   const { storage } = loadCommonConfig();
   const s3 = createS3Client(storage);
-  const files = readModelDir(FIXTURE);
   const stamp = `${Date.now()}-${process.pid}`;
+  const keep = process.env.BENCH_KEEP === "1";
+  if (process.argv.includes("--quantiles-only")) {
+    const quantiles = await benchQuantiles(s3, storage, stamp, SECONDS, keep, log);
+    process.stdout.write(`${JSON.stringify({ quantiles_h30: quantiles })}\n`);
+    return;
+  }
+  const files = readModelDir(FIXTURE);
   const identifier = `bench-${stamp}`;
   const pointer = await uploadModel(s3, storage.buckets, files, `bench-gru-${stamp}`, identifier);
   await writePointer(s3, storage.buckets.promotion, pointer);
@@ -164,7 +174,7 @@ async function main(): Promise<void> {
     batch = await load(service.url, "/predict/batch", batches, BATCH_CONCURRENCY, SECONDS);
   } finally {
     await Promise.all([...ceilings, service].map((c) => stopChild(c.child)));
-    if (process.env.BENCH_KEEP !== "1") {
+    if (!keep) {
       const removed = await Promise.all([
         deletePrefix(s3, storage.buckets.inferenceLogs, identifierPrefix(identifier)),
         deletePrefix(s3, storage.buckets.artifacts, runKeys.prefix(pointer.run_id)),
@@ -175,6 +185,7 @@ async function main(): Promise<void> {
       );
     }
   }
+  const quantiles = await benchQuantiles(s3, storage, stamp, SECONDS, keep, log);
   const ceiling = loads.get("ceiling") as Load;
   const predict = loads.get("predict") as Load;
   const oneProcess = loads.get("ceiling_one_process");
@@ -209,6 +220,7 @@ async function main(): Promise<void> {
       cache: "off",
       distinct_windows: DISTINCT_WINDOWS,
     },
+    quantiles_h30: quantiles,
     processes,
     predict_over_ceiling: round(predict.rps / ceiling.rps, 3),
     ...(oneProcess
