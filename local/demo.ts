@@ -8,6 +8,8 @@ import { writeFileSync } from "node:fs";
 import { basename, join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { Listr, ListrLogger, PRESET_TIMER, ProcessOutput } from "listr2";
+import { ENSEMBLE } from "../functions/evaluate/ensemble-request.ts";
+import { loadEvaluateSettings } from "../functions/evaluate/settings.ts";
 import { loadDispatchSettings } from "../functions/train-dispatch/settings.ts";
 import { lastRowsAsPredictBody } from "./demo/forecast.ts";
 import { PipelineProcess, pipelineLog, waitForStep } from "./demo/pipeline-process.ts";
@@ -148,6 +150,7 @@ const tasks = new Listr<Ctx>(
           { concurrent: true, exitOnError: false },
         ),
     },
+    ensembleTask(),
     stageTask("Evaluate", "evaluate"),
     {
       title: "Promote",
@@ -177,9 +180,12 @@ const tasks = new Listr<Ctx>(
       task: async (ctx, task) => {
         const current = (await (
           await fetch(`${ctx.serviceUrl}/models/current?identifier=${options.identifier}`)
-        ).json()) as { card?: { window?: number } };
+        ).json()) as { card?: { window?: number; quantiles?: number[] } };
         const source = options.testFile ?? options.data;
-        const body = lastRowsAsPredictBody(source, current.card?.window ?? 10, options.identifier);
+        const body = {
+          ...lastRowsAsPredictBody(source, current.card?.window ?? 10, options.identifier),
+          ...(current.card?.quantiles?.length ? { quantiles: true } : {}),
+        };
         ctx.requestFile = join(stateDir, "demo-request.json");
         writeFileSync(ctx.requestFile, JSON.stringify(body));
         const started = performance.now();
@@ -216,6 +222,30 @@ function stageTask(title: string, name: PipelineEvent["step"], modelType?: strin
       );
       if (end.state === "failed") throw new Error(end.detail ?? `${title} failed`);
       if (end.state === "skipped") task.title = `${title} (${end.detail ?? "skipped"})`;
+      else if (end.detail) task.title = `${title}: ${end.detail}`;
+    },
+  };
+}
+
+/**
+ * Evaluation's ENSEMBLE of the trained candidates: followed until it ends, or until evaluation decides
+ * without one (too few members with out-of-sample validation predictions). It never fails the demo.
+ */
+function ensembleTask() {
+  const title = "Ensemble";
+  return {
+    title,
+    skip: () => !loadEvaluateSettings().buildEnsemble && "BUILD_ENSEMBLE is off",
+    task: async (ctx: Ctx, task: { output: string; title: string }) => {
+      const show = progressOf(task);
+      const end = await waitForStep(
+        ctx.pipeline,
+        (e) => step("train", ENSEMBLE)(e) || (e.step === "evaluate" && e.state === "done"),
+        (e) => show(e.detail ?? ""),
+      );
+      if (end.step === "evaluate") task.title = `${title} (not built: too few members)`;
+      else if (end.state === "failed")
+        task.title = `${title} failed (evaluation goes on without it): ${end.detail}`;
       else if (end.detail) task.title = `${title}: ${end.detail}`;
     },
   };

@@ -32,15 +32,37 @@ export function scoreboardTable(scoreboard: ScoreboardEntry[], promotedRunId: st
 export interface Forecast {
   run_id: string;
   model_type: string;
-  predictions: Record<string, string | number>[];
+  predictions: Prediction[];
 }
 
+/** One step of a /predict answer: `ts`, one value per target and, when asked for, `quantiles` per target and level. */
+type Prediction = Record<string, string | number | Record<string, Record<string, number>>>;
+
+/**
+ * One row per step: its time, each target's forecast and, where the answer has quantiles, the outermost
+ * interval of each target as `low–high`.
+ */
 export function forecastTable(forecast: Forecast): string {
-  const columns = [...new Set(forecast.predictions.flatMap((p) => Object.keys(p)))];
+  const values = [...new Set(forecast.predictions.flatMap((p) => Object.keys(p)))].filter(
+    (c) => c !== "quantiles",
+  );
+  const bands = (p: Prediction) => (p.quantiles ?? {}) as Record<string, Record<string, number>>;
+  const targets = [...new Set(forecast.predictions.flatMap((p) => Object.keys(bands(p))))];
+  const band = (levels: Record<string, number> | undefined) => {
+    const keys = Object.keys(levels ?? {}).sort((a, b) => Number(a) - Number(b));
+    const low = keys[0];
+    const high = keys.at(-1);
+    return levels && low !== undefined && high !== undefined
+      ? `${fmt(levels[low] as number)}–${fmt(levels[high] as number)}`
+      : "";
+  };
+  const levelsOf = (t: string) =>
+    Object.keys(bands(forecast.predictions[0] ?? {})[t] ?? {}).sort((a, b) => Number(a) - Number(b));
   return table([
-    columns,
-    ...forecast.predictions.map((p) =>
-      columns.map((c) => (typeof p[c] === "number" ? fmt(p[c] as number) : String(p[c] ?? ""))),
-    ),
+    [...values, ...targets.map((t) => `${t} ${levelsOf(t)[0] ?? ""}–${levelsOf(t).at(-1) ?? ""}`)],
+    ...forecast.predictions.map((p) => [
+      ...values.map((c) => (typeof p[c] === "number" ? fmt(p[c] as number) : String(p[c] ?? ""))),
+      ...targets.map((t) => band(bands(p)[t])),
+    ]),
   ]);
 }

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { EvaluationDecision, type ModelType } from "../../functions/common/contracts.ts";
 import { evaluationKeys, rawKeys, runKeys } from "../../functions/common/keys.ts";
 import { exists, getJsonIfExists, putBytes } from "../../functions/common/s3.ts";
+import { ENSEMBLE } from "../../functions/evaluate/ensemble-request.ts";
 import { generationOf } from "../../functions/evaluate/state.ts";
 import { completeRun } from "../../functions/train-complete/complete.ts";
 import type { DispatchResult } from "../../functions/train-dispatch/dispatch.ts";
@@ -130,6 +131,13 @@ async function follow(
   return followTraining(runtime, state, report, started + options.timeout * 1000, started);
 }
 
+/** The runs of a dispatch; the generation is made of the dispatched types' runs, not the ENSEMBLE evaluate asks for. */
+function dispatchedRunIds(dispatch: DispatchResult, withEnsemble = false): string[] {
+  return [...dispatch.dispatched, ...dispatch.skipped]
+    .filter((r) => withEnsemble || r.model_type !== ENSEMBLE)
+    .map((r) => r.run_id);
+}
+
 /**
  * From an uploaded series (its key in `state.uploadedKeys`) to the promotion decision: preprocess,
  * dispatch, the runs (redriven or reconciled when their events were missed), evaluate; the summary.
@@ -148,7 +156,7 @@ export async function followTraining(
     ownDispatch(state),
   );
   const artifacts = config.storage.buckets.artifacts;
-  const runIds = [...dispatch.dispatched.map((r) => r.run_id), ...dispatch.skipped.map((r) => r.run_id)];
+  const runIds = dispatchedRunIds(dispatch);
   const generation = generationOf(runIds);
   await redriveFinishedRuns(runtime, state, report, pre.config_hash, generation, dispatch);
   report({ step: "evaluate", state: "running", detail: "scoring the candidates when every run has ended" });
@@ -162,7 +170,13 @@ export async function followTraining(
     );
     if (published || Date.now() - reconciledAt < RECONCILE_MS) return published;
     reconciledAt = Date.now();
-    await reconcileRuns(runtime, state, report, pre.config_hash, runIds);
+    await reconcileRuns(
+      runtime,
+      state,
+      report,
+      pre.config_hash,
+      dispatchedRunIds(ownDispatch(state) ?? dispatch, true),
+    );
     return null;
   });
   const decision = await getJsonIfExists(
@@ -184,13 +198,15 @@ export async function followTraining(
       detail: decision.reason,
     });
   }
+  // the runs evaluate added (the generation's ENSEMBLE) are in the summary too
+  const ownRuns = dispatchedRunIds(ownDispatch(state) ?? dispatch, true);
   return summarise(s3, config.storage, {
     identifier: state.identifier,
     configHash: pre.config_hash,
     skippedPreprocess: pre.status === "skipped_idempotent",
     skippedTraining: dispatch.skipped.map((s) => s.model_type as ModelType),
     decision,
-    runIds,
+    runIds: ownRuns,
     foreignFailures: state.foreignFailures,
     preprocessReport: pre.report,
     seconds: (Date.now() - started) / 1000,

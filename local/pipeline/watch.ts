@@ -99,7 +99,18 @@ function onPreprocess(state: PipelineState, report: Report, p: UploadResult): vo
 
 function onDispatch(state: PipelineState, report: Report, d: DispatchResult): void {
   if (d.identifier !== state.identifier) return;
-  state.dispatches.set(d.config_hash, d);
+  // evaluate's ask for the ENSEMBLE is a second dispatch of the same data set: its runs join the first's
+  const earlier = state.dispatches.get(d.config_hash);
+  state.dispatches.set(
+    d.config_hash,
+    earlier
+      ? {
+          ...earlier,
+          dispatched: [...earlier.dispatched, ...d.dispatched],
+          skipped: [...earlier.skipped, ...d.skipped],
+        }
+      : d,
+  );
   if (d.config_hash === configHashOf(state)) reportDispatch(report, d);
 }
 

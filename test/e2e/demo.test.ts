@@ -73,7 +73,7 @@ afterAll(async () => {
 });
 
 describe("npm run demo (end to end on the reference-data slice)", () => {
-  it("installs, trains three models, promotes one, serves it and answers a forecast", async () => {
+  it("installs, trains five model types and their ensemble, promotes one, serves it and answers a 30-step forecast with quantiles", async () => {
     const port = await freePort();
     const demo = await runCli("local/demo.ts", [
       "--data",
@@ -94,6 +94,7 @@ describe("npm run demo (end to end on the reference-data slice)", () => {
       "Build MinIO",
       "Trainer environment",
       "Preprocess",
+      "Ensemble",
       "Evaluate",
       "Forecast",
     ])
@@ -104,20 +105,37 @@ describe("npm run demo (end to end on the reference-data slice)", () => {
     const result = lastJsonLine<{
       service_url: string;
       promoted: { run_id: string; model_type: string; score: number } | null;
-      forecast: { status: string; run_id: string; predictions: { ts: string; down: number; up: number }[] };
+      forecast: {
+        status: string;
+        run_id: string;
+        predictions: {
+          ts: string;
+          down: number;
+          up: number;
+          quantiles: Record<"down" | "up", Record<string, number>>;
+        }[];
+      };
     }>(demo.stdout);
     expect(result.service_url).toBe(`http://127.0.0.1:${port}`);
     expect(result.promoted).not.toBeNull();
     expect(result.forecast.status).toBe("SUCCESS");
     expect(result.forecast.run_id).toBe(result.promoted?.run_id);
+    // An hour ahead (HORIZON 30 by default), each step with its 0.1/0.5/0.9 quantiles in order.
+    expect(result.forecast.predictions).toHaveLength(30);
     for (const p of result.forecast.predictions) {
+      for (const target of ["down", "up"] as const) {
+        const q = p.quantiles[target];
+        expect(Object.keys(q)).toEqual(["0.1", "0.5", "0.9"]);
+        expect(q["0.1"]).toBeLessThanOrEqual(q["0.5"] as number);
+        expect(q["0.5"]).toBeLessThanOrEqual(q["0.9"] as number);
+      }
       expect(p.down).toBeGreaterThanOrEqual(0);
       expect(p.down).toBeLessThan(10 * maxOf("down"));
       expect(p.up).toBeGreaterThanOrEqual(0);
       expect(p.up).toBeLessThan(10 * maxOf("up"));
     }
 
-    // The pointer names the promoted run, and the three runs of its config all succeeded.
+    // The pointer names the promoted run; the five dispatched runs of its config and evaluation's ENSEMBLE all succeeded.
     const pointer = await getJson(
       ctx.s3,
       ctx.config.storage.buckets.promotion,
@@ -132,7 +150,10 @@ describe("npm run demo (end to end on the reference-data slice)", () => {
       pointer.config_hash,
     );
     expect(runs.map((r) => [r.model_type, r.status]).sort()).toEqual([
+      ["ENSEMBLE", "SUCCESS"],
+      ["GBDT", "SUCCESS"],
       ["GRU", "SUCCESS"],
+      ["LINEAR", "SUCCESS"],
       ["LSTM", "SUCCESS"],
       ["PROPHET", "SUCCESS"],
     ]);
