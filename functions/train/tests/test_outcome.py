@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
 import pytest
 
 from flts_train import metrics, train
@@ -90,9 +91,16 @@ def run_altered(monkeypatch: pytest.MonkeyPatch, split: tuple[Series, Series], c
     train.train_model("LINEAR", *split, params)
 
 
-def test_q_without_native_quantiles_is_refused(monkeypatch: pytest.MonkeyPatch, split: tuple[Series, Series]) -> None:
-    with pytest.raises(RuntimeError, match="has an output q but the strategy gives no native quantiles"):
-        run_altered(monkeypatch, split, lambda f: dataclasses.replace(f, predict_quantiles=None))
+def test_a_graph_without_q_is_refused(monkeypatch: pytest.MonkeyPatch, split: tuple[Series, Series]) -> None:
+    def drop_q(f: Fitted) -> Fitted:
+        model = onnx.load_from_string(f.onnx_bytes)
+        kept = [o for o in model.graph.output if o.name != "q"]
+        del model.graph.output[:]
+        model.graph.output.extend(kept)
+        return dataclasses.replace(f, onnx_bytes=model.SerializeToString())
+
+    with pytest.raises(RuntimeError, match=r"LINEAR graph has no output q \(outputs: y\)"):
+        run_altered(monkeypatch, split, drop_q)
 
 
 def test_q_of_the_wrong_shape_is_refused(monkeypatch: pytest.MonkeyPatch, split: tuple[Series, Series]) -> None:

@@ -32,7 +32,7 @@ class TrainOutcome:
     test: dict[str, dict[str, float]]
     persistence: dict[str, dict[str, float]]
     n_test_windows: int
-    quantiles: tuple[float, ...] = ()  # levels of the graph's ``q`` (empty: the graph has none)
+    quantiles: tuple[float, ...] = ()  # levels of the graph's ``q``
     per_step: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     persistence_per_step: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     intervals: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -113,10 +113,10 @@ def train_model(
         test_m,
         pers_m,
         int(wtest.x.shape[0]),
-        quantiles=params.quantiles if q is not None else (),
+        quantiles=params.quantiles,
         per_step=metrics.per_step(pred, wtest.y, shape.targets),
         persistence_per_step=metrics.per_step(pers, wtest.y, shape.targets),
-        intervals={} if q is None else metrics.intervals(q, wtest.y, params.quantiles, shape.targets),
+        intervals=metrics.intervals(q, wtest.y, params.quantiles, shape.targets),
     )
 
 
@@ -148,13 +148,9 @@ def checked_predictions(
 
 def checked_quantiles(
     model_type: str, shape: Shape, fitted: Fitted, wtest: Windows, session: ort.InferenceSession, levels: tuple[float, ...]
-) -> np.ndarray | None:
-    """The graph's ``q`` on the test windows, checked as ``y`` is; None for a strategy without quantiles (no ``q``)."""
+) -> np.ndarray:
+    """The graph's ``q`` on the test windows, checked as ``y`` is."""
     outputs = [o.name for o in session.get_outputs()]
-    if fitted.predict_quantiles is None:
-        if "q" in outputs:
-            raise RuntimeError(f"{model_type} graph has an output q but the strategy gives no native quantiles to check it against")
-        return None
     if "q" not in outputs:
         raise RuntimeError(f"{model_type} graph has no output q (outputs: {', '.join(outputs)})")
     q = onnx_predict(session, wtest, output="q")

@@ -64,9 +64,7 @@ class Fitted:
     epochs: int
     train_seconds: float
     export_seconds: float
-    # The native model's ``q`` [n, h, k, nq] (the parity reference of the graph's ``q``); None: the graph has no ``q``
-    # (accepted only until every strategy exports quantiles).
-    predict_quantiles: Callable[[Windows], np.ndarray] | None = None
+    predict_quantiles: Callable[[Windows], np.ndarray]  # the native model's ``q`` [n, h, k, nq] (the graph's reference)
     validation: ValidationPredictions | None = None
 
 
