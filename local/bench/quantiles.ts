@@ -15,7 +15,7 @@ import { startChild, stopChild, waitReady } from "./children.ts";
 import { load, percentile, round } from "./load.ts";
 import { csvWindows } from "./windows.ts";
 
-export const QUANTILE_FIXTURE = join(repoRoot, "test", "fixtures", "models", "linear30");
+const QUANTILE_FIXTURE = join(repoRoot, "test", "fixtures", "models", "linear30");
 const SERVICE_ENTRY = join(repoRoot, "functions", "inference", "main.ts");
 const DATA = join(repoRoot, "test", "fixtures", "data", "PobleSecSlice.csv");
 const DISTINCT_WINDOWS = 512;
