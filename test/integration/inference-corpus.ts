@@ -86,6 +86,18 @@ export function malformedCorpus(bodyLimit: number): Case[] {
     { name: "horizon 1e300", body: { data: good(), horizon: 1e300 }, status: 400, field: "horizon" },
     { name: "horizon -1", body: { data: good(), horizon: -1 }, status: 400, field: "horizon" },
     { name: "horizon a string", body: { data: good(), horizon: "1" }, status: 400, field: "horizon" },
+    {
+      name: "quantiles a string",
+      body: { data: good(), quantiles: "true" },
+      status: 400,
+      field: "quantiles",
+    },
+    {
+      name: "quantiles from a model without q",
+      body: { data: good(), quantiles: true },
+      status: 400,
+      field: "quantiles",
+    },
     identifier("../x", "../x"),
     identifier("empty", ""),
     identifier("with a slash", "a/b"),
