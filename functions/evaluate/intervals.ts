@@ -36,6 +36,8 @@ export function intervalMetrics(
   const k = targets.length;
   const nq = levels.length;
   if (nq === 0) throw new Error("no quantile levels");
+  if (levels.some((l, i) => i > 0 && l <= (levels[i - 1] as number)))
+    throw new Error(`quantile levels [${levels.join(", ")}] are not strictly ascending`);
   if (q.length !== truth.length * nq)
     throw new Error(`quantiles hold ${q.length} values, expected ${truth.length}×${nq}`);
   const n = truth.length / (horizon * k);

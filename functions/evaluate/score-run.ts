@@ -1,5 +1,4 @@
 /** Scores models and the persistence baseline on one test split (shared windows, raw units). */
-import { z } from "zod";
 import type { ModelCard, ScoreboardEntry } from "../common/contracts.ts";
 import { intervalMetrics } from "./intervals.ts";
 import { predict } from "./onnx.ts";
@@ -119,14 +118,6 @@ export function incompatibility(card: ModelCard, test: TestSet): string | null {
   return null;
 }
 
-/** The card's quantile levels (none on a card written before intervals). */
-const CardQuantiles = z.object({
-  quantiles: z
-    .array(z.number().gt(0).lt(1))
-    .refine((l) => l.every((v, i) => i === 0 || v > (l[i - 1] as number)), "must be strictly ascending")
-    .default([]),
-});
-
 export async function scoreModel(
   base: EntryBase,
   card: ModelCard,
@@ -138,10 +129,7 @@ export async function scoreModel(
 ): Promise<ScoreboardEntry> {
   const problem = incompatibility(card, test);
   if (problem) return failedEntry(base, "FAILED", problem);
-  const levels = CardQuantiles.safeParse(card);
-  if (!levels.success)
-    return failedEntry(base, "FAILED", `card quantiles: ${levels.error.issues[0]?.message ?? "invalid"}`);
-  const { quantiles } = levels.data;
+  const { quantiles } = card;
   try {
     const inputs = buildInputs(test.series, test.starts, card.features, test.window, test.horizon);
     const { y, q } = await predict(modelBytes, inputs, {

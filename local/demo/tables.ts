@@ -5,16 +5,23 @@ import { table } from "../table.ts";
 const fmt = (v: number | null | undefined) =>
   v === null || v === undefined || !Number.isFinite(v) ? "-" : v >= 1000 ? v.toFixed(0) : v.toPrecision(4);
 
-/** Candidates and the persistence baseline, MAE and RMSE per target in raw units, the promoted run marked. */
+/**
+ * Candidates and the baselines, MAE and RMSE per target in raw units, MAE over persistence's at the
+ * first and last reported step, the promoted run marked.
+ */
 export function scoreboardTable(scoreboard: ScoreboardEntry[], promotedRunId: string | null): string {
   const targets = [...new Set(scoreboard.flatMap((e) => Object.keys(e.per_target ?? {})))];
+  const steps = [
+    ...new Set(scoreboard.flatMap((e) => Object.keys(Object.values(e.ratio_to_persistence ?? {})[0] ?? {}))),
+  ];
+  const reported = [...new Set([steps[0], steps[steps.length - 1]])].filter((s) => s !== undefined);
   const header = [
     "",
     "model",
     "kind",
     "status",
     "score",
-    ...targets.flatMap((t) => [`${t} MAE`, `${t} RMSE`]),
+    ...targets.flatMap((t) => [`${t} MAE`, `${t} RMSE`, ...reported.map((s) => `${t} MAE/p @${s}`)]),
   ];
   const rows = scoreboard
     .filter((e) => e.kind !== "champion" || e.run_id !== promotedRunId)
@@ -24,7 +31,11 @@ export function scoreboardTable(scoreboard: ScoreboardEntry[], promotedRunId: st
       e.kind,
       e.status,
       fmt(e.score),
-      ...targets.flatMap((t) => [fmt(e.per_target?.[t]?.mae), fmt(e.per_target?.[t]?.rmse)]),
+      ...targets.flatMap((t) => [
+        fmt(e.per_target?.[t]?.mae),
+        fmt(e.per_target?.[t]?.rmse),
+        ...reported.map((s) => fmt(e.ratio_to_persistence?.[t]?.[s]?.mae)),
+      ]),
     ]);
   return table([header, ...rows]);
 }

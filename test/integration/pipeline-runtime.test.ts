@@ -118,7 +118,7 @@ describe("local runtime (real Kafka, MinIO notifications, Python trainer)", () =
     ).toHaveLength(1);
     const decision = await decisionOf(id, hash);
     expect(decision?.promoted).toBe(true);
-    expect(decision?.scoreboard.map((e) => e.kind).sort()).toEqual(["baseline", "candidate"]);
+    expect(decision?.scoreboard.map((e) => e.kind).sort()).toEqual(["baseline", "candidate", "seasonal"]);
     await modelSelected.syncToEnd();
     expect(modelSelected.matching((m) => m.identifier === id)).toHaveLength(1);
   }, 240_000);

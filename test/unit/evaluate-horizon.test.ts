@@ -140,6 +140,7 @@ describe("intervalMetrics", () => {
 
   it("refuses quantiles that do not match the actuals", () => {
     expect(() => intervalMetrics([1, 2, 3], [1, 2], ["a"], 1, [0.1, 0.9])).toThrow(/expected 2×2/);
+    expect(() => intervalMetrics([1, 2], [1], ["a"], 1, [0.9, 0.1])).toThrow(/not strictly ascending/);
   });
 });
 

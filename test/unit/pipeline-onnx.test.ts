@@ -65,3 +65,34 @@ describe.each(["gru", "lstm", "prophet"])("%s fixture model", (name) => {
     ).rejects.toThrow(/lists 3 quantile level\(s\) but the model has no output 'q'/);
   });
 });
+
+describe("linear30 fixture model (horizon 30, quantiles 0.1 / 0.5 / 0.9)", () => {
+  const dir = join(fixtures, "linear30");
+  const card = ModelCard.parse(JSON.parse(readFileSync(join(dir, "model.json"), "utf8")));
+  const expected = JSON.parse(readFileSync(join(dir, "expected.json"), "utf8")) as {
+    x: number[][][];
+    t: number[][];
+    y: number[][][];
+    q: number[][][][];
+  };
+
+  it("returns y and q as the trainer computed them", async () => {
+    const n = expected.x.length;
+    const inputs = { n, x: Float32Array.from(expected.x.flat(2)), t: Float64Array.from(expected.t.flat()) };
+    const { y, q } = await predict(readFileSync(join(dir, "model.onnx")), inputs, {
+      window: card.window,
+      nFeatures: card.features.length,
+      horizon: card.horizon,
+      nTargets: card.targets.length,
+      nQuantiles: card.quantiles.length,
+    });
+    const close = (got: ArrayLike<number> | null, want: number[]) => {
+      expect(got?.length).toBe(want.length);
+      want.forEach((v, i) => {
+        expect(Math.abs((got?.[i] as number) - v)).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(v)));
+      });
+    };
+    close(y, expected.y.flat(2));
+    close(q, expected.q.flat(3));
+  });
+});
