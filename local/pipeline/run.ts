@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { z } from "zod";
-import { EvaluationDecision, type ModelType } from "../../functions/common/contracts.ts";
+import { EvaluationDecision, MODEL_TYPES, type ModelType } from "../../functions/common/contracts.ts";
 import { evaluationKeys, rawKeys, runKeys } from "../../functions/common/keys.ts";
 import { exists, getJsonIfExists, putBytes } from "../../functions/common/s3.ts";
 import { ENSEMBLE } from "../../functions/evaluate/ensemble-request.ts";
@@ -215,7 +215,8 @@ export async function followTraining(
 
 /** Own-run artifacts are recognised by the run id's prefix, other events by their identifier. */
 function ownEvents(identifier: string) {
-  const ownRun = new RegExp(`/${identifier.replace(/[.]/g, "\\.")}-(gru|lstm|prophet)-[0-9a-f]{8}-`);
+  const types = MODEL_TYPES.map((t) => t.toLowerCase()).join("|");
+  const ownRun = new RegExp(`/${identifier.replace(/[.]/g, "\\.")}-(${types})-[0-9a-f]{8}-`);
   return (text: string, id: string | null) =>
     id ? id === identifier : ownRun.test(text) || text.includes(`"${identifier}"`);
 }
