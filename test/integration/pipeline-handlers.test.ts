@@ -352,10 +352,13 @@ describe("a FAILED run is retried and re-evaluated (real trainer, PROPHET)", () 
   }, 180_000);
 });
 
+/** The fixture models forecast one step: their data set is preprocessed to match. */
+const FIXTURE_HORIZON = { HORIZON: "1" };
+
 describe("evaluate (real onnxruntime, real trained fixture models)", () => {
   it("waits for every expected type, scores candidates against persistence, promotes once, and ignores a redelivery", async () => {
     const id = uniqueId();
-    const { result } = await preprocessSlice(id);
+    const { result } = await preprocessSlice(id, FIXTURE_HORIZON);
     if (result.status === "ignored") throw new Error("unexpected");
     const hash = result.config_hash;
     const settings = loadEvaluateSettings({
@@ -379,6 +382,12 @@ describe("evaluate (real onnxruntime, real trained fixture models)", () => {
     expect(d.n_test_windows).toBe(expected.windows);
     expect(d.baseline.rmse).toBeCloseTo(expected.rmse, 0);
     expect(d.scoreboard.filter((e) => e.kind === "candidate" && e.status === "SCORED")).toHaveLength(3);
+    for (const e of d.scoreboard.filter((r) => r.kind === "candidate")) {
+      expect(Object.keys(e.per_horizon ?? {})).toEqual(["down", "up"]);
+      expect(e.gate?.passed).toBe(e.gate?.failures.length === 0);
+    }
+    expect(d.baseline.per_horizon?.down?.mae).toHaveLength(1);
+    expect(d.scoreboard.find((e) => e.kind === "seasonal")).toMatchObject({ model_type: "SEASONAL" });
     const best = d.scoreboard
       .filter((e) => e.kind === "candidate")
       .sort((x, y) => (x.score as number) - (y.score as number))[0];
@@ -408,7 +417,7 @@ describe("evaluate (real onnxruntime, real trained fixture models)", () => {
 
   it("does not promote a candidate that fails to beat the current champion on the same test data", async () => {
     const id = uniqueId();
-    const { result } = await preprocessSlice(id);
+    const { result } = await preprocessSlice(id, FIXTURE_HORIZON);
     if (result.status === "ignored") throw new Error("unexpected");
     const first = await placeFixtureRun(ctx, id, result.config_hash, result.claim, "GRU");
     const always = loadEvaluateSettings({ EXPECTED_MODEL_TYPES: "GRU", PROMOTION_POLICY: "always" });
@@ -418,7 +427,7 @@ describe("evaluate (real onnxruntime, real trained fixture models)", () => {
     const salted = await preprocessObject(
       { bucket: raw(), key: `${id}/PobleSecSlice.csv`, size: null, eTag: null, eventName: "x" },
       ctx,
-      loadPreprocessSettings({ EXTRA_HASH_SALT: "again" }),
+      loadPreprocessSettings({ EXTRA_HASH_SALT: "again", ...FIXTURE_HORIZON }),
     );
     if (salted.status === "ignored") throw new Error("unexpected");
     const challenger = await placeFixtureRun(ctx, id, salted.config_hash, salted.claim, "GRU");
