@@ -87,6 +87,8 @@ async function redriveFinishedRuns(
 /**
  * A run whose marker exists but whose terminal status evaluate never recorded (its bucket notification
  * was lost, e.g. by a storage restart) gets it published again, so the decision is not waited for in vain.
+ * A marker is only judged lost on the pass after the one that first found it (`unrecorded` remembers
+ * them), so a notification still on its way is not taken for a lost one.
  */
 async function reconcileRuns(
   runtime: Runtime,
@@ -94,6 +96,7 @@ async function reconcileRuns(
   report: Report,
   hash: string,
   runIds: string[],
+  unrecorded: Set<string>,
 ) {
   const { s3, config } = runtime.ctx;
   const artifacts = config.storage.buckets.artifacts;
@@ -102,6 +105,10 @@ async function reconcileRuns(
     if (!marker) continue;
     const status = marker === "_SUCCESS" ? "SUCCESS" : "FAILED";
     if (await exists(s3, artifacts, evaluationKeys.status(state.identifier, hash, runId, status))) continue;
+    if (!unrecorded.has(runId)) {
+      unrecorded.add(runId);
+      continue;
+    }
     report({
       step: "pipeline",
       state: "warning",
@@ -161,6 +168,7 @@ export async function followTraining(
   await redriveFinishedRuns(runtime, state, report, pre.config_hash, generation, dispatch);
   report({ step: "evaluate", state: "running", detail: "scoring the candidates when every run has ended" });
   let reconciledAt = Date.now();
+  const unrecorded = new Set<string>();
   await waitFor("the promotion decision", "evaluate", deadline, state, report, async () => {
     const published = await getJsonIfExists(
       s3,
@@ -176,6 +184,7 @@ export async function followTraining(
       report,
       pre.config_hash,
       dispatchedRunIds(ownDispatch(state) ?? dispatch, true),
+      unrecorded,
     );
     return null;
   });
