@@ -16,6 +16,7 @@ function testSet(): TestSet {
     truth: Float64Array.from([1, 10, 2, 20, 2, 20, 3, 30, 3, 30, 4, 40]),
     last: Float64Array.from([0.5, 5, 1, 10, 2, 20]),
     stds: { a: 1, b: 1 },
+    stepSeconds: 120,
   };
 }
 
