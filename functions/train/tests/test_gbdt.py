@@ -69,7 +69,7 @@ def test_graph_matches_lightgbm_and_quantiles_are_ordered(poblesec: Series, shap
     assert rel_err(q, fitted6.predict_quantiles(test)) < 1e-4
     assert np.all(np.diff(q, axis=-1) >= 0)
     graph = onnx.load_from_string(fitted6.onnx_bytes)
-    assert [o.name for o in graph.graph.output] == ["y", "q"]
+    assert [o.name for o in graph.graph.output] == ["y", "q", "y_direct", "y_stack"]  # and the components (test_components.py)
     assert {o.domain or "ai.onnx": o.version for o in graph.opset_import} == {"ai.onnx": 17, "ai.onnx.ml": 3}
     assert sum(n.op_type == "TreeEnsembleRegressor" for n in graph.graph.node) == 4  # direct and stacked, per target
     hp = fitted6.hyperparameters

@@ -60,7 +60,7 @@ def test_graph_matches_numpy_and_quantiles_are_ordered(
     assert np.max(np.abs(q - native_q) / np.maximum(np.abs(native_q), 1.0)) < 1e-4
     assert np.all(np.diff(q, axis=-1) >= 0)
     graph = onnx.load_from_string(fitted.onnx_bytes)
-    assert [o.name for o in graph.graph.output] == ["y", "q"]
+    assert [o.name for o in graph.graph.output] == ["y", "q", "y_plain", "y_tod"]  # and the components (test_components.py)
     assert {o.domain or "ai.onnx": o.version for o in graph.opset_import} == {"ai.onnx": 17}
     hp = fitted.hyperparameters
     assert hp["log1p_features"] == ([] if features else ["down", "up", "rnti_count"])

@@ -30,9 +30,14 @@ def metrics_doc(o: TrainOutcome) -> dict[str, Any]:
 
 
 def validation_npz(v: ValidationPredictions) -> bytes:
-    """``validation.npz``: ``y`` float32 [n_val, horizon, n_targets], ``start`` int, ``out_of_sample`` bool."""
+    """``validation.npz``: ``y`` float32 [n_val, horizon, n_targets], ``start`` int, ``out_of_sample`` bool; optional
+    ``components`` float32 [c, n_val, horizon, n_targets] with ``component_names`` (the graph outputs they predict)."""
     buf = io.BytesIO()
-    np.savez(buf, y=v.y.astype(np.float32), start=np.int64(v.start), out_of_sample=np.bool_(v.out_of_sample))
+    arrays: dict[str, Any] = {"y": v.y.astype(np.float32), "start": np.int64(v.start), "out_of_sample": np.bool_(v.out_of_sample)}
+    if v.components is not None and v.component_names:  # [c, n_val, horizon, n_targets] and the graph outputs they are
+        arrays["components"] = v.components.astype(np.float32)
+        arrays["component_names"] = np.asarray(v.component_names, dtype=np.str_)
+    np.savez(buf, **arrays)
     return buf.getvalue()
 
 

@@ -25,7 +25,8 @@ def run_prefix(run_id: str) -> str:
 
 
 def parse_validation(data: bytes, source: str) -> ValidationPredictions:
-    """``validation.npz`` (numpy savez: ``y`` [n_val, horizon, n_targets], ``start`` int, ``out_of_sample`` bool)."""
+    """``validation.npz`` (numpy savez: ``y`` [n_val, horizon, n_targets], ``start`` int, ``out_of_sample`` bool, optional
+    ``components`` [c, n_val, horizon, n_targets] + ``component_names`` [c])."""
     if not data.startswith(b"PK"):
         raise ValueError(f"{source}: not a readable .npz file (not a zip archive)")
     try:
@@ -43,7 +44,22 @@ def parse_validation(data: bytes, source: str) -> ValidationPredictions:
         raise ValueError(f"{source}: start must be a non-negative integer, got {start.dtype} {start.tolist()}")
     if oos.ndim != 0 or oos.dtype != np.bool_:
         raise ValueError(f"{source}: out_of_sample must be a boolean, got {oos.dtype} {oos.tolist()}")
-    return ValidationPredictions(start=int(start), y=y.astype(np.float32), out_of_sample=bool(oos))
+    names, comps = _components(arrays, y.shape, source)
+    return ValidationPredictions(start=int(start), y=y.astype(np.float32), out_of_sample=bool(oos), component_names=names, components=comps)
+
+
+def _components(arrays: dict[str, np.ndarray], y_shape: tuple[int, ...], source: str) -> tuple[tuple[str, ...], np.ndarray | None]:
+    """The optional ``components`` [c, n_val, horizon, n_targets] and ``component_names`` [c] (absent in older files)."""
+    if "components" not in arrays and "component_names" not in arrays:
+        return (), None
+    if "components" not in arrays or "component_names" not in arrays:
+        raise ValueError(f"{source}: components and component_names come together (has only one of them)")
+    comps, names = arrays["components"], arrays["component_names"]
+    if names.ndim != 1 or names.dtype.kind != "U" or len(set(names.tolist())) != names.size or names.size == 0:
+        raise ValueError(f"{source}: component_names must be distinct strings, got {names.dtype} {names.tolist()}")
+    if comps.shape != (names.size, *y_shape) or not np.issubdtype(comps.dtype, np.floating):
+        raise ValueError(f"{source}: components must be a float array {[names.size, *y_shape]}, got {comps.dtype} {list(comps.shape)}")
+    return tuple(str(n) for n in names.tolist()), comps.astype(np.float32)
 
 
 def _card(data: bytes, source: str) -> dict[str, Any]:

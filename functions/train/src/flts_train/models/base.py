@@ -38,6 +38,10 @@ class ValidationPredictions:
     start: int  # index of the first validation window among the train windows
     y: np.ndarray  # [n_val, horizon, n_targets] float32
     out_of_sample: bool  # False when the model early-stopped or selected on this slice, or saw it in training
+    # Extra graph outputs (names, e.g. ``y_plain``) an ENSEMBLE may weight instead of ``y``, and their validation
+    # predictions [c, n_val, horizon, n_targets]; empty for a member whose ``y`` is its only unit.
+    component_names: tuple[str, ...] = ()
+    components: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,15 @@ class Usable:
     model: onnx.ModelProto
     validation: ValidationPredictions
 
+    def units(self) -> list[tuple[str, np.ndarray]]:
+        """The graph outputs this member is weighted by and their validation predictions [n_val, h, k]: its components
+        when the stored validation predictions name them and the graph has them all, else its ``y``."""
+        v = self.validation
+        outputs = {o.name for o in self.model.graph.output}
+        if v.components is None or not v.component_names or not set(v.component_names) <= outputs:
+            return [("y", v.y)]
+        return list(zip(v.component_names, v.components, strict=True))
+
 
 def _session(model_bytes: bytes) -> ort.InferenceSession:
     opts = ort.SessionOptions()
@@ -67,7 +76,7 @@ def exclusion(member: Member, job: FitJob, start: int, n_val: int) -> tuple[str 
             f"its validation slice starts at window {v.start} with shape {list(v.y.shape)}, this run's at {start} with {list(want)}",
             None,
         )
-    if not np.all(np.isfinite(v.y)):
+    if not np.all(np.isfinite(v.y)) or (v.components is not None and not np.all(np.isfinite(v.components))):
         return "its validation predictions are not all finite", None
     try:
         model = onnx.load_from_string(member.onnx_bytes)
@@ -99,14 +108,16 @@ def usable_members(job: FitJob) -> tuple[list[Usable], list[dict[str, str]]]:
     return usable, excluded
 
 
-def weighted_predictor(members: list[bytes], weights: np.ndarray) -> Callable[[Windows], np.ndarray]:
-    """The numpy reference of the graph's ``y``: Σ w[h, j, m]·(member m's own onnxruntime ``y``)."""
+def weighted_predictor(members: list[bytes], outputs: list[list[str]], weights: np.ndarray) -> Callable[[Windows], np.ndarray]:
+    """The numpy reference of the graph's ``y``: Σ w[h, j, u]·(unit u's onnxruntime output), the units being each
+    member's ``outputs`` in order."""
     sessions = [_session(b) for b in members]
 
     def predict(w: Windows) -> np.ndarray:
         feed = {"x": w.x.astype(np.float32), "t": w.t.astype(np.float64)}
-        ys = np.stack([np.asarray(s.run(["y"], feed)[0], dtype=np.float64) for s in sessions], axis=-1)
-        out: np.ndarray = np.einsum("nhjm,hjm->nhj", ys, weights.astype(np.float32).astype(np.float64))
+        runs = [s.run(names, feed) for s, names in zip(sessions, outputs, strict=True)]
+        ys = np.stack([np.asarray(y, dtype=np.float64) for r in runs for y in r], axis=-1)
+        out: np.ndarray = np.einsum("nhju,hju->nhj", ys, weights.astype(np.float32).astype(np.float64))
         return out.astype(np.float32)
 
     return predict
@@ -118,22 +129,29 @@ class Ensemble:
             usable, excluded = usable_members(job)
             start = usable[0].validation.start
             truth = job.train_windows.y[start:]
-            preds = np.stack([u.validation.y.astype(np.float64) for u in usable], axis=-1)
+            units = [u.units() for u in usable]
+            preds = np.stack([p.astype(np.float64) for us in units for _, p in us], axis=-1)
             weights = ensemble_weights.fit_weights(preds, truth)
-            val_pred = np.einsum("nhjm,hjm->nhj", preds, weights)
+            val_pred = np.einsum("nhju,hju->nhj", preds, weights)
             log_mask = conformal.log_targets(job.train, job.shape.targets)
             offs = conformal.offsets(val_pred, truth, log_mask, job.quantiles)
         with timed() as export_clock:
-            model = ensemble_graph.ensemble_model([u.model for u in usable], weights, offs, log_mask)
+            outputs = [[name for name, _ in us] for us in units]
+            model = ensemble_graph.ensemble_model([u.model for u in usable], outputs, weights, offs, log_mask)
             onnx_bytes = model.SerializeToString()
-        predict = weighted_predictor([u.member.onnx_bytes for u in usable], weights)
-        labels = [f"{u.member.model_type}:{u.member.run_id}" for u in usable]
-        method = "grid" if len(usable) <= ensemble_weights.GRID_MAX_MEMBERS else "local search"
+        predict = weighted_predictor([u.member.onnx_bytes for u in usable], outputs, weights)
+        labels = [
+            f"{u.member.model_type}:{u.member.run_id}" + ("" if name == "y" else f":{name}")
+            for u, names in zip(usable, outputs, strict=True)
+            for name in names
+        ]
+        method = "grid" if len(labels) <= ensemble_weights.GRID_MAX_MEMBERS else "local search"
         hyper: dict[str, Any] = {
             "members": [{"run_id": u.member.run_id, "model_type": u.member.model_type} for u in usable],
             "excluded": excluded,
             "weights": ensemble_weights.summary(weights, job.shape.targets, labels),
             "weight_search": f"{method}, step {ensemble_weights.GRID_STEP}, validation MAE per step and target",
+            "units": labels,
             "n_validation_windows": int(truth.shape[0]),
             "opset": {o.domain or "ai.onnx": int(o.version) for o in model.opset_import},
         }

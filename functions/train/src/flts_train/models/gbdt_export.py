@@ -33,6 +33,7 @@ from .gbdt_features import (
 )
 
 CONVERTER_OPSET = 15  # the highest main opset onnxmltools' LightGBM converter writes
+COMPONENTS = {"y_direct": 1.0, "y_stack": 0.0}  # extra graph outputs (with a stacked model): the direct weight at step 1
 
 
 @dataclass(frozen=True)
@@ -45,12 +46,16 @@ class GbdtModel:
     blend: np.ndarray  # [T] weight of the direct model at step 1
     offsets: np.ndarray  # [H, T, nq] conformal offsets in g space
 
-    def step_weights(self) -> tuple[np.ndarray, np.ndarray]:
-        """[H, T] weights of the stacked and of the direct model's change at each step."""
+    def step_weights(self, component: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """[H, T] weights of the stacked and of the direct model's change at each step, for ``y`` or a component."""
         h, k = self.shape.horizon, self.shape.n_targets
+        blend = self.blend if component is None else np.full(k, COMPONENTS[component])
         w_stacked, w_direct = np.ones((h, k)), np.zeros((h, k))
-        w_stacked[0], w_direct[0] = 1.0 - self.blend, self.blend
+        w_stacked[0], w_direct[0] = 1.0 - blend, blend
         return w_stacked, w_direct
+
+    def components(self) -> tuple[str, ...]:
+        return () if self.stacked is None else tuple(COMPONENTS)
 
 
 def direct_change(models: list[lgb.LGBMRegressor], rows: np.ndarray) -> np.ndarray:
@@ -64,15 +69,15 @@ def stacked_change(model: lgb.LGBMRegressor, lags: np.ndarray, tod: np.ndarray) 
     return np.asarray(model.predict(stacked_rows(lags, tod, steps))).reshape(lags.shape[0], len(steps))
 
 
-def native_predict(model: GbdtModel, features: Features, x: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """``y`` [n, H, T] from LightGBM's predictions on the graph's own features."""
+def native_predict(model: GbdtModel, features: Features, x: np.ndarray, t: np.ndarray, component: str | None = None) -> np.ndarray:
+    """``y`` (or a component) [n, H, T] from LightGBM's predictions on the graph's own features."""
     lags, tod = features(x, t)
     rows = direct_rows(lags, tod)
     direct = np.stack([direct_change(ms, rows) for ms in model.direct], axis=-1)  # [n, T]
     change = np.repeat(direct[:, None, :], model.shape.horizon, axis=1)
     if model.stacked is not None:
         stacked = np.stack([stacked_change(m, lags, tod) for m in model.stacked], axis=-1)  # [n, H, T]
-        w_stacked, w_direct = model.step_weights()
+        w_stacked, w_direct = model.step_weights(component)
         change = stacked * w_stacked + direct[:, None, :] * w_direct
     return inv_g(features.base(lags)[:, None, :] + change, model.target_log)
 
@@ -157,23 +162,30 @@ def _stacked_nodes(b: GraphBuilder, model: GbdtModel, stacked: list[lgb.LGBMRegr
     return b.op("Reshape", [b.op("Concat", cols, axis=1), b.const([-1, h, k], np.int64)])
 
 
+def _y_nodes(b: GraphBuilder, base: str, change: str, target_log: np.ndarray, output: str) -> None:
+    """``output`` = g⁻¹(base + change)."""
+    yg = b.op("Add", [base, change])
+    mask = target_log.astype(np.float32)
+    expm1 = b.op("Sub", [b.op("Exp", [b.op("Min", [yg, b.const(EXP_CAP)])]), b.const(1.0)])
+    b.op("Add", [b.op("Mul", [expm1, b.const(mask)]), b.op("Mul", [yg, b.const(1.0 - mask)])], output=output)
+
+
 def build_graph(model: GbdtModel) -> onnx.ModelProto:
     shape = model.shape
     b = GraphBuilder()
     add_feature_nodes(b, shape, model.feature_log)
-    direct = b.op("Unsqueeze", [_direct_nodes(b, model), b.const([1], np.int64)])  # [B, 1, T]
-    if model.stacked is None:
-        change = b.op("Expand", [direct, b.const([1, shape.horizon, 1], np.int64)])
-    else:
-        w_stacked, w_direct = model.step_weights()
-        stacked = _stacked_nodes(b, model, model.stacked)
-        change = b.op("Add", [b.op("Mul", [stacked, b.const(w_stacked)]), b.op("Mul", [direct, b.const(w_direct)])])
     offset = (shape.window - 1) * shape.n_features
     base = b.op("Gather", [LAGS, b.const([offset + j for j in shape.target_idx], np.int64)], axis=1)  # [B, T]
-    yg = b.op("Add", [b.op("Unsqueeze", [base, b.const([1], np.int64)]), change])
-    mask = model.target_log.astype(np.float32)
-    expm1 = b.op("Sub", [b.op("Exp", [b.op("Min", [yg, b.const(EXP_CAP)])]), b.const(1.0)])
-    b.op("Add", [b.op("Mul", [expm1, b.const(mask)]), b.op("Mul", [yg, b.const(1.0 - mask)])], output="y")
+    base = b.op("Unsqueeze", [base, b.const([1], np.int64)])
+    direct = b.op("Unsqueeze", [_direct_nodes(b, model), b.const([1], np.int64)])  # [B, 1, T]
+    if model.stacked is None:
+        _y_nodes(b, base, b.op("Expand", [direct, b.const([1, shape.horizon, 1], np.int64)]), model.target_log, "y")
+    else:
+        stacked = _stacked_nodes(b, model, model.stacked)
+        for output, component in (("y", None), *((c, c) for c in model.components())):
+            w_stacked, w_direct = model.step_weights(component)
+            change = b.op("Add", [b.op("Mul", [stacked, b.const(w_stacked)]), b.op("Mul", [direct, b.const(w_direct)])])
+            _y_nodes(b, base, change, model.target_log, output)
     q_nodes, q_inits = conformal.onnx_nodes("y", model.offsets, model.target_log)
     b.nodes.extend(q_nodes)
     b.inits.extend(q_inits)
@@ -181,6 +193,7 @@ def build_graph(model: GbdtModel) -> onnx.ModelProto:
     outs = [
         helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", shape.horizon, shape.n_targets]),
         helper.make_tensor_value_info("q", TensorProto.FLOAT, ["batch", shape.horizon, shape.n_targets, nq]),
+        *(helper.make_tensor_value_info(c, TensorProto.FLOAT, ["batch", shape.horizon, shape.n_targets]) for c in model.components()),
     ]
     graph = helper.make_graph(b.nodes, "gbdt", io_infos(shape), outs, b.inits)
     opsets = [helper.make_opsetid("", OPSET), helper.make_opsetid("ai.onnx.ml", ML_OPSET)]

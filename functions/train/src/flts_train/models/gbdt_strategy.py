@@ -192,6 +192,11 @@ class Gbdt:
                 val_change = val_stacked.copy()
                 val_change[:, 0] = blend * val_direct + (1 - blend) * val_stacked[:, 0]
             val_pred = inv_g(base[start:, None, :] + val_change, target_log)
+            val_components = None
+            if stacked is not None:  # ge.COMPONENTS: the direct change at step 1, then the stacked one; the stacked one
+                with_direct = val_stacked.copy()
+                with_direct[:, 0] = val_direct
+                val_components = inv_g(base[start:, None, :] + np.stack([with_direct, val_stacked]), target_log)
             offsets = conformal.offsets(val_pred, w.y[start:], target_log, job.quantiles)
             model = ge.GbdtModel(
                 shape=shape,
@@ -230,5 +235,11 @@ class Gbdt:
             epochs=max(max(r) for r in rounds.values()),
             train_seconds=fit_clock.seconds,
             export_seconds=export_clock.seconds,
-            validation=ValidationPredictions(start=start, y=val_pred.astype(np.float32), out_of_sample=True),
+            validation=ValidationPredictions(
+                start=start,
+                y=val_pred.astype(np.float32),
+                out_of_sample=True,
+                component_names=model.components(),
+                components=None if val_components is None else val_components.astype(np.float32),
+            ),
         )

@@ -31,6 +31,13 @@ class LinearModel:
     weights: np.ndarray  # [window * n_features (+ 2 * TOD_HARMONICS), horizon * n_targets] float64
     bias: np.ndarray  # [horizon * n_targets]
     time_of_day: bool  # whether the last 2 * TOD_HARMONICS rows of ``weights`` are time-of-day coefficients
+    components: tuple[tuple[str, np.ndarray, np.ndarray], ...] = ()  # (graph output, weights, bias) as ``weights``
+
+    def component(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        for output, weights, bias in self.components:
+            if output == name:
+                return weights, bias
+        raise KeyError(f"LINEAR has no component {name!r} (has {[c[0] for c in self.components]})")
 
 
 class _Graph:
@@ -93,12 +100,13 @@ def build_graph(model: LinearModel, shape: Shape, offsets: np.ndarray) -> onnx.M
     feats = gr.op("Reshape", [z, gr.const([-1, w * shape.n_features], np.int64)])
     if model.time_of_day:
         feats = gr.op("Concat", [feats, _time_of_day(gr)], axis=1)
-    flat = gr.op("Add", [gr.op("MatMul", [feats, gr.const(model.weights)]), gr.const(model.bias)])
-    delta = gr.op("Reshape", [flat, gr.const([-1, h, k], np.int64)])
     last_row = gr.op("Gather", ["x", gr.const(w - 1, np.int64)], axis=1)
     last = gr.op("Gather", [last_row, gr.const(shape.target_idx, np.int64)], axis=1)
     base = gr.op("Unsqueeze", [_g(gr, last, tmask), gr.const([1], np.int64)])
-    _g_inv(gr, gr.op("Add", [base, delta]), tmask, "y")
+    for output, weights, bias in (("y", model.weights, model.bias), *model.components):
+        flat = gr.op("Add", [gr.op("MatMul", [feats, gr.const(weights)]), gr.const(bias)])
+        delta = gr.op("Reshape", [flat, gr.const([-1, h, k], np.int64)])
+        _g_inv(gr, gr.op("Add", [base, delta]), tmask, output)
     q_nodes, q_inits = conformal.onnx_nodes("y", offsets, tmask)
     nq = offsets.shape[-1]
     graph = helper.make_graph(
@@ -111,6 +119,7 @@ def build_graph(model: LinearModel, shape: Shape, offsets: np.ndarray) -> onnx.M
         [
             helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", h, k]),
             helper.make_tensor_value_info("q", TensorProto.FLOAT, ["batch", h, k, nq]),
+            *(helper.make_tensor_value_info(c[0], TensorProto.FLOAT, ["batch", h, k]) for c in model.components),
         ],
         gr.inits + q_inits,
     )

@@ -125,40 +125,54 @@ def _best_alpha(fit: Windows, val: Windows, stats: Stats, tmask: np.ndarray, alp
     return best
 
 
-def _choose(fit: Windows, val: Windows, stats: Stats, tmask: np.ndarray, hp: LinearHyper) -> _Choice:
+def _choose(fit: Windows, val: Windows, stats: Stats, tmask: np.ndarray, hp: LinearHyper) -> tuple[_Choice, dict[str, _Choice]]:
     """Per output column, the alpha and whether to use time of day: time of day only where it lowers the validation MAE
-    by more than ``hp.tod_margin`` (relative)."""
+    by more than ``hp.tod_margin`` (relative). Also the plain and the time-of-day model on their own (the components)."""
     plain = _best_alpha(fit, val, stats, tmask, hp.alphas, tod=False)
     if not hp.time_of_day:
-        return plain
+        return plain, {}
     tod = _best_alpha(fit, val, stats, tmask, hp.alphas, tod=True)
     use = tod.val_mae < plain.val_mae * (1.0 - hp.tod_margin)
     val_raw = np.where(use[None, :], tod.val_raw, plain.val_raw)
-    return _Choice(np.where(use, tod.alpha, plain.alpha), use, val_raw, np.where(use, tod.val_mae, plain.val_mae))
+    chosen = _Choice(np.where(use, tod.alpha, plain.alpha), use, val_raw, np.where(use, tod.val_mae, plain.val_mae))
+    return chosen, {"y_plain": plain, "y_tod": tod}
 
 
-def _refit(windows: Windows, stats: Stats, tmask: np.ndarray, choice: _Choice) -> LinearModel:
-    """The chosen columns refitted on ``windows``; a column without time of day has zero time-of-day coefficients."""
+def _refit_one(windows: Windows, stats: Stats, tmask: np.ndarray, alpha: np.ndarray, tod: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Every column's ridge (its own alpha) refitted on ``windows``, with or without time of day: (weights, bias)."""
     target = _target_delta(windows, tmask)
-    any_tod = bool(choice.tod.any())
-    n_lags = windows.x.shape[1] * windows.x.shape[2]
-    weights = np.zeros((n_lags + (2 * TOD_HARMONICS if any_tod else 0), target.shape[1]))
-    bias = np.zeros(target.shape[1])
-    for with_tod in sorted(set(choice.tod.tolist())):
-        ridge = _Ridge(_features(windows, *stats, tod=with_tod), target)
-        for a in sorted(set(choice.alpha[choice.tod == with_tod].tolist())):
-            cols = np.nonzero((choice.tod == with_tod) & (choice.alpha == a))[0]
-            w, b = ridge.coef(a)
-            weights[: w.shape[0], cols] = w[:, cols]
-            bias[cols] = b[cols]
+    ridge = _Ridge(_features(windows, *stats, tod=tod), target)
+    weights, bias = np.zeros((ridge.v.shape[0], target.shape[1])), np.zeros(target.shape[1])
+    for a in sorted(set(alpha.tolist())):
+        cols = np.nonzero(alpha == a)[0]
+        w, b = ridge.coef(a)
+        weights[:, cols], bias[cols] = w[:, cols], b[cols]
+    return weights, bias
+
+
+def _refit(windows: Windows, stats: Stats, tmask: np.ndarray, choice: _Choice, parts: dict[str, _Choice]) -> LinearModel:
+    """The components refitted on ``windows`` in one input layout (time-of-day rows zero where unused); ``y`` takes each
+    column from the component its choice names (without components ``choice`` is the plain model)."""
+    sources = list(parts.values()) or [choice]  # each uses time of day in all its columns or in none
+    n_in = windows.x.shape[1] * windows.x.shape[2] + (2 * TOD_HARMONICS if any(bool(c.tod[0]) for c in sources) else 0)
+    fitted: dict[bool, tuple[np.ndarray, np.ndarray]] = {}
+    for c in sources:
+        w, b = _refit_one(windows, stats, tmask, c.alpha, bool(c.tod[0]))
+        fitted[bool(c.tod[0])] = (np.pad(w, ((0, n_in - w.shape[0]), (0, 0))), b)
+    weights, bias = np.zeros((n_in, choice.tod.size)), np.zeros(choice.tod.size)
+    for tod, (w, b) in fitted.items():
+        cols = choice.tod == tod
+        weights[:, cols], bias[cols] = w[:, cols], b[cols]
+    components = tuple((name, *fitted[bool(c.tod[0])]) for name, c in parts.items())
     log_mask, mean, std = stats
-    return LinearModel(log_mask, mean, std, weights, bias, any_tod)
+    return LinearModel(log_mask, mean, std, weights, bias, n_in > windows.x.shape[1] * windows.x.shape[2], components)
 
 
-def predict(model: LinearModel, shape: Shape, w: Windows) -> np.ndarray:
-    """The native forecasts [n, horizon, n_targets] in float64 (the graph's parity reference)."""
+def predict(model: LinearModel, shape: Shape, w: Windows, component: str | None = None) -> np.ndarray:
+    """The native forecasts [n, horizon, n_targets] in float64 (the graph's parity reference) of ``y`` or a component."""
     x = _features(w, model.log_mask, model.mean, model.std, tod=model.time_of_day)
-    return _raw(w.last, x @ model.weights + model.bias, model.log_mask[shape.target_idx])
+    weights, bias = (model.weights, model.bias) if component is None else model.component(component)
+    return _raw(w.last, x @ weights + bias, model.log_mask[shape.target_idx])
 
 
 def _split(w: Windows, at: int) -> tuple[Windows, Windows]:
@@ -201,10 +215,10 @@ class Linear:
             rows = _g(fit_part.x.reshape(-1, shape.n_features), log_mask)
             std = rows.std(axis=0)
             stats = (log_mask, rows.mean(axis=0), np.where(std > 1e-12, std, 1.0))
-            choice = _choose(fit_part, val, stats, tmask, hp)
+            choice, parts = _choose(fit_part, val, stats, tmask, hp)
             val_raw = choice.val_raw.reshape(val.y.shape)
             offsets = conformal.offsets(val_raw, val.y, tmask, job.quantiles)
-            model = _refit(windows, stats, tmask, choice)
+            model = _refit(windows, stats, tmask, choice, parts)
         log.info(
             "trained",
             model_type=job.model_type,
@@ -228,5 +242,11 @@ class Linear:
             epochs=0,
             train_seconds=fit_clock.seconds,
             export_seconds=export_clock.seconds,
-            validation=ValidationPredictions(start=start, y=val_raw.astype(np.float32), out_of_sample=True),
+            validation=ValidationPredictions(
+                start=start,
+                y=val_raw.astype(np.float32),
+                out_of_sample=True,
+                component_names=tuple(parts),
+                components=np.stack([c.val_raw.reshape(val.y.shape) for c in parts.values()]).astype(np.float32) if parts else None,
+            ),
         )
