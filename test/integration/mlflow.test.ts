@@ -1,6 +1,6 @@
 /**
  * MLflow as an optional sink, against a real tracking server from PyPI (`local:up -- --mlflow`: SQLite
- * under .flts/mlflow, artifacts proxied into MinIO): a pipeline run's three trainings read back through
+ * under .flts/mlflow, artifacts proxied into MinIO): a pipeline run's trainings read back through
  * MLflow's REST API with their params, test metrics, per-epoch losses, artifacts and evaluate's
  * scoreboard numbers, and the promoted run tagged. The trainers and evaluate get MLFLOW_TRACKING_URI
  * from localServiceEnv (the test does not set it). The server is stopped afterwards if this test
@@ -76,16 +76,26 @@ describe("MLflow tracking (npm run local:up -- --mlflow)", () => {
     );
   });
 
-  it("a pipeline run's three trainings are visible through the REST API with their metrics", async () => {
+  it("a pipeline run's four trainings are visible through the REST API with their metrics", async () => {
     const run = await runCli(
       "local/pipeline-cli.ts",
       ["--data", sliceCsv, "--identifier", identifier, "--max-epochs", "1"],
-      { env: { TRAINER_CONCURRENCY: "2", MLFLOW_EXPERIMENT_NAME: experiment }, timeoutMs: 540_000 },
+      {
+        // the recurrent types (per-epoch losses), Prophet and the ridge (none): GBDT and the ENSEMBLE add
+        // minutes, not tracking paths
+        env: {
+          TRAINER_CONCURRENCY: "2",
+          MLFLOW_EXPERIMENT_NAME: experiment,
+          EXPECTED_MODEL_TYPES: "GRU,LSTM,PROPHET,LINEAR",
+        },
+        timeoutMs: 540_000,
+      },
     );
     expect(run.code, run.stderr.slice(-3000)).toBe(0);
     const summary = lastJsonLine<PipelineSummary>(run.stdout);
     expect(summary.runs.map((r) => [r.model_type, r.status])).toEqual([
       ["GRU", "SUCCESS"],
+      ["LINEAR", "SUCCESS"],
       ["LSTM", "SUCCESS"],
       ["PROPHET", "SUCCESS"],
     ]);
@@ -130,7 +140,7 @@ describe("MLflow tracking (npm run local:up -- --mlflow)", () => {
       expect(metrics["eval.baseline_score"]).toBeCloseTo(summary.baseline?.score as number, 9);
       expect(metrics["eval.down.mae_ratio"]).toBeGreaterThan(0);
 
-      // Per-epoch losses: one point per epoch the card records (Prophet has none).
+      // Per-epoch losses: one point per epoch the card records (Prophet and the ridge have none).
       const card = await getJson(ctx.s3, artifacts, `runs/${flts.run_id}/model.json`, z.any());
       for (const key of ["train_loss", "val_loss"]) {
         const history = z
@@ -142,7 +152,7 @@ describe("MLflow tracking (npm run local:up -- --mlflow)", () => {
           `${label} ${key}`,
         ).toEqual(steps);
       }
-      if (flts.model_type !== "PROPHET") expect(card.epochs).toBe(1);
+      expect(card.epochs).toBe(["GRU", "LSTM"].includes(flts.model_type) ? 1 : 0);
 
       // The ONNX model and the card, through the server's artifact proxy, stored in MinIO.
       const path = mlflowRun.info.artifact_uri.replace(/^mlflow-artifacts:\/+/, "");

@@ -148,6 +148,7 @@ export async function stageAndPreprocess(ctx: StageContext, id: string) {
   const { CreateBucketCommand, HeadBucketCommand } = await import("@aws-sdk/client-s3");
   const { putBytes } = await import("../../functions/common/s3.ts");
   const { preprocessObject } = await import("../../functions/preprocess/preprocess.ts");
+  const { loadPreprocessSettings } = await import("../../functions/preprocess/settings.ts");
   const bucket = "flts-test-staging";
   try {
     await ctx.s3.send(new HeadBucketCommand({ Bucket: bucket }));
@@ -165,6 +166,8 @@ export async function stageAndPreprocess(ctx: StageContext, id: string) {
       eventName: "ObjectCreated:Put",
     },
     ctx,
+    // the fixture models (placeFixtureRun) forecast one step: their data set is processed for horizon 1
+    loadPreprocessSettings({ ...ctx.env, HORIZON: "1" }),
   );
   if (result.status === "ignored") throw new Error("staged slice was ignored");
   return result;

@@ -107,13 +107,24 @@ describe("FLTS_STORAGE=localstack: the pipeline on LocalStack's S3", () => {
   it("runs the slice to a promotion; model and pointer are in LocalStack's buckets, not MinIO's", async () => {
     const run = await runPipeline(
       ["--data", sliceCsv, "--identifier", identifier, "--max-epochs", "1"],
-      { ...ls.env, FLTS_STORAGE: "localstack" },
+      {
+        ...ls.env,
+        FLTS_STORAGE: "localstack",
+        // the two fast families and the ENSEMBLE built from them (its members read back from LocalStack's S3);
+        // the gate judges every step of a 1-epoch model, so `always` makes the promotion known
+        EXPECTED_MODEL_TYPES: "LINEAR,GBDT",
+        PROMOTION_POLICY: "always",
+      },
       480_000,
     );
     expect(run.code, run.stderr.slice(-3000)).toBe(0);
     const summary = JSON.parse(run.stdout.trim().split("\n").at(-1) as string) as PipelineSummary;
-    expect(summary.runs.map((r) => r.status)).toEqual(["SUCCESS", "SUCCESS", "SUCCESS"]);
-    expect(summary.promoted, "the slice's best candidate beats persistence").not.toBeNull();
+    expect(summary.runs.map((r) => [r.model_type, r.status])).toEqual([
+      ["ENSEMBLE", "SUCCESS"],
+      ["GBDT", "SUCCESS"],
+      ["LINEAR", "SUCCESS"],
+    ]);
+    expect(summary.promoted).not.toBeNull();
     const { buckets } = loadCommonConfig(ls.env).storage;
     expect(buckets.promotion).toBe(readDataStackOutputs().PromotionBucket);
     pointer = await getJson(s3, buckets.promotion, promotionKeys.current(identifier), PromotionPointer);

@@ -7,8 +7,10 @@ Run from the repository root:
   python functions/train/scripts/make_fixtures.py
   python functions/train/scripts/make_fixtures.py --only GRU --hidden 64 --out test/fixtures/models/gru64
   python functions/train/scripts/make_fixtures.py --only LINEAR --horizon 30 --out test/fixtures/models/linear30
+  python functions/train/scripts/make_fixtures.py --only ENSEMBLE --horizon 30 --out test/fixtures/models/ensemble30
 (the second: the production-sized GRU the batch-scoring bench reports beside the small fixture; the third: the
-horizon-30 model with quantiles `q` the inference tests and bench serve; expected.json then also holds `q`)
+horizon-30 model with quantiles `q` the inference tests and bench serve; expected.json then also holds `q`; the
+fourth: an ENSEMBLE over a LINEAR and a GBDT member trained in the same run, which are not written)
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ sys.path.insert(0, str(ROOT / "functions" / "train" / "src"))
 from flts_train import log  # noqa: E402
 from flts_train.card import model_card  # noqa: E402
 from flts_train.data import Series, Windows, make_windows, read_csv  # noqa: E402
+from flts_train.models.base import Member  # noqa: E402
 from flts_train.spec import MODEL_TYPES, Params  # noqa: E402
 from flts_train.train import train_model  # noqa: E402
 
@@ -37,6 +40,7 @@ OUT = ROOT / "test" / "fixtures" / "models"
 N_TRAIN = 4000  # rows of PobleSec used for training
 N_CASES = 8
 SMALL: dict[str, dict[str, Any]] = {"GRU": {"hidden_size": 16}, "LSTM": {"hidden_size": 16}}  # per type; default: none
+ENSEMBLE_MEMBERS = ("LINEAR", "GBDT")  # trained first (and not written) when only ENSEMBLE is asked for
 
 
 def _slice(s: Series, a: int, b: int) -> Series:
@@ -53,6 +57,9 @@ def main() -> None:
     if args.out is not None and args.only is None:
         parser.error("--out needs --only")
     types = [args.only] if args.only else list(MODEL_TYPES)
+    written = set(types)
+    if "ENSEMBLE" in types:  # its members come before it, from this run
+        types = [t for t in ENSEMBLE_MEMBERS if t not in types] + types
     full = read_csv(str(DATA / "PobleSec.csv"))
     train, test = _slice(full, 0, N_TRAIN), _slice(full, N_TRAIN, N_TRAIN + 600)
     params = Params(window=10, horizon=args.horizon, max_epochs=3, seed=7)
@@ -66,11 +73,13 @@ def main() -> None:
         "v": 1,
         "size": 0,
     }
+    members: list[Member] = []
     for model_type in types:
         hyper = dict(SMALL.get(model_type, {}))
         if args.hidden is not None and "hidden_size" in hyper:
             hyper["hidden_size"] = args.hidden
-        o = train_model(model_type, train, test, params, hyper)
+        ensemble_of = tuple(m for m in members if m.model_type in ENSEMBLE_MEMBERS) if model_type == "ENSEMBLE" else ()
+        o = train_model(model_type, train, test, params, hyper, members=ensemble_of)
         w = make_windows(test, o.shape, params.gap_tolerance_seconds)
         pick = np.linspace(0, w.x.shape[0] - 1, N_CASES).round().astype(int)
         x = w.x[pick].astype(np.float32)
@@ -89,6 +98,9 @@ def main() -> None:
             params=params,
             timings={"load_seconds": 0.0, "train_seconds": fit_s, "export_seconds": export_s, "total_seconds": fit_s + export_s},
         )
+        members.append(Member(run_id, model_type, o.fitted.onnx_bytes, card, o.fitted.validation))
+        if model_type not in written:
+            continue
         expected = {
             "model_type": model_type,
             "source": o.fitted.reference,
