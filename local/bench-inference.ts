@@ -13,7 +13,8 @@
  * - ceiling_one_process (when WORKERS > 1): the bare route in one process, for reference.
  * - quantiles_h30: "horizon 30 + quantiles, one window, unloaded" (local/bench/quantiles.ts): the
  *   LINEAR horizon-30 fixture in one process, `/predict` with `"quantiles": true` at concurrency 1,
- *   p50/p99 latency. `--quantiles-only` runs just this scenario.
+ *   p50/p99 latency; quantiles_h30_ensemble: the same with the ENSEMBLE horizon-30 fixture (a LINEAR and a
+ *   GBDT member in one graph). `--quantiles-only` runs just these two.
  * After 2 s of warm-up each, the sides alternate in 5 rounds (BENCH_SECONDS per side in
  * all, default 10) so load from other processes falls on all alike; then batch runs BENCH_SECONDS.
  * Inference logs are on, as in production; afterwards the bench deletes them (about half a GB a run)
@@ -29,7 +30,10 @@ import { createS3Client, deletePrefix } from "../functions/common/s3.ts";
 import { loadInferenceConfig } from "../functions/inference/config.ts";
 import { startChild, stopChild, waitReady } from "./bench/children.ts";
 import { type Load, load, percentile, round } from "./bench/load.ts";
-import { benchQuantiles } from "./bench/quantiles.ts";
+import { benchQuantiles, ENSEMBLE_FIXTURE } from "./bench/quantiles.ts";
+
+const ENSEMBLE_VARIANT = { fixture: ENSEMBLE_FIXTURE, quantiles: true };
+
 import { batchBodies, csvWindows } from "./bench/windows.ts";
 import { repoRoot } from "./paths.ts";
 import { readModelDir, uploadModel, writePointer } from "./seed-model.ts";
@@ -127,7 +131,10 @@ async function main(): Promise<void> {
   const keep = process.env.BENCH_KEEP === "1";
   if (process.argv.includes("--quantiles-only")) {
     const quantiles = await benchQuantiles(s3, storage, stamp, SECONDS, keep, log);
-    process.stdout.write(`${JSON.stringify({ quantiles_h30: quantiles })}\n`);
+    const ensemble = await benchQuantiles(s3, storage, stamp, SECONDS, keep, log, ENSEMBLE_VARIANT);
+    process.stdout.write(
+      `${JSON.stringify({ quantiles_h30: quantiles, quantiles_h30_ensemble: ensemble })}\n`,
+    );
     return;
   }
   const files = readModelDir(FIXTURE);
@@ -186,6 +193,7 @@ async function main(): Promise<void> {
     }
   }
   const quantiles = await benchQuantiles(s3, storage, stamp, SECONDS, keep, log);
+  const ensemble = await benchQuantiles(s3, storage, stamp, SECONDS, keep, log, ENSEMBLE_VARIANT);
   const ceiling = loads.get("ceiling") as Load;
   const predict = loads.get("predict") as Load;
   const oneProcess = loads.get("ceiling_one_process");
@@ -221,6 +229,7 @@ async function main(): Promise<void> {
       distinct_windows: DISTINCT_WINDOWS,
     },
     quantiles_h30: quantiles,
+    quantiles_h30_ensemble: ensemble,
     processes,
     predict_over_ceiling: round(predict.rps / ceiling.rps, 3),
     ...(oneProcess

@@ -1,10 +1,10 @@
 /**
- * The bench's "horizon 30 + quantiles, one window, unloaded" scenario: the LINEAR horizon-30 fixture
- * (outputs y and q) served by the container's entry point in one process, cache off, logs on;
+ * The bench's "horizon 30 + quantiles, one window, unloaded" scenario: a horizon-30 fixture with outputs y
+ * and q (the LINEAR one, and the ENSEMBLE of a LINEAR and a GBDT member, the kind the pipeline promotes) served by the container's entry point in one process, cache off, logs on;
  * `POST /predict` with `"quantiles": true` at concurrency 1 (each request waits for the previous
  * answer), cycling through distinct windows of the reference data.
  */
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { StorageConfig } from "../../functions/common/config.ts";
 import { identifierPrefix, runKeys } from "../../functions/common/keys.ts";
@@ -16,6 +16,7 @@ import { load, percentile, round } from "./load.ts";
 import { csvWindows } from "./windows.ts";
 
 const QUANTILE_FIXTURE = join(repoRoot, "test", "fixtures", "models", "linear30");
+export const ENSEMBLE_FIXTURE = join(repoRoot, "test", "fixtures", "models", "ensemble30");
 const SERVICE_ENTRY = join(repoRoot, "functions", "inference", "main.ts");
 const DATA = join(repoRoot, "test", "fixtures", "data", "PobleSecSlice.csv");
 const DISTINCT_WINDOWS = 512;
@@ -36,6 +37,7 @@ export interface QuantileBench {
   service_within_ms: Record<"1" | "2.5" | "10", number>;
   response_bytes: number;
   run_id: string;
+  model_type: string;
 }
 
 /** Runs the scenario for `seconds` (after a warm-up) and removes its model, pointer and logs unless `keep`. */
@@ -50,8 +52,14 @@ export async function benchQuantiles(
   variant: { fixture: string; quantiles: boolean } = { fixture: QUANTILE_FIXTURE, quantiles: true },
 ): Promise<QuantileBench> {
   const files = readModelDir(variant.fixture);
-  const identifier = `bench-q-${stamp}`;
-  const pointer = await uploadModel(s3, storage.buckets, files, `bench-linear30-${stamp}`, identifier);
+  const identifier = `bench-q-${basename(variant.fixture)}-${stamp}`;
+  const pointer = await uploadModel(
+    s3,
+    storage.buckets,
+    files,
+    `bench-${basename(variant.fixture)}-${stamp}`,
+    identifier,
+  );
   await writePointer(s3, storage.buckets.promotion, pointer);
   const { features, window, horizon } = files.card;
   const quantiles = (files.card as { quantiles?: number[] }).quantiles ?? [];
@@ -103,6 +111,7 @@ export async function benchQuantiles(
       service_within_ms: { "1": share("0.001"), "2.5": share("0.0025"), "10": share("0.01") },
       response_bytes: Buffer.byteLength(text),
       run_id: pointer.run_id,
+      model_type: pointer.model_type,
     };
   } finally {
     await stopChild(service.child);

@@ -207,8 +207,10 @@ export async function followTraining(
       detail: decision.reason,
     });
   }
-  // the runs evaluate added (the generation's ENSEMBLE) are in the summary too
-  const ownRuns = dispatchedRunIds(ownDispatch(state) ?? dispatch, true);
+  // the run evaluate added (the generation's ENSEMBLE) is in the summary too, also on a re-run that dispatched nothing
+  const ownRuns = [
+    ...new Set([...dispatchedRunIds(ownDispatch(state) ?? dispatch, true), ...(decision?.runs ?? [])]),
+  ];
   return summarise(s3, config.storage, {
     identifier: state.identifier,
     configHash: pre.config_hash,

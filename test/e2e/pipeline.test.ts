@@ -36,7 +36,7 @@ const lastLine = (text: string): PipelineSummary => lastJsonLine<PipelineSummary
 describe("npm run pipeline (end to end on the reference-data slice)", () => {
   let first: PipelineSummary;
 
-  it("trains GRU, LSTM and PROPHET, scores them against persistence, and promotes the best", async () => {
+  it("trains the five types and their ENSEMBLE, scores them against persistence, and promotes the best", async () => {
     const run = await runPipeline(
       ["--data", sliceCsv, "--identifier", identifier, "--max-epochs", "1"],
       480_000,
@@ -47,7 +47,10 @@ describe("npm run pipeline (end to end on the reference-data slice)", () => {
     expect(first.config_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(first.skipped).toEqual({ preprocess: false, training: [] });
     expect(first.runs.map((r) => [r.model_type, r.status])).toEqual([
+      ["ENSEMBLE", "SUCCESS"],
+      ["GBDT", "SUCCESS"],
       ["GRU", "SUCCESS"],
+      ["LINEAR", "SUCCESS"],
       ["LSTM", "SUCCESS"],
       ["PROPHET", "SUCCESS"],
     ]);
@@ -95,7 +98,10 @@ describe("npm run pipeline (end to end on the reference-data slice)", () => {
     );
     expect(run.code, run.stderr.slice(-3000)).toBe(0);
     const again = lastLine(run.stdout);
-    expect(again.skipped).toEqual({ preprocess: true, training: ["GRU", "LSTM", "PROPHET"] });
+    expect(again.skipped).toEqual({
+      preprocess: true,
+      training: ["GRU", "LSTM", "PROPHET", "LINEAR", "GBDT"],
+    });
     expect(again.config_hash).toBe(first.config_hash);
     expect(again.runs.map((r) => r.run_id)).toEqual(first.runs.map((r) => r.run_id));
     expect(again.promoted).toEqual(first.promoted);
