@@ -24,12 +24,14 @@ def log_targets(train: Series, targets: Sequence[str]) -> np.ndarray:
     return mask
 
 
-def _g(v: np.ndarray, log_mask: np.ndarray) -> np.ndarray:
+def g(v: np.ndarray, log_mask: np.ndarray) -> np.ndarray:
+    """log1p(max(v, 0)) where ``log_mask``, ``v`` elsewhere."""
     out: np.ndarray = np.where(log_mask, np.log1p(np.maximum(v, 0.0)), v)
     return out
 
 
-def _g_inv(v: np.ndarray, log_mask: np.ndarray) -> np.ndarray:
+def g_inv(v: np.ndarray, log_mask: np.ndarray) -> np.ndarray:
+    """expm1(min(v, EXP_CAP)) where ``log_mask``, ``v`` elsewhere."""
     out: np.ndarray = np.where(log_mask, np.expm1(np.minimum(v, EXP_CAP)), v)
     return out
 
@@ -63,7 +65,7 @@ def offsets(pred: np.ndarray, truth: np.ndarray, log_mask: np.ndarray, levels: S
     if n == 0:
         raise ValueError("conformal offsets need at least one validation window")
     mask = np.asarray(log_mask, dtype=bool)
-    r = np.sort(_g(truth.astype(np.float64), mask) - _g(pred.astype(np.float64), mask), axis=0)
+    r = np.sort(g(truth.astype(np.float64), mask) - g(pred.astype(np.float64), mask), axis=0)
     ranks = [order_statistic(n, float(tau)) - 1 for tau in lv]
     out = np.stack([r[k] for k in ranks], axis=-1)
     if not np.all(np.isfinite(out)):
@@ -75,8 +77,8 @@ def offsets(pred: np.ndarray, truth: np.ndarray, log_mask: np.ndarray, levels: S
 def apply(pred: np.ndarray, offs: np.ndarray, log_mask: np.ndarray) -> np.ndarray:
     """[n, h, k, nq] quantile forecasts g⁻¹(g(pred) + offs) from point forecasts ``pred`` [n, h, k]."""
     mask = np.asarray(log_mask, dtype=bool)[:, None]  # [k, 1] against [n, h, k, nq]
-    g = _g(pred.astype(np.float64)[..., None], mask)
-    out: np.ndarray = _g_inv(g + offs[None].astype(np.float64), mask)
+    gp = g(pred.astype(np.float64)[..., None], mask)
+    out: np.ndarray = g_inv(gp + offs[None].astype(np.float64), mask)
     return out.astype(np.float32)
 
 

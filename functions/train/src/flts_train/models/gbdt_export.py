@@ -17,20 +17,8 @@ from onnx import TensorProto, helper
 
 from ..shape import Shape
 from . import conformal
-from .conformal import EXP_CAP
-from .gbdt_features import (
-    LAGS,
-    ML_OPSET,
-    OPSET,
-    TOD,
-    Features,
-    GraphBuilder,
-    add_feature_nodes,
-    direct_rows,
-    inv_g,
-    io_infos,
-    stacked_rows,
-)
+from .gbdt_features import LAGS, ML_OPSET, TOD, Features, add_feature_nodes, direct_rows, stacked_rows
+from .graph_parts import GraphBuilder, checked_model, g_inv_nodes, input_infos
 
 CONVERTER_OPSET = 15  # the highest main opset onnxmltools' LightGBM converter writes
 COMPONENTS = {"y_direct": 1.0, "y_stack": 0.0}  # extra graph outputs (with a stacked model): the direct weight at step 1
@@ -79,7 +67,7 @@ def native_predict(model: GbdtModel, features: Features, x: np.ndarray, t: np.nd
         stacked = np.stack([stacked_change(m, lags, tod) for m in model.stacked], axis=-1)  # [n, H, T]
         w_stacked, w_direct = model.step_weights(component)
         change = stacked * w_stacked + direct[:, None, :] * w_direct
-    return inv_g(features.base(lags)[:, None, :] + change, model.target_log)
+    return conformal.g_inv(features.base(lags)[:, None, :] + change, model.target_log)
 
 
 def converted_booster(model: lgb.LGBMRegressor, n_columns: int) -> onnx.ModelProto:
@@ -164,15 +152,12 @@ def _stacked_nodes(b: GraphBuilder, model: GbdtModel, stacked: list[lgb.LGBMRegr
 
 def _y_nodes(b: GraphBuilder, base: str, change: str, target_log: np.ndarray, output: str) -> None:
     """``output`` = g⁻¹(base + change)."""
-    yg = b.op("Add", [base, change])
-    mask = target_log.astype(np.float32)
-    expm1 = b.op("Sub", [b.op("Exp", [b.op("Min", [yg, b.const(EXP_CAP)])]), b.const(1.0)])
-    b.op("Add", [b.op("Mul", [expm1, b.const(mask)]), b.op("Mul", [yg, b.const(1.0 - mask)])], output=output)
+    g_inv_nodes(b, b.op("Add", [base, change]), target_log, output)
 
 
 def build_graph(model: GbdtModel) -> onnx.ModelProto:
     shape = model.shape
-    b = GraphBuilder()
+    b = GraphBuilder("gbdt")
     add_feature_nodes(b, shape, model.feature_log)
     offset = (shape.window - 1) * shape.n_features
     base = b.op("Gather", [LAGS, b.const([offset + j for j in shape.target_idx], np.int64)], axis=1)  # [B, T]
@@ -195,12 +180,7 @@ def build_graph(model: GbdtModel) -> onnx.ModelProto:
         helper.make_tensor_value_info("q", TensorProto.FLOAT, ["batch", shape.horizon, shape.n_targets, nq]),
         *(helper.make_tensor_value_info(c, TensorProto.FLOAT, ["batch", shape.horizon, shape.n_targets]) for c in model.components()),
     ]
-    graph = helper.make_graph(b.nodes, "gbdt", io_infos(shape), outs, b.inits)
-    opsets = [helper.make_opsetid("", OPSET), helper.make_opsetid("ai.onnx.ml", ML_OPSET)]
-    onnx_model = helper.make_model(graph, opset_imports=opsets, producer_name="flts_train")
-    onnx_model.ir_version = 8
-    onnx.checker.check_model(onnx_model)
-    return onnx_model
+    return checked_model(helper.make_graph(b.nodes, "gbdt", input_infos(shape), outs, b.inits), (("ai.onnx.ml", ML_OPSET),))
 
 
 def graph_ops(model: onnx.ModelProto) -> list[str]:

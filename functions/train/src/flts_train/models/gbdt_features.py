@@ -7,52 +7,18 @@ last row, then the last row itself. ``tod`` [B, H, 2]: sin/cos of each forecast 
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import onnx
 import onnxruntime as ort
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
 from ..shape import Shape
-from .conformal import EXP_CAP
+from .graph_parts import GraphBuilder, checked_model, day_phase, g_nodes, input_infos
 
-OPSET = 17
 ML_OPSET = 3
-DAY = 86400.0
 LAGS = "gbdt_lags"
 TOD = "gbdt_tod"
 ZERO_THRESHOLD = float(np.float32(1e-35))  # LightGBM's kZeroThreshold (a float literal): |x| at or below it reads as 0
-
-
-class GraphBuilder:
-    """Nodes and named constants of one graph, with unique tensor names."""
-
-    def __init__(self) -> None:
-        self.nodes: list[onnx.NodeProto] = []
-        self.inits: list[onnx.TensorProto] = []
-        self.count = 0
-
-    def name(self, base: str) -> str:
-        self.count += 1
-        return f"gbdt_{base}_{self.count}"
-
-    def const(self, value: Any, dtype: Any = np.float32) -> str:
-        tensor_name = self.name("c")
-        self.inits.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), tensor_name))
-        return tensor_name
-
-    def op(self, op_type: str, inputs: list[str], output: str | None = None, **attrs: Any) -> str:
-        out = output or self.name(op_type.lower())
-        self.nodes.append(helper.make_node(op_type, inputs, [out], **attrs))
-        return out
-
-
-def g_graph(b: GraphBuilder, v: str, mask: np.ndarray) -> str:
-    """mask·log(relu(v) + 1) + (1 - mask)·v, the mask broadcast over the last axis."""
-    logged = b.op("Log", [b.op("Add", [b.op("Relu", [v]), b.const(1.0)])])
-    keep = mask.astype(np.float32)
-    return b.op("Add", [b.op("Mul", [logged, b.const(keep)]), b.op("Mul", [v, b.const(1.0 - keep)])])
 
 
 def flush_tiny(b: GraphBuilder, v: str) -> str:
@@ -63,14 +29,12 @@ def flush_tiny(b: GraphBuilder, v: str) -> str:
 def add_feature_nodes(b: GraphBuilder, shape: Shape, log_mask: np.ndarray) -> None:
     """Nodes from the inputs ``x``, ``t`` to the tensors ``LAGS`` and ``TOD``."""
     w, wf = shape.window, shape.window * shape.n_features
-    gx = g_graph(b, "x", log_mask)
+    gx = g_nodes(b, "x", log_mask)
     last = b.op("Slice", [gx, b.const([w - 1], np.int64), b.const([w], np.int64), b.const([1], np.int64)])
     prev = b.op("Slice", [gx, b.const([0], np.int64), b.const([w - 1], np.int64), b.const([1], np.int64)])
     rel = b.op("Concat", [b.op("Sub", [prev, last]), last], axis=1)
     b.op("Reshape", [flush_tiny(b, rel), b.const([-1, wf], np.int64)], output=LAGS)
-    days = b.op("Floor", [b.op("Div", ["t", b.const(DAY, np.float64)])])
-    rem = b.op("Sub", ["t", b.op("Mul", [days, b.const(DAY, np.float64)])])
-    phase = b.op("Cast", [b.op("Mul", [rem, b.const(2.0 * np.pi / DAY, np.float64)])], to=TensorProto.FLOAT)
+    phase = day_phase(b, "t")
     axis2 = b.const([2], np.int64)
     sin = b.op("Unsqueeze", [b.op("Sin", [phase]), axis2])
     cos = b.op("Unsqueeze", [b.op("Cos", [phase]), axis2])
@@ -78,25 +42,14 @@ def add_feature_nodes(b: GraphBuilder, shape: Shape, log_mask: np.ndarray) -> No
     b.op("Identity", [flush_tiny(b, tod)], output=TOD)
 
 
-def io_infos(shape: Shape) -> list[onnx.ValueInfoProto]:
-    return [
-        helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", shape.window, shape.n_features]),
-        helper.make_tensor_value_info("t", TensorProto.DOUBLE, ["batch", shape.horizon]),
-    ]
-
-
 def feature_model(shape: Shape, log_mask: np.ndarray) -> onnx.ModelProto:
-    b = GraphBuilder()
+    b = GraphBuilder("gbdt")
     add_feature_nodes(b, shape, log_mask)
     outs = [
         helper.make_tensor_value_info(LAGS, TensorProto.FLOAT, ["batch", shape.window * shape.n_features]),
         helper.make_tensor_value_info(TOD, TensorProto.FLOAT, ["batch", shape.horizon, 2]),
     ]
-    graph = helper.make_graph(b.nodes, "gbdt_features", io_infos(shape), outs, b.inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="flts_train")
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
+    return checked_model(helper.make_graph(b.nodes, "gbdt_features", input_infos(shape), outs, b.inits))
 
 
 class Features:
@@ -133,9 +86,3 @@ def stacked_rows(lags: np.ndarray, tod: np.ndarray, steps: tuple[int, ...]) -> n
     step_col = np.broadcast_to(np.asarray(steps, dtype=np.float32)[None, :, None], (n, s, 1))
     rows: np.ndarray = np.concatenate([np.broadcast_to(lags[:, None, :], (n, s, lags.shape[1])), tod[:, idx, :], step_col], axis=2)
     return rows.reshape(n * s, -1)
-
-
-def inv_g(v: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """g⁻¹ where ``mask`` (expm1 of the capped value), identity elsewhere."""
-    out: np.ndarray = np.where(mask, np.expm1(np.minimum(v, EXP_CAP)), v)
-    return out

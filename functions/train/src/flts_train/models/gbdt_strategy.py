@@ -8,8 +8,7 @@ preset keeps the fit near 20 s on one thread (the research's measured trade-off)
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,7 +17,9 @@ from .. import log
 from ..data import DataError, Windows, validation_split
 from . import conformal
 from .base import FitJob, Fitted, ValidationPredictions, timed
-from .gbdt_features import OPSET, Features, direct_rows, inv_g, stacked_rows
+from .gbdt_features import Features, direct_rows, stacked_rows
+from .graph_parts import OPSET
+from .overrides import is_number, reject_unknown
 
 if TYPE_CHECKING:
     import lightgbm as lgb
@@ -50,10 +51,7 @@ class GbdtHyper:
     @staticmethod
     def from_overrides(overrides: dict[str, Any]) -> GbdtHyper:
         """The caller's hyperparameters, each checked (a ValueError names the first bad one)."""
-        known = {f.name for f in fields(GbdtHyper)}
-        unknown = sorted(set(overrides) - known)
-        if unknown:
-            raise ValueError(f"GBDT hyperparameters: unknown {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        reject_unknown("GBDT", overrides, GbdtHyper)
         for name, value in overrides.items():
             if value is None and name in PRESETS["full"]:
                 continue
@@ -93,7 +91,7 @@ def _is_int(v: Any, low: int) -> bool:
 
 
 def _is_fraction(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and 0 < v <= 1
+    return is_number(v) and 0 < v <= 1
 
 
 def _problem(name: str, v: Any) -> str | None:
@@ -142,7 +140,7 @@ def split3(a: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 def choose_blend(direct: np.ndarray, stacked1: np.ndarray, base: np.ndarray, truth: np.ndarray, log_mask: np.ndarray) -> np.ndarray:
     """[T] weight of the direct change at step 1 minimising validation MAE in raw units (``direct``, ``stacked1``, ``base`` [n, T])."""
-    maes = [np.mean(np.abs(inv_g(base + a * direct + (1 - a) * stacked1, log_mask) - truth), axis=0) for a in BLEND_GRID]
+    maes = [np.mean(np.abs(conformal.g_inv(base + a * direct + (1 - a) * stacked1, log_mask) - truth), axis=0) for a in BLEND_GRID]
     out: np.ndarray = BLEND_GRID[np.argmin(np.stack(maes), axis=0)]
     return out
 
@@ -191,12 +189,12 @@ class Gbdt:
                 blend = choose_blend(val_direct, val_stacked[:, 0], base[start:], w.y[start:, 0], target_log)
                 val_change = val_stacked.copy()
                 val_change[:, 0] = blend * val_direct + (1 - blend) * val_stacked[:, 0]
-            val_pred = inv_g(base[start:, None, :] + val_change, target_log)
+            val_pred = conformal.g_inv(base[start:, None, :] + val_change, target_log)
             val_components = None
             if stacked is not None:  # ge.COMPONENTS: the direct change at step 1, then the stacked one; the stacked one
                 with_direct = val_stacked.copy()
                 with_direct[:, 0] = val_direct
-                val_components = inv_g(base[start:, None, :] + np.stack([with_direct, val_stacked]), target_log)
+                val_components = conformal.g_inv(base[start:, None, :] + np.stack([with_direct, val_stacked]), target_log)
             offsets = conformal.offsets(val_pred, w.y[start:], target_log, job.quantiles)
             model = ge.GbdtModel(
                 shape=shape,

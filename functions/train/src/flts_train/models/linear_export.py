@@ -7,17 +7,15 @@ to the change of every step and target in the transformed space, the inverse tra
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
 from ..shape import Shape
 from . import conformal
+from .graph_parts import GraphBuilder, checked_model, day_phase, g_inv_nodes, g_nodes, input_infos
 
-OPSET = 17
-DAY = 86400.0
 TOD_HARMONICS = 2  # sin/cos of 1x and 2x the phase of the day
 
 
@@ -40,50 +38,10 @@ class LinearModel:
         raise KeyError(f"LINEAR has no component {name!r} (has {[c[0] for c in self.components]})")
 
 
-class _Graph:
-    """Nodes and constants with unique names."""
-
-    def __init__(self) -> None:
-        self.nodes: list[onnx.NodeProto] = []
-        self.inits: list[onnx.TensorProto] = []
-        self.count = 0
-
-    def _name(self, base: str) -> str:
-        self.count += 1
-        return f"lin_{base}_{self.count}"
-
-    def const(self, value: Any, dtype: Any = np.float32) -> str:
-        name = self._name("c")
-        self.inits.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), name))
-        return name
-
-    def op(self, op_type: str, inputs: list[str], output: str | None = None, **attrs: Any) -> str:
-        out = output or self._name(op_type.lower())
-        self.nodes.append(helper.make_node(op_type, inputs, [out], **attrs))
-        return out
-
-
-def _g(gr: _Graph, v: str, mask: np.ndarray) -> str:
-    """mask * log(relu(v) + 1) + (1 - mask) * v, the mask broadcast over the last axis."""
-    if not mask.any():
-        return v
-    m = mask.astype(np.float32)
-    logged = gr.op("Log", [gr.op("Add", [gr.op("Relu", [v]), gr.const(1.0)])])
-    return gr.op("Add", [gr.op("Mul", [logged, gr.const(m)]), gr.op("Mul", [v, gr.const(1.0 - m)])])
-
-
-def _g_inv(gr: _Graph, v: str, mask: np.ndarray, output: str) -> str:
-    m = mask.astype(np.float32)
-    expm1 = gr.op("Sub", [gr.op("Exp", [gr.op("Min", [v, gr.const(conformal.EXP_CAP)])]), gr.const(1.0)])
-    return gr.op("Add", [gr.op("Mul", [expm1, gr.const(m)]), gr.op("Mul", [v, gr.const(1.0 - m)])], output)
-
-
-def _time_of_day(gr: _Graph) -> str:
+def _time_of_day(gr: GraphBuilder) -> str:
     """[batch, 2 * TOD_HARMONICS] float32: sin, cos of k * the day phase of t[:, 0], k = 1..TOD_HARMONICS."""
     t0 = gr.op("Gather", ["t", gr.const([0], np.int64)], axis=1)
-    days = gr.op("Floor", [gr.op("Div", [t0, gr.const(DAY, np.float64)])])
-    rem = gr.op("Sub", [t0, gr.op("Mul", [days, gr.const(DAY, np.float64)])])
-    phase = gr.op("Cast", [gr.op("Mul", [rem, gr.const(2 * np.pi / DAY, np.float64)])], to=TensorProto.FLOAT)
+    phase = day_phase(gr, t0)
     cols: list[str] = []
     for k in range(1, TOD_HARMONICS + 1):
         pk = gr.op("Mul", [phase, gr.const(float(k))])
@@ -93,29 +51,26 @@ def _time_of_day(gr: _Graph) -> str:
 
 def build_graph(model: LinearModel, shape: Shape, offsets: np.ndarray) -> onnx.ModelProto:
     """The self-contained graph; ``offsets`` [horizon, n_targets, n_quantiles] are conformal offsets in g-space."""
-    gr = _Graph()
+    gr = GraphBuilder("lin")
     w, h, k = shape.window, shape.horizon, shape.n_targets
     tmask = model.log_mask[shape.target_idx]
-    z = gr.op("Div", [gr.op("Sub", [_g(gr, "x", model.log_mask), gr.const(model.mean)]), gr.const(model.std)])
+    z = gr.op("Div", [gr.op("Sub", [g_nodes(gr, "x", model.log_mask), gr.const(model.mean)]), gr.const(model.std)])
     feats = gr.op("Reshape", [z, gr.const([-1, w * shape.n_features], np.int64)])
     if model.time_of_day:
         feats = gr.op("Concat", [feats, _time_of_day(gr)], axis=1)
     last_row = gr.op("Gather", ["x", gr.const(w - 1, np.int64)], axis=1)
     last = gr.op("Gather", [last_row, gr.const(shape.target_idx, np.int64)], axis=1)
-    base = gr.op("Unsqueeze", [_g(gr, last, tmask), gr.const([1], np.int64)])
+    base = gr.op("Unsqueeze", [g_nodes(gr, last, tmask), gr.const([1], np.int64)])
     for output, weights, bias in (("y", model.weights, model.bias), *model.components):
         flat = gr.op("Add", [gr.op("MatMul", [feats, gr.const(weights)]), gr.const(bias)])
         delta = gr.op("Reshape", [flat, gr.const([-1, h, k], np.int64)])
-        _g_inv(gr, gr.op("Add", [base, delta]), tmask, output)
+        g_inv_nodes(gr, gr.op("Add", [base, delta]), tmask, output)
     q_nodes, q_inits = conformal.onnx_nodes("y", offsets, tmask)
     nq = offsets.shape[-1]
     graph = helper.make_graph(
         gr.nodes + q_nodes,
         "linear",
-        [
-            helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", w, shape.n_features]),
-            helper.make_tensor_value_info("t", TensorProto.DOUBLE, ["batch", h]),
-        ],
+        input_infos(shape),
         [
             helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", h, k]),
             helper.make_tensor_value_info("q", TensorProto.FLOAT, ["batch", h, k, nq]),
@@ -123,7 +78,4 @@ def build_graph(model: LinearModel, shape: Shape, offsets: np.ndarray) -> onnx.M
         ],
         gr.inits + q_inits,
     )
-    onnx_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="flts_train")
-    onnx_model.ir_version = 8
-    onnx.checker.check_model(onnx_model)
-    return onnx_model
+    return checked_model(graph)

@@ -8,9 +8,8 @@ the chosen columns are refitted on all train windows.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,7 +19,9 @@ from ..data import DataError, Windows, validation_split
 from ..shape import Shape
 from . import conformal
 from .base import FitJob, Fitted, ValidationPredictions, timed
-from .linear_export import DAY, OPSET, TOD_HARMONICS, LinearModel, build_graph
+from .graph_parts import DAY, OPSET
+from .linear_export import TOD_HARMONICS, LinearModel, build_graph
+from .overrides import is_number, reject_unknown
 
 ALPHAS = (0.1, 1.0, 10.0, 100.0, 1e3, 1e4)
 TOD_MARGIN = 0.005  # time of day must beat the plain model by 0.5% on validation (ElBorn `down` step 1: 0.4%, noise)
@@ -35,33 +36,20 @@ class LinearHyper:
 
     @staticmethod
     def from_overrides(overrides: dict[str, Any]) -> LinearHyper:
-        known = {f.name for f in fields(LinearHyper)}
-        unknown = sorted(set(overrides) - known)
-        if unknown:
-            raise ValueError(f"LINEAR hyperparameters: unknown {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        reject_unknown("LINEAR", overrides, LinearHyper)
         alphas = overrides.get("alphas", ALPHAS)
         if not isinstance(alphas, list | tuple) or not alphas:
             raise ValueError(f"LINEAR hyperparameter alphas: must be a non-empty list of positive numbers, got {alphas!r}")
         for a in alphas:
-            if isinstance(a, bool) or not isinstance(a, int | float) or not math.isfinite(a) or a <= 0:
+            if not is_number(a) or a <= 0:
                 raise ValueError(f"LINEAR hyperparameter alphas: {a!r} is not a finite number above 0")
         tod = overrides.get("time_of_day", True)
         if not isinstance(tod, bool):
             raise ValueError(f"LINEAR hyperparameter time_of_day: must be true or false, got {tod!r}")
         margin = overrides.get("tod_margin", TOD_MARGIN)
-        if isinstance(margin, bool) or not isinstance(margin, int | float) or not 0 <= margin < 1:
+        if not is_number(margin) or not 0 <= margin < 1:
             raise ValueError(f"LINEAR hyperparameter tod_margin: must be a number in [0, 1), got {margin!r}")
         return LinearHyper(tuple(float(a) for a in alphas), tod, float(margin))
-
-
-def _g(v: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    out: np.ndarray = np.where(mask, np.log1p(np.maximum(v, 0.0)), v)
-    return out
-
-
-def _g_inv(v: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    out: np.ndarray = np.where(mask, np.expm1(np.minimum(v, conformal.EXP_CAP)), v)
-    return out
 
 
 def _time_of_day(t0: np.ndarray) -> np.ndarray:
@@ -71,18 +59,18 @@ def _time_of_day(t0: np.ndarray) -> np.ndarray:
 
 
 def _features(w: Windows, log_mask: np.ndarray, mean: np.ndarray, std: np.ndarray, tod: bool) -> np.ndarray:
-    z = ((_g(w.x, log_mask) - mean) / std).reshape(w.x.shape[0], -1)
+    z = ((conformal.g(w.x, log_mask) - mean) / std).reshape(w.x.shape[0], -1)
     return np.concatenate([z, _time_of_day(w.t[:, 0])], axis=1) if tod else z
 
 
 def _raw(last: np.ndarray, delta: np.ndarray, tmask: np.ndarray) -> np.ndarray:
     """Raw forecasts [n, horizon, n_targets] from transformed changes [n, horizon * n_targets]."""
     n, k = last.shape
-    return _g_inv(_g(last, tmask)[:, None, :] + delta.reshape(n, -1, k), tmask)
+    return conformal.g_inv(conformal.g(last, tmask)[:, None, :] + delta.reshape(n, -1, k), tmask)
 
 
 def _target_delta(w: Windows, tmask: np.ndarray) -> np.ndarray:
-    delta: np.ndarray = _g(w.y, tmask) - _g(w.last, tmask)[:, None, :]
+    delta: np.ndarray = conformal.g(w.y, tmask) - conformal.g(w.last, tmask)[:, None, :]
     return delta.reshape(w.y.shape[0], -1)
 
 
@@ -212,7 +200,7 @@ class Linear:
             fit_part, val = _split(windows, start)
             log_mask = conformal.log_targets(job.train, shape.features)
             tmask = log_mask[shape.target_idx]
-            rows = _g(fit_part.x.reshape(-1, shape.n_features), log_mask)
+            rows = conformal.g(fit_part.x.reshape(-1, shape.n_features), log_mask)
             std = rows.std(axis=0)
             stats = (log_mask, rows.mean(axis=0), np.where(std > 1e-12, std, 1.0))
             choice, parts = _choose(fit_part, val, stats, tmask, hp)
