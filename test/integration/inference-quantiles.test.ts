@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BatchResponse, PredictResponse } from "../../functions/inference/predict.ts";
 import type { ProblemBody } from "../../functions/inference/problem.ts";
 import type { InferenceService } from "../../functions/inference/service.ts";
+import { expectClose as expectCloseTo } from "../close.ts";
 import {
   cardOf,
   expectedOf,
@@ -44,9 +45,7 @@ afterAll(async () => {
   await service?.stop();
 });
 
-function expectClose(actual: number, expected: number): void {
-  expect(Math.abs(actual - expected)).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(expected)));
-}
+const expectClose = (actual: number, want: number) => expectCloseTo(actual, want, 1e-4);
 
 const expected = expectedOf("linear30");
 const card = cardOf("linear30");

@@ -3,29 +3,14 @@
  * stacked windows give each caller its own forecast, the queue is bounded, expired jobs get 503,
  * and a retired model keeps its session until the last lease is returned.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ModelCard } from "../../functions/common/contracts.ts";
 import { MicroBatcher, QueueBudget } from "../../functions/inference/batcher.ts";
 import { LoadedModel } from "../../functions/inference/model.ts";
 import { Problem } from "../../functions/inference/problem.ts";
-import { repoRoot } from "../../local/paths.ts";
+import { fixtureModel } from "./fixture-model.ts";
 
-const dir = join(repoRoot, "test", "fixtures", "models", "gru");
-const card = ModelCard.parse(JSON.parse(readFileSync(join(dir, "model.json"), "utf8")));
-const onnx = readFileSync(join(dir, "model.onnx"));
-const expected = JSON.parse(readFileSync(join(dir, "expected.json"), "utf8")) as {
-  x: number[][][];
-  t: number[][];
-  y: number[][][];
-};
-const identity = {
-  scope: "unit",
-  run_id: card.run_id,
-  model_type: "GRU",
-  model_uri: "s3://b/runs/x/model.onnx",
-};
+const { card, onnx, expected, identity, xOf, tOf } = fixtureModel("gru");
 
 let model: LoadedModel;
 beforeAll(async () => {
@@ -34,9 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await model?.retire();
 });
-
-const xOf = (i: number) => Float32Array.from((expected.x[i] as number[][]).flat());
-const tOf = (i: number) => Float64Array.from(expected.t[i] as number[]);
 
 function batcher(settings: { maxBatch?: number; windowMs?: number; ttlMs?: number; queueMax?: number } = {}) {
   const runs: { windows: number; jobs: number }[] = [];

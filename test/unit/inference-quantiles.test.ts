@@ -3,30 +3,14 @@
  * the session answers `q` equal to the trainer's, the micro-batcher stacks and splits `y` and `q`
  * alike, and the hot path's answer text equals JSON.stringify of the object form.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ModelCard } from "../../functions/common/contracts.ts";
 import { answerText, predictionsJson, toPredictions } from "../../functions/inference/answer.ts";
 import { MicroBatcher, QueueBudget } from "../../functions/inference/batcher.ts";
 import { LoadedModel } from "../../functions/inference/model.ts";
-import { repoRoot } from "../../local/paths.ts";
+import { expectAllClose } from "../close.ts";
+import { fixtureModel } from "./fixture-model.ts";
 
-const dir = join(repoRoot, "test", "fixtures", "models", "linear30");
-const card = ModelCard.parse(JSON.parse(readFileSync(join(dir, "model.json"), "utf8")));
-const onnx = readFileSync(join(dir, "model.onnx"));
-const expected = JSON.parse(readFileSync(join(dir, "expected.json"), "utf8")) as {
-  x: number[][][];
-  t: number[][];
-  y: number[][][];
-  q: number[][][][];
-};
-const identity = {
-  scope: "unit",
-  run_id: card.run_id,
-  model_type: "LINEAR",
-  model_uri: "s3://b/runs/x/model.onnx",
-};
+const { card, onnx, expected, identity, xOf, tOf } = fixtureModel("linear30");
 const LEVELS = [0.1, 0.5, 0.9];
 
 let model: LoadedModel;
@@ -37,15 +21,8 @@ afterAll(async () => {
   await model?.retire();
 });
 
-const xOf = (i: number) => Float32Array.from((expected.x[i] as number[][]).flat());
-const tOf = (i: number) => Float64Array.from(expected.t[i] as number[]);
-
-function expectClose(actual: ArrayLike<number>, want: number[]): void {
-  expect(actual).toHaveLength(want.length);
-  want.forEach((v, j) => {
-    expect(Math.abs((actual[j] as number) - v)).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(v)));
-  });
-}
+/** Within float32 rounding of the trainer's answer. */
+const expectClose = (actual: ArrayLike<number>, want: number[]) => expectAllClose(actual, want, 1e-4);
 
 describe("a model with quantiles", () => {
   it("reads the card's levels and sizes q as horizon x targets x levels", () => {
@@ -113,12 +90,9 @@ describe("a model with quantiles", () => {
   });
 
   it("refuses a card with quantiles whose graph has no q", async () => {
-    const gru = readFileSync(join(repoRoot, "test", "fixtures", "models", "gru", "model.onnx"));
-    const gruCard = ModelCard.parse(
-      JSON.parse(readFileSync(join(repoRoot, "test", "fixtures", "models", "gru", "model.json"), "utf8")),
-    );
+    const gru = fixtureModel("gru");
     await expect(
-      LoadedModel.create(identity, { ...gruCard, quantiles: LEVELS }, gru, {
+      LoadedModel.create(identity, { ...gru.card, quantiles: LEVELS }, gru.onnx, {
         intraOpThreads: 1,
         worker: false,
       }),
