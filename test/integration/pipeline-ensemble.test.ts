@@ -3,7 +3,6 @@
  * evaluate asks once the generation's types are terminal, train-dispatch starts one ENSEMBLE per
  * generation however often it is asked, and evaluate decides with it as one more candidate.
  */
-import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StageContext } from "../../functions/common/context.ts";
 import { closeStageContext } from "../../functions/common/context.ts";
@@ -16,23 +15,20 @@ import {
   TrainingDataMessage,
 } from "../../functions/common/contracts.ts";
 import { evaluationKeys, guardKeys, runKeys } from "../../functions/common/keys.ts";
-import { exists, getJson, listKeys, putBytes, putJson } from "../../functions/common/s3.ts";
+import { exists, getJson, listKeys, putJson } from "../../functions/common/s3.ts";
 import { EnsembleAsk, ensembleRunId } from "../../functions/evaluate/ensemble-request.ts";
 import { evaluateMessage } from "../../functions/evaluate/evaluate.ts";
 import { loadEvaluateSettings } from "../../functions/evaluate/settings.ts";
 import { generationOf } from "../../functions/evaluate/state.ts";
-import { preprocessObject } from "../../functions/preprocess/preprocess.ts";
-import { loadPreprocessSettings } from "../../functions/preprocess/settings.ts";
 import { registerTrainerLauncher } from "../../functions/train-dispatch/backends.ts";
 import { dispatchTraining } from "../../functions/train-dispatch/dispatch.ts";
 import { loadDispatchSettings } from "../../functions/train-dispatch/settings.ts";
 import {
   placeFixtureRun,
-  sliceCsv,
-  sliceTestCsv,
   TopicCollector,
   testContext,
   uniqueId,
+  uploadAndPreprocess,
 } from "./pipeline-helpers.ts";
 
 let ctx: StageContext;
@@ -63,11 +59,7 @@ const artifacts = () => ctx.config.storage.buckets.artifacts;
 
 /** The slice preprocessed at horizon 1 (the fixture models' horizon). */
 async function preprocessSlice(id: string) {
-  const raw = ctx.config.storage.buckets.raw;
-  await putBytes(ctx.s3, raw, `${id}/PobleSecSlice_test.csv`, readFileSync(sliceTestCsv));
-  await putBytes(ctx.s3, raw, `${id}/PobleSecSlice.csv`, readFileSync(sliceCsv));
-  const ref = { bucket: raw, key: `${id}/PobleSecSlice.csv`, size: null, eTag: null, eventName: "x" };
-  const result = await preprocessObject(ref, ctx, loadPreprocessSettings({ HORIZON: "1" }));
+  const { result } = await uploadAndPreprocess(ctx, ctx.config.storage.buckets.raw, id, { HORIZON: "1" });
   if (result.status === "ignored") throw new Error("the slice was ignored");
   return result;
 }

@@ -33,6 +33,7 @@ import {
   TopicCollector,
   testContext,
   uniqueId,
+  uploadAndPreprocess,
 } from "./pipeline-helpers.ts";
 
 let ctx: StageContext;
@@ -59,18 +60,8 @@ const artifacts = () => ctx.config.storage.buckets.artifacts;
 const promotion = () => ctx.config.storage.buckets.promotion;
 
 /** Uploads the reference-data slice (and its _test companion) for `id` and preprocesses it. */
-async function preprocessSlice(id: string, env: Record<string, string> = {}) {
-  await putBytes(ctx.s3, raw(), `${id}/PobleSecSlice_test.csv`, readFileSync(sliceTestCsv));
-  await putBytes(ctx.s3, raw(), `${id}/PobleSecSlice.csv`, readFileSync(sliceCsv));
-  const ref = {
-    bucket: raw(),
-    key: `${id}/PobleSecSlice.csv`,
-    size: null,
-    eTag: null,
-    eventName: "ObjectCreated:Put",
-  };
-  return { ref, result: await preprocessObject(ref, ctx, loadPreprocessSettings(env)) };
-}
+const preprocessSlice = (id: string, env: Record<string, string> = {}) =>
+  uploadAndPreprocess(ctx, raw(), id, env);
 
 async function parquetKv(bytes: Uint8Array): Promise<Record<string, string>> {
   const { mkdtempSync, rmSync, writeFileSync } = await import("node:fs");

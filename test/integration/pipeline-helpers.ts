@@ -141,34 +141,43 @@ export class TopicCollector {
 }
 
 /**
+ * Uploads the slice (and its _test companion) for `id` to `bucket` and preprocesses it by calling the
+ * handler with the settings of `env`.
+ */
+export async function uploadAndPreprocess(
+  ctx: StageContext,
+  bucket: string,
+  id: string,
+  env: Record<string, string | undefined> = {},
+) {
+  const { preprocessObject } = await import("../../functions/preprocess/preprocess.ts");
+  const { loadPreprocessSettings } = await import("../../functions/preprocess/settings.ts");
+  const ref = {
+    bucket,
+    key: rawKeys.series(id, "PobleSecSlice.csv"),
+    size: null,
+    eTag: null,
+    eventName: "ObjectCreated:Put",
+  };
+  await putObject(ctx.s3, bucket, rawKeys.testCompanion(id, "PobleSecSlice.csv"), readFileSync(sliceTestCsv));
+  await putObject(ctx.s3, bucket, ref.key, readFileSync(sliceCsv));
+  return { ref, result: await preprocessObject(ref, ctx, loadPreprocessSettings(env)) };
+}
+
+/**
  * Puts the slice (and companion) in a staging bucket no trigger watches, and preprocesses it by calling
  * the handler: for tests that need a processed data set without the runtime reacting to the upload.
  */
 export async function stageAndPreprocess(ctx: StageContext, id: string) {
   const { CreateBucketCommand, HeadBucketCommand } = await import("@aws-sdk/client-s3");
-  const { putBytes } = await import("../../functions/common/s3.ts");
-  const { preprocessObject } = await import("../../functions/preprocess/preprocess.ts");
-  const { loadPreprocessSettings } = await import("../../functions/preprocess/settings.ts");
   const bucket = "flts-test-staging";
   try {
     await ctx.s3.send(new HeadBucketCommand({ Bucket: bucket }));
   } catch {
     await ctx.s3.send(new CreateBucketCommand({ Bucket: bucket }));
   }
-  await putBytes(ctx.s3, bucket, rawKeys.testCompanion(id, "PobleSecSlice.csv"), readFileSync(sliceTestCsv));
-  await putBytes(ctx.s3, bucket, rawKeys.series(id, "PobleSecSlice.csv"), readFileSync(sliceCsv));
-  const result = await preprocessObject(
-    {
-      bucket,
-      key: rawKeys.series(id, "PobleSecSlice.csv"),
-      size: null,
-      eTag: null,
-      eventName: "ObjectCreated:Put",
-    },
-    ctx,
-    // the fixture models (placeFixtureRun) forecast one step: their data set is processed for horizon 1
-    loadPreprocessSettings({ ...ctx.env, HORIZON: "1" }),
-  );
+  // the fixture models (placeFixtureRun) forecast one step: their data set is processed for horizon 1
+  const { result } = await uploadAndPreprocess(ctx, bucket, id, { ...ctx.env, HORIZON: "1" });
   if (result.status === "ignored") throw new Error("staged slice was ignored");
   return result;
 }
