@@ -8,15 +8,13 @@ import { writeFileSync } from "node:fs";
 import { basename, join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { Listr, ListrLogger, PRESET_TIMER, ProcessOutput } from "listr2";
-import { ENSEMBLE } from "../functions/evaluate/ensemble-request.ts";
-import { loadEvaluateSettings } from "../functions/evaluate/settings.ts";
 import { loadDispatchSettings } from "../functions/train-dispatch/settings.ts";
+import { ensembleTask, plainLines, progressOf, stageTask, step } from "./demo/follow.ts";
 import { lastRowsAsPredictBody } from "./demo/forecast.ts";
 import { PipelineProcess, pipelineLog, waitForStep } from "./demo/pipeline-process.ts";
 import { type Forecast, forecastTable, scoreboardTable } from "./demo/tables.ts";
 import { routeLogsToFiles } from "./log-files.ts";
 import { logsDir, repoRoot, stateDir } from "./paths.ts";
-import type { PipelineEvent } from "./pipeline/events.ts";
 import { parsePipelineArgs } from "./pipeline/options.ts";
 import { prepareTrainerVenv } from "./python-env.ts";
 import type { PipelineSummary } from "./runtime/summary.ts";
@@ -65,27 +63,6 @@ interface Ctx {
   serviceUrl: string;
   forecast: Forecast & Record<string, unknown>;
   requestFile: string;
-}
-
-const step = (name: PipelineEvent["step"], modelType?: string) => (e: PipelineEvent) =>
-  e.step === name && (modelType === undefined || e.model_type === modelType);
-
-const plainLines = !process.stderr.isTTY || process.env.CI === "true";
-
-/**
- * A task's progress line. Redrawn in place on a terminal; as plain lines (CI, a pipe) at most one every
- * 10 s, so long installs and trainings show they are alive without flooding the log.
- */
-function progressOf(task: { output: string }): (line: string) => void {
-  let last = Number.NEGATIVE_INFINITY;
-  let shown = "";
-  return (line) => {
-    if (!line || line === shown) return;
-    if (plainLines && Date.now() - last < 10_000) return;
-    last = Date.now();
-    shown = line;
-    task.output = line;
-  };
 }
 
 const cached = (title: string, wasCached: boolean) => `${title}${wasCached ? " (cached)" : ""}`;
@@ -141,17 +118,17 @@ const tasks = new Listr<Ctx>(
         task.title = `Upload ${uploaded.detail}`;
       },
     },
-    stageTask("Preprocess", "preprocess"),
+    stageTask<Ctx>("Preprocess", "preprocess"),
     {
       title: "Train",
       task: (_, task) =>
         task.newListr(
-          loadDispatchSettings().expected.map((modelType) => stageTask(modelType, "train", modelType)),
+          loadDispatchSettings().expected.map((modelType) => stageTask<Ctx>(modelType, "train", modelType)),
           { concurrent: true, exitOnError: false },
         ),
     },
-    ensembleTask(),
-    stageTask("Evaluate", "evaluate"),
+    ensembleTask<Ctx>(),
+    stageTask<Ctx>("Evaluate", "evaluate"),
     {
       title: "Promote",
       task: async (ctx, task) => {
@@ -210,46 +187,6 @@ const tasks = new Listr<Ctx>(
     fallbackRendererCondition: plainLines,
   },
 );
-
-/** A step that follows the pipeline's events for `name` (and model type), showing their details. */
-function stageTask(title: string, name: PipelineEvent["step"], modelType?: string) {
-  return {
-    title,
-    task: async (ctx: Ctx, task: { output: string; title: string; skip: (message: string) => void }) => {
-      const show = progressOf(task);
-      const end = await waitForStep(ctx.pipeline, step(name, modelType), (e) =>
-        show(modelType && e.detail ? `${modelType}: ${e.detail}` : (e.detail ?? "")),
-      );
-      if (end.state === "failed") throw new Error(end.detail ?? `${title} failed`);
-      if (end.state === "skipped") task.title = `${title} (${end.detail ?? "skipped"})`;
-      else if (end.detail) task.title = `${title}: ${end.detail}`;
-    },
-  };
-}
-
-/**
- * Evaluation's ENSEMBLE of the trained candidates: followed until it ends, or until evaluation decides
- * without one (too few members with out-of-sample validation predictions). It never fails the demo.
- */
-function ensembleTask() {
-  const title = "Ensemble";
-  return {
-    title,
-    skip: () => !loadEvaluateSettings().buildEnsemble && "BUILD_ENSEMBLE is off",
-    task: async (ctx: Ctx, task: { output: string; title: string }) => {
-      const show = progressOf(task);
-      const end = await waitForStep(
-        ctx.pipeline,
-        (e) => step("train", ENSEMBLE)(e) || (e.step === "evaluate" && e.state === "done"),
-        (e) => show(e.detail ?? ""),
-      );
-      if (end.step === "evaluate") task.title = `${title} (not built: too few members)`;
-      else if (end.state === "failed")
-        task.title = `${title} failed (evaluation goes on without it): ${end.detail}`;
-      else if (end.detail) task.title = `${title}: ${end.detail}`;
-    },
-  };
-}
 
 function nextSteps(ctx: Ctx): string {
   const minio = localServiceSettings();
