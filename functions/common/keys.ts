@@ -24,11 +24,13 @@
  *
  * model-artifacts (keys/artifacts.ts)
  * - `guards/<config_hash>/<model_type>.json`, `<model_type>.attempt-<n>.json`: train-dispatch's
- *   duplicate guard of each attempt (`DispatchGuard`, conditional write).
+ *   duplicate guard of each attempt (`DispatchGuard`, conditional write); `ENSEMBLE-<generation>.json`:
+ *   the one ENSEMBLE a generation gets (evaluate's ask).
  * - `runs/<run_id>/job.json`, `run.json`: the job spec and run record (train-dispatch).
  * - `runs/<run_id>/heartbeat.json`: the trainer's lease, rewritten while it runs.
- * - `runs/<run_id>/model.onnx`, `model.json`, `metrics.json`: the model, its card, its test metrics
- *   (trainer; the Python side writes `RUN_FILES` under the job spec's `artifacts.prefix`).
+ * - `runs/<run_id>/model.onnx`, `model.json`, `metrics.json`: the model (outputs `y` and `q`), its card,
+ *   its test metrics per step (trainer; the Python side writes `RUN_FILES` under the job spec's
+ *   `artifacts.prefix`); `validation.npz`: its predictions on the validation slice (what an ENSEMBLE weighs).
  * - `runs/<run_id>/_SUCCESS` (`{"run_id", "finished_at"}`) or `_FAILED` (`{"run_id", "model_type",
  *   "error"}`): the marker, written last by the trainer (`_FAILED` also by train-dispatch on a failed
  *   launch, the sweeper on an expired lease, the local runtime for a trainer that died). Its creation
@@ -37,7 +39,7 @@
  *   (`RunStatusRecord`, write-once; evaluate).
  * - `evaluations/<identifier>/<config_hash>/decisions/<generation>.json` (written once),
  *   `.published.json` (its done marker), `.claim-<n>.json` (the finalizer that publishes it),
- *   `.nudged.json` (the sweeper's nudge), `.series.bin` (per test window: time, actual targets and
+ *   `.nudged.json` (the sweeper's nudge), `.ensemble.json` (evaluate's write-once ask for the ENSEMBLE), `.series.bin` (per test window: time, actual targets and
  *   each candidate's and persistence's first-step forecast; `FLTSSER1` in functions/evaluate/series.ts).
  * - `evaluations/<identifier>/<config_hash>/decision.json`, `published.json`: copies of the latest.
  *
