@@ -15,15 +15,23 @@ describe.each(["gru", "lstm", "prophet"])("%s fixture model", (name) => {
     y: number[][][];
   };
 
+  const model = () => readFileSync(join(fixtures, name, "model.onnx"));
+  const shape = {
+    window: card.window,
+    nFeatures: card.features.length,
+    horizon: card.horizon,
+    nTargets: card.targets.length,
+  };
+  const zeroWindow = () => ({
+    n: 1,
+    x: new Float32Array(card.window * card.features.length),
+    t: new Float64Array(card.horizon),
+  });
+
   it("reproduces the trainer's outputs for its sample windows", async () => {
     const n = expected.x.length;
     const inputs = { n, x: Float32Array.from(expected.x.flat(2)), t: Float64Array.from(expected.t.flat()) };
-    const { y, q } = await predict(readFileSync(join(fixtures, name, "model.onnx")), inputs, {
-      window: card.window,
-      nFeatures: card.features.length,
-      horizon: card.horizon,
-      nTargets: card.targets.length,
-    });
+    const { y, q } = await predict(model(), inputs, shape);
     expect(q).toBeNull();
     const want = expected.y.flat(2);
     expect(y.length).toBe(want.length);
@@ -33,36 +41,15 @@ describe.each(["gru", "lstm", "prophet"])("%s fixture model", (name) => {
   });
 
   it("rejects inputs of the wrong shape with a clear error", async () => {
-    const inputs = {
-      n: 1,
-      x: new Float32Array(card.window * card.features.length),
-      t: new Float64Array(card.horizon),
-    };
     await expect(
-      predict(readFileSync(join(fixtures, name, "model.onnx")), inputs, {
-        window: card.window,
-        nFeatures: card.features.length,
-        horizon: card.horizon,
-        nTargets: card.targets.length + 1,
-      }),
+      predict(model(), zeroWindow(), { ...shape, nTargets: card.targets.length + 1 }),
     ).rejects.toThrow(/expected \[1, 1, 3\]/);
   });
 
   it("refuses a card that lists quantile levels for a model without a 'q' output", async () => {
-    const inputs = {
-      n: 1,
-      x: new Float32Array(card.window * card.features.length),
-      t: new Float64Array(card.horizon),
-    };
-    await expect(
-      predict(readFileSync(join(fixtures, name, "model.onnx")), inputs, {
-        window: card.window,
-        nFeatures: card.features.length,
-        horizon: card.horizon,
-        nTargets: card.targets.length,
-        nQuantiles: 3,
-      }),
-    ).rejects.toThrow(/lists 3 quantile level\(s\) but the model has no output 'q'/);
+    await expect(predict(model(), zeroWindow(), { ...shape, nQuantiles: 3 })).rejects.toThrow(
+      /lists 3 quantile level\(s\) but the model has no output 'q'/,
+    );
   });
 });
 
