@@ -121,6 +121,20 @@ def test_validation_npz_round_trips_components_and_reads_the_old_format(linear: 
         parse_validation(npz(components=v.components, component_names=np.asarray(["a", "a"])), "s3://x")
 
 
+def test_gbdt_with_a_forest_exports_it_as_a_step_one_component(data: tuple[Series, Series], shape: Shape, gbdt: Fitted) -> None:
+    with_forest = Gbdt().fit(job("GBDT", data[0], shape, {"preset": "cheap", "max_rounds": 30, "forest_trees": 10}))
+    test = make_windows(data[1], shape, 3 * STEP)
+    out, without = outputs(with_forest, test), outputs(gbdt, test)
+    assert list(out) == ["y", "q", "y_direct", "y_stack", "y_forest"]
+    assert rel_err(out["y"], without["y"]) < 1e-6  # the forest is offered to an ENSEMBLE, not blended into y
+    assert rel_err(out["y_forest"][:, 1:], out["y_stack"][:, 1:]) < 1e-5
+    assert rel_err(out["y_forest"][:, 0], out["y_direct"][:, 0]) > 1e-3
+    v = with_forest.validation
+    assert v is not None and v.component_names == ("y_direct", "y_stack", "y_forest") and v.components is not None
+    assert np.allclose(v.components[2][:, 1:], v.components[1][:, 1:])
+    assert with_forest.hyperparameters["trees"]["forest_down"] == [10]
+
+
 def member(name: str, fitted: Fitted, shape: Shape) -> Member:
     card = {"window": shape.window, "horizon": shape.horizon, "targets": list(shape.targets), "features": list(shape.features)}
     return Member(name, name.upper(), fitted.onnx_bytes, card, fitted.validation)

@@ -12,7 +12,7 @@ import pytest
 
 from flts_train.data import DataError, Series, Windows, make_windows, read_csv
 from flts_train.models.base import FitJob, Fitted
-from flts_train.models.gbdt_export import converted_booster
+from flts_train.models.gbdt_export import converted_booster, converted_forest
 from flts_train.models.gbdt_features import ZERO_THRESHOLD
 from flts_train.models.gbdt_strategy import Gbdt, train_steps
 from flts_train.shape import Shape
@@ -71,7 +71,8 @@ def test_graph_matches_lightgbm_and_quantiles_are_ordered(poblesec: Series, shap
     graph = onnx.load_from_string(fitted6.onnx_bytes)
     assert [o.name for o in graph.graph.output] == ["y", "q", "y_direct", "y_stack"]  # and the components (test_components.py)
     assert {o.domain or "ai.onnx": o.version for o in graph.opset_import} == {"ai.onnx": 17, "ai.onnx.ml": 3}
-    assert sum(n.op_type == "TreeEnsembleRegressor" for n in graph.graph.node) == 4  # direct and stacked, per target
+    # per target: the cheap preset's 3 direct seeds and the stacked model
+    assert sum(n.op_type == "TreeEnsembleRegressor" for n in graph.graph.node) == 2 * (3 + 1)
     hp = fitted6.hyperparameters
     assert hp["preset"] == "cheap" and hp["log1p_features"] == ["down", "up", "rnti_count"]
     assert hp["stack_steps"] == [1, 3, 6]
@@ -161,6 +162,9 @@ def test_stacked_steps_keep_the_horizon() -> None:
         ({"max_bin": 1}, "max_bin: must be an integer from 2"),
         ({"stack_steps": []}, "stack_steps: must be a non-empty list"),
         ({"stack_steps": [0, 3]}, "stack_steps: must be a non-empty list of step numbers from 1"),
+        ({"forest_trees": -1}, "forest_trees: must be an integer from 0"),
+        ({"forest_max_features": 0}, r"forest_max_features: must be a number in \(0, 1\]"),
+        ({"forest_min_leaf": 0}, "forest_min_leaf: must be an integer from 1"),
     ],
 )
 def test_bad_hyperparameters_are_refused(poblesec: Series, overrides: dict[str, Any], message: str) -> None:
@@ -171,3 +175,20 @@ def test_bad_hyperparameters_are_refused(poblesec: Series, overrides: dict[str, 
 def test_too_few_windows_are_refused(poblesec: Series) -> None:
     with pytest.raises(DataError, match="GBDT needs at least 20"):
         fit(rows(poblesec, 0, 30), Shape(10, 2, poblesec.columns, ("down",), STEP))
+
+
+def test_converted_forest_branches_as_scikit_learn_on_its_thresholds() -> None:
+    from sklearn.ensemble import ExtraTreesRegressor
+
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((600, 5)).astype(np.float32)
+    forest = ExtraTreesRegressor(n_estimators=20, min_samples_leaf=5, max_features=0.6, random_state=0).fit(x, x[:, 0] - x[:, 1] ** 2)
+    # inputs exactly at and next to every split's float32 rounding, where a nearest-float32 threshold branches wrongly
+    splits = [(f, th) for e in forest.estimators_ for f, th in zip(e.tree_.feature, e.tree_.threshold, strict=True) if f >= 0]
+    probe = np.repeat(x[:1], 3 * len(splits), axis=0)
+    for i, (f, th) in enumerate(splits):
+        near = np.float32(th)
+        probe[3 * i : 3 * i + 3, f] = [np.nextafter(near, np.float32(-np.inf)), near, np.nextafter(near, np.float32(np.inf))]
+    feed = np.concatenate([x, probe])
+    got = onnx_session(converted_forest(forest, 5).SerializeToString()).run(None, {"input": feed})[0][:, 0]
+    np.testing.assert_allclose(got, forest.predict(feed), rtol=0, atol=1e-5)

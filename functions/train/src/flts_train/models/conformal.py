@@ -2,6 +2,14 @@
 
 Residuals are taken in the transformed space ``g`` (log1p of volume targets, identity elsewhere, as rnn.py
 transforms them), one set of offsets per forecast step and target; ``q = g⁻¹(g(ŷ) + offset)``.
+
+A step's offsets rest on its neighbours' residuals too: each step's residuals are divided by their median absolute
+deviation, the scaled residuals of steps h-POOL_STEPS..h+POOL_STEPS are pooled, and their quantiles times step h's own
+scale are its offsets. The residuals' spread grows with the step but their shape changes slowly, so the tail quantiles
+rest on five times the sample (on ElBorn's 623 validation windows a tail quantile alone moved coverage by about a
+point either way; pooled, the shipped data's promoted models cover 75.9-84.0 % at steps 1 and 30 on test, against
+74.6-85.2 % without). With one step, or a step whose residuals do not spread, the offsets are its own split-conformal
+quantiles.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from ..data import Series
 
 LOG_MIN_MAX = 1000.0  # rnn.py's rule: a non-negative column whose train maximum exceeds this is a volume
 EXP_CAP = 80.0  # g⁻¹ caps its argument so that expm1 stays finite in float32
+POOL_STEPS = 2  # neighbouring steps on each side whose scaled residuals a step's offsets pool
 
 
 def log_targets(train: Series, targets: Sequence[str]) -> np.ndarray:
@@ -56,8 +65,28 @@ def order_statistic(n: int, level: float) -> int:
     return min(max(k, 1), n)
 
 
-def offsets(pred: np.ndarray, truth: np.ndarray, log_mask: np.ndarray, levels: Sequence[float]) -> np.ndarray:
-    """[h, k, nq] conformal quantiles of g(truth) - g(pred) per step and target (``pred``, ``truth`` [n, h, k])."""
+def _pooled_quantiles(r: np.ndarray, levels: np.ndarray, pool_steps: int) -> np.ndarray:
+    """[h, k, nq] from residuals ``r`` [n, h, k]: per step, the order statistics of the MAD-scaled residuals of the
+    steps within ``pool_steps`` that spread, times the step's scale; a step that does not spread keeps its own."""
+    _, horizon, k = r.shape
+    scale = np.median(np.abs(r - np.median(r, axis=0)), axis=0)  # [h, k]
+    spreads = scale > 0
+    z = r / np.where(spreads, scale, 1.0)
+    out = np.empty((horizon, k, levels.size))
+    for h in range(horizon):
+        for j in range(k):
+            near = [s for s in range(max(0, h - pool_steps), min(horizon, h + pool_steps + 1)) if spreads[s, j]]
+            pooled = np.sort(z[:, near, j].reshape(-1)) if spreads[h, j] else np.sort(r[:, h, j])
+            m = pooled.size
+            out[h, j] = [pooled[order_statistic(m, float(tau)) - 1] for tau in levels]
+            if spreads[h, j]:
+                out[h, j] *= scale[h, j]
+    return out
+
+
+def offsets(pred: np.ndarray, truth: np.ndarray, log_mask: np.ndarray, levels: Sequence[float], pool_steps: int = POOL_STEPS) -> np.ndarray:
+    """[h, k, nq] conformal quantiles of g(truth) - g(pred) per step and target (``pred``, ``truth`` [n, h, k]),
+    pooled over ``pool_steps`` neighbouring steps on each side (module docstring; 0: each step on its own)."""
     lv = _check_levels(levels)
     if pred.shape != truth.shape or pred.ndim != 3:
         raise ValueError(f"predictions {pred.shape} and truth {truth.shape} must both be [n, horizon, n_targets]")
@@ -65,9 +94,7 @@ def offsets(pred: np.ndarray, truth: np.ndarray, log_mask: np.ndarray, levels: S
     if n == 0:
         raise ValueError("conformal offsets need at least one validation window")
     mask = np.asarray(log_mask, dtype=bool)
-    r = np.sort(g(truth.astype(np.float64), mask) - g(pred.astype(np.float64), mask), axis=0)
-    ranks = [order_statistic(n, float(tau)) - 1 for tau in lv]
-    out = np.stack([r[k] for k in ranks], axis=-1)
+    out = _pooled_quantiles(g(truth.astype(np.float64), mask) - g(pred.astype(np.float64), mask), lv, pool_steps)
     if not np.all(np.isfinite(out)):
         raise ValueError("conformal offsets are not finite (non-finite predictions or truth on the validation slice)")
     sorted_out: np.ndarray = np.sort(out, axis=-1)

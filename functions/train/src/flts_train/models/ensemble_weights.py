@@ -11,7 +11,7 @@ import itertools
 import numpy as np
 
 GRID_STEP = 0.05
-GRID_MAX_MEMBERS = 4
+GRID_MAX_MEMBERS = 5
 
 
 def simplex_grid(n_members: int, step: float = GRID_STEP) -> np.ndarray:

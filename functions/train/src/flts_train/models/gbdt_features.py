@@ -13,7 +13,7 @@ import onnxruntime as ort
 from onnx import TensorProto, helper
 
 from ..shape import Shape
-from .graph_parts import GraphBuilder, checked_model, day_phase, g_nodes, input_infos
+from .graph_parts import GraphBuilder, checked_model, day_phase, g_nodes, input_infos, relative_rows
 
 ML_OPSET = 3
 LAGS = "gbdt_lags"
@@ -29,10 +29,7 @@ def flush_tiny(b: GraphBuilder, v: str) -> str:
 def add_feature_nodes(b: GraphBuilder, shape: Shape, log_mask: np.ndarray) -> None:
     """Nodes from the inputs ``x``, ``t`` to the tensors ``LAGS`` and ``TOD``."""
     w, wf = shape.window, shape.window * shape.n_features
-    gx = g_nodes(b, "x", log_mask)
-    last = b.op("Slice", [gx, b.const([w - 1], np.int64), b.const([w], np.int64), b.const([1], np.int64)])
-    prev = b.op("Slice", [gx, b.const([0], np.int64), b.const([w - 1], np.int64), b.const([1], np.int64)])
-    rel = b.op("Concat", [b.op("Sub", [prev, last]), last], axis=1)
+    rel = relative_rows(b, g_nodes(b, "x", log_mask), w)
     b.op("Reshape", [flush_tiny(b, rel), b.const([-1, wf], np.int64)], output=LAGS)
     phase = day_phase(b, "t")
     axis2 = b.const([2], np.int64)

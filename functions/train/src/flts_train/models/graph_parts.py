@@ -49,6 +49,19 @@ def g_nodes(b: GraphBuilder, v: str, mask: np.ndarray) -> str:
     return b.op("Add", [b.op("Mul", [logged, b.const(keep)]), b.op("Mul", [v, b.const(1.0 - keep)])])
 
 
+def relative_rows(b: GraphBuilder, gx: str, window: int) -> str:
+    """[batch, window, F]: each earlier row of ``gx`` as its difference to the last row, then the last row itself."""
+    last = b.op("Slice", [gx, b.const([window - 1], np.int64), b.const([window], np.int64), b.const([1], np.int64)])
+    prev = b.op("Slice", [gx, b.const([0], np.int64), b.const([window - 1], np.int64), b.const([1], np.int64)])
+    return b.op("Concat", [b.op("Sub", [prev, last]), last], axis=1)
+
+
+def relative_rows_np(gx: np.ndarray) -> np.ndarray:
+    """``relative_rows`` of a [n, window, F] array."""
+    out: np.ndarray = np.concatenate([gx[:, :-1] - gx[:, -1:], gx[:, -1:]], axis=1)
+    return out
+
+
 def g_inv_nodes(b: GraphBuilder, v: str, mask: np.ndarray, output: str) -> str:
     """``output`` = mask·expm1(min(v, EXP_CAP)) + (1 - mask)·v."""
     keep = mask.astype(np.float32)

@@ -1,6 +1,6 @@
 """The LINEAR graph: raw ``x`` [batch, window, n_features] float32 and ``t`` [batch, horizon] float64 in, ``y`` and ``q`` out.
 
-log1p of volume columns and standardisation inside the graph, time of day of the first step from ``t``, one MatMul
+log1p of volume columns, the rows relative to the last one and standardisation inside the graph, time of day of the first step from ``t``, one MatMul
 to the change of every step and target in the transformed space, the inverse transform, conformal ``q`` from ``y``.
 """
 
@@ -14,18 +14,19 @@ from onnx import TensorProto, helper
 
 from ..shape import Shape
 from . import conformal
-from .graph_parts import GraphBuilder, checked_model, day_phase, g_inv_nodes, g_nodes, input_infos
+from .graph_parts import GraphBuilder, checked_model, day_phase, g_inv_nodes, g_nodes, input_infos, relative_rows
 
 TOD_HARMONICS = 2  # sin/cos of 1x and 2x the phase of the day
 
 
 @dataclass(frozen=True)
 class LinearModel:
-    """A fitted ridge in the transformed space: ``d = [z(x) | tod(t0)] @ weights + bias``, ``y = g^-1(g(last) + d)``."""
+    """A fitted ridge in the transformed space: ``d = [z(x) | tod(t0)] @ weights + bias``, ``y = g^-1(g(last) + d)``, where
+    ``z`` standardises the relative rows of g(x) (``graph_parts.relative_rows``)."""
 
     log_mask: np.ndarray  # [n_features] bool: log1p columns
-    mean: np.ndarray  # [n_features] of g(x) on the fit part
-    std: np.ndarray  # [n_features]
+    mean: np.ndarray  # [window, n_features] of the relative rows of g(x) on the fit part
+    std: np.ndarray  # [window, n_features]
     weights: np.ndarray  # [window * n_features (+ 2 * TOD_HARMONICS), horizon * n_targets] float64
     bias: np.ndarray  # [horizon * n_targets]
     time_of_day: bool  # whether the last 2 * TOD_HARMONICS rows of ``weights`` are time-of-day coefficients
@@ -54,7 +55,8 @@ def build_graph(model: LinearModel, shape: Shape, offsets: np.ndarray) -> onnx.M
     gr = GraphBuilder("lin")
     w, h, k = shape.window, shape.horizon, shape.n_targets
     tmask = model.log_mask[shape.target_idx]
-    z = gr.op("Div", [gr.op("Sub", [g_nodes(gr, "x", model.log_mask), gr.const(model.mean)]), gr.const(model.std)])
+    rel = relative_rows(gr, g_nodes(gr, "x", model.log_mask), w)
+    z = gr.op("Div", [gr.op("Sub", [rel, gr.const(model.mean)]), gr.const(model.std)])
     feats = gr.op("Reshape", [z, gr.const([-1, w * shape.n_features], np.int64)])
     if model.time_of_day:
         feats = gr.op("Concat", [feats, _time_of_day(gr)], axis=1)
