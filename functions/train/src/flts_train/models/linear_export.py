@@ -1,7 +1,8 @@
 """The LINEAR graph: raw ``x`` [batch, window, n_features] float32 and ``t`` [batch, horizon] float64 in, ``y`` and ``q`` out.
 
-log1p of volume columns, the rows relative to the last one and standardisation inside the graph, time of day of the first step from ``t``, one MatMul
-to the change of every step and target in the transformed space, the inverse transform, conformal ``q`` from ``y``.
+log1p of volume columns, the rows relative to the last one and standardisation inside the graph, time of day of the
+first step from ``t``, one MatMul to the change of every step and target in the transformed space, the inverse
+transform, conformal ``q`` from ``y``.
 """
 
 from __future__ import annotations
