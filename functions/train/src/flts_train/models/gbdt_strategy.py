@@ -1,6 +1,8 @@
 """GBDT: LightGBM (L1) on lag features, a direct one-step model and a stacked all-steps model per target; in the full
 preset also an extremely randomized forest (scikit-learn ExtraTrees) at step 1, offered to an ENSEMBLE as the component
-``y_forest`` (on ElBorn `down` it is the best single model at step 1 on validation and on test: 0.857 against 0.870).
+``y_forest`` (on ElBorn `down` it is the best single model at step 1 on validation and on test: MAE ratio to
+persistence 0.902 / 0.859, the others' 0.904-0.938 / 0.864-0.882; 50 trees with leaves of 40 or more keep the
+ENSEMBLE's graph small enough for a p99 under 10 ms at horizon 30).
 
 Both are fitted on the fit part with early stopping on the validation slice (``data.validation_split``), the step-1
 blend of the two is chosen there, conformal offsets come from their validation predictions; then every booster is
@@ -36,7 +38,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "colsample_bytree": 0.8,
         "stack_steps": (1, 2, 3, 5, 8, 12, 17, 23, 30),
         "seeds": 3,
-        "forest_trees": 100,
+        "forest_trees": 50,
     },
     "cheap": {
         "learning_rate": 0.1,
@@ -59,7 +61,7 @@ class GbdtHyper:
     stack_steps: tuple[int, ...] | None = None  # steps the stacked model trains on (∩ 1..horizon, plus the horizon)
     seeds: int | None = None  # direct boosters averaged per target
     forest_trees: int | None = None  # trees of the step-1 forest per target (0: none; needs a stacked model)
-    forest_min_leaf: int = 20
+    forest_min_leaf: int = 40
     forest_max_features: float = 0.5
     num_leaves: int = 31
     min_child_samples: int = 20
