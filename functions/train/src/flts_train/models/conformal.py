@@ -7,7 +7,7 @@ A step's offsets rest on its neighbours' residuals too: each step's residuals ar
 deviation, the scaled residuals of steps h-POOL_STEPS..h+POOL_STEPS are pooled, and their quantiles times step h's own
 scale are its offsets. The residuals' spread grows with the step but their shape changes slowly, so the tail quantiles
 rest on five times the sample (on ElBorn's 623 validation windows a tail quantile alone moved coverage by about a
-point either way; pooled, the shipped data's promoted models cover 75.9-84.0 % at steps 1 and 30 on test, against
+point either way; pooled, the shipped data's promoted models cover 75.4-84.6 % at steps 1 and 30 on test, against
 74.6-85.2 % without). With one step, or a step whose residuals do not spread, the offsets are its own split-conformal
 quantiles.
 """
