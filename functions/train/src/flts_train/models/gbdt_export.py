@@ -94,15 +94,13 @@ def converted_forest(model: ExtraTreesRegressor, n_columns: int) -> onnx.ModelPr
     converted: onnx.ModelProto = convert_sklearn(
         model, initial_types=[("input", FloatTensorType([None, n_columns]))], target_opset={"": CONVERTER_OPSET, "ai.onnx.ml": ML_OPSET}
     )
-    node = next(n for n in converted.graph.node if n.op_type == "TreeEnsembleRegressor")
-    attrs = {a.name: a for a in node.attribute}
+    attrs = _tree_attributes(converted)
     trees, nodes, modes = attrs["nodes_treeids"].ints, attrs["nodes_nodeids"].ints, attrs["nodes_modes"].strings
     values = [  # scikit-learn's double thresholds as the float32 just below (as exact_thresholds does for LightGBM's)
         v if mode == b"LEAF" else _float32_below(float(model.estimators_[t].tree_.threshold[i]))
         for t, i, mode, v in zip(trees, nodes, modes, attrs["nodes_values"].floats, strict=True)
     ]
-    del attrs["nodes_values"].floats[:]
-    attrs["nodes_values"].floats.extend(values)
+    _set_thresholds(attrs, values)
     return converted
 
 
@@ -126,8 +124,7 @@ def _float32_below(threshold: float) -> float:
 def exact_thresholds(converted: onnx.ModelProto, trees: list[dict[str, Any]]) -> None:
     """Rewrites the converter's thresholds (rounded to the nearest float32, so a float32 feature just above LightGBM's
     double threshold could take the other branch) as the float32 just below, walking LightGBM's dump beside the graph."""
-    node = next(n for n in converted.graph.node if n.op_type == "TreeEnsembleRegressor")
-    attrs = {a.name: a for a in node.attribute}
+    attrs = _tree_attributes(converted)
     index = {(t, n): i for i, (t, n) in enumerate(zip(attrs["nodes_treeids"].ints, attrs["nodes_nodeids"].ints, strict=True))}
     values = list(attrs["nodes_values"].floats)
     modes, features = attrs["nodes_modes"].strings, attrs["nodes_featureids"].ints
@@ -145,6 +142,16 @@ def exact_thresholds(converted: onnx.ModelProto, trees: list[dict[str, Any]]) ->
                 raise RuntimeError(f"converted tree {k} node {node_id} does not match LightGBM's split")
             values[i] = _float32_below(float(split["threshold"]))
             stack += [(split["left_child"], true_ids[i]), (split["right_child"], false_ids[i])]
+    _set_thresholds(attrs, values)
+
+
+def _tree_attributes(converted: onnx.ModelProto) -> dict[str, onnx.AttributeProto]:
+    """The attributes of a converted model's TreeEnsembleRegressor node, by name (edited in place)."""
+    node = next(n for n in converted.graph.node if n.op_type == "TreeEnsembleRegressor")
+    return {a.name: a for a in node.attribute}
+
+
+def _set_thresholds(attrs: dict[str, onnx.AttributeProto], values: list[float]) -> None:
     del attrs["nodes_values"].floats[:]
     attrs["nodes_values"].floats.extend(values)
 
